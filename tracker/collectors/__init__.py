@@ -1,0 +1,1 @@
+"""Collectors: sources that record actuals on a schedule, as `tracker record` would."""

@@ -1,0 +1,242 @@
+"""Recording and reading actuals. Session first, keyword-only, no commits: the caller's
+session (see `db.session`) owns the transaction, so a failed import writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from tracker.catalog import Catalog
+from tracker.dbtypes import decimal_to_db, utc_to_db
+from tracker.errors import BadInput
+from tracker.goals import Metric
+from tracker.models import Actual
+from tracker.periods import Period
+from tracker.validation import check_jump, validate
+
+_CHUNK = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A current actual, as evaluation needs it."""
+
+    metric: str
+    period: Period
+    value: Decimal
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RowInput:
+    """One actual as typed or read from a file, before validation."""
+
+    line: int
+    metric: str
+    period: str
+    value: str
+    source: str | None = None
+    note: str | None = None
+
+
+def _current_row(db: Session, metric: str, period: str) -> Actual | None:
+    query = select(Actual).where(Actual.metric == metric, Actual.period == period, Actual.is_current)
+    return db.execute(query).scalars().first()
+
+
+def record(
+    db: Session,
+    *,
+    catalog: Catalog,
+    metric: str,
+    period: str,
+    value: str,
+    now: datetime,
+    source: str | None = None,
+    note: str | None = None,
+    force: bool = False,
+    skip_unchanged: bool = False,
+) -> Actual | None:
+    """Records one actual as a new revision; returns None when `skip_unchanged` and the
+    current value is already this one (collectors use that to stay idempotent)."""
+    spec, parsed, amount = validate(catalog.metrics, metric, period, value)
+    previous = _current_row(db, spec.name, parsed.previous().label)
+    check_jump(spec, parsed, amount, previous.value if previous else None, force)
+    existing = _current_row(db, spec.name, parsed.label)
+    if existing is not None and skip_unchanged and existing.value == amount:
+        return None
+    if existing is not None:
+        existing.is_current = False
+        db.flush()  # the partial unique index allows one current row per metric and period
+    start, end = parsed.bounds(catalog.timezone)
+    row = Actual(
+        metric=spec.name,
+        period=parsed.label,
+        period_start=start,
+        period_end=end,
+        value=amount,
+        source=source,
+        note=note,
+        recorded_at=now,
+        revision=existing.revision + 1 if existing else 1,
+        is_current=True,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def history(db: Session, *, metric: str) -> Sequence[Actual]:
+    """Every actual of a metric, revisions included, by period then revision."""
+    query = select(Actual).where(Actual.metric == metric).order_by(Actual.period_start, Actual.revision)
+    return db.execute(query).scalars().all()
+
+
+def current_readings(db: Session, *, metrics: Iterable[str], catalog: Catalog) -> dict[str, list[Reading]]:
+    """The current value of every period of the given metrics, in period order."""
+    names = sorted(set(metrics))
+    out: dict[str, list[Reading]] = {name: [] for name in names}
+    query = (
+        select(Actual.metric, Actual.period, Actual.value, Actual.recorded_at)
+        .where(Actual.metric.in_(names), Actual.is_current)
+        .order_by(Actual.metric, Actual.period_start)
+    )
+    parse = _period_parser()
+    for name, label, value, recorded_at in db.execute(query):
+        out[name].append(Reading(name, parse(label), value, recorded_at))
+    return out
+
+
+def _period_parser() -> Callable[[str], Period]:
+    cache: dict[str, Period] = {}
+
+    def parse(label: str) -> Period:
+        period = cache.get(label)
+        if period is None:
+            period = cache[label] = Period.parse(label)
+        return period
+
+    return parse
+
+
+@dataclass
+class _State:
+    """What the import knows of each (metric, period): the current revision and value."""
+
+    revision: int
+    value: Decimal
+    row_id: int | None = None  # the stored row it replaces; None when this import added it
+    index: int | None = None  # its place in this import's rows, when this import added it
+
+
+def import_rows(
+    db: Session,
+    *,
+    catalog: Catalog,
+    rows: Iterable[RowInput],
+    now: datetime,
+    label: str = "input",
+    force: bool = False,
+    default_source: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Records many actuals in the caller's transaction: all of them, or, on the first bad
+    row, none (a BadInput naming `label` and the row's line)."""
+    dialect = db.get_bind().dialect.name
+    prepared = _prepare(catalog, rows, label, progress, dialect)
+    state = _load_state(db, {row[0].name for row in prepared})
+    superseded: list[int] = []
+    params: list[dict[str, object]] = []
+    recorded = utc_to_db(now, dialect)
+    for spec, period, amount, bounds, source, note, line in prepared:
+        previous = state.get((spec.name, period.previous().label))
+        try:
+            check_jump(spec, period, amount, previous.value if previous else None, force)
+        except BadInput as error:
+            raise BadInput(f"{label} line {line}: {error}") from None
+        key = (spec.name, period.label)
+        old = state.get(key)
+        if old is not None and old.row_id is not None:
+            superseded.append(old.row_id)
+        elif old is not None:
+            params[old.index]["is_current"] = False
+        state[key] = _State(old.revision + 1 if old else 1, amount, index=len(params))
+        params.append(
+            {
+                "metric": spec.name,
+                "period": period.label,
+                "period_start": bounds[0],
+                "period_end": bounds[1],
+                "value": decimal_to_db(amount, dialect),
+                "source": source or default_source,
+                "note": note,
+                "recorded_at": recorded,
+                "revision": state[key].revision,
+                "is_current": True,
+            }
+        )
+    _write(db, superseded, params)
+    return len(params)
+
+
+def _prepare(
+    catalog: Catalog,
+    rows: Iterable[RowInput],
+    label: str,
+    progress: Callable[[int], None] | None,
+    dialect: str,
+) -> list[tuple[Metric, Period, Decimal, tuple[object, object], str | None, str | None, int]]:
+    """Validates every row before anything is written; each period's bounds are computed
+    once, already in the stored form."""
+    periods: dict[tuple[str, str], tuple[Metric, Period, tuple[object, object]]] = {}
+    out = []
+    for count, row in enumerate(rows, 1):
+        try:
+            key = (row.metric, row.period)
+            cached = periods.get(key)
+            spec, period, amount = validate(catalog.metrics, row.metric, row.period, row.value)
+            if cached is None:
+                start, end = period.bounds(catalog.timezone)
+                cached = periods[key] = (spec, period, (utc_to_db(start, dialect), utc_to_db(end, dialect)))
+        except BadInput as error:
+            raise BadInput(f"{label} line {row.line}: {error}") from None
+        out.append((spec, period, amount, cached[2], row.source or None, row.note or None, row.line))
+        if progress and count % _CHUNK == 0:
+            progress(_CHUNK)
+    if progress:
+        progress(len(out) % _CHUNK)
+    return out
+
+
+def _load_state(db: Session, metrics: set[str]) -> dict[tuple[str, str], _State]:
+    query = select(Actual.id, Actual.metric, Actual.period, Actual.revision, Actual.value).where(
+        Actual.metric.in_(sorted(metrics)), Actual.is_current
+    )
+    return {(m, p): _State(rev, value, row_id=row_id) for row_id, m, p, rev, value in db.execute(query)}
+
+
+def _write(db: Session, superseded: list[int], params: list[dict[str, object]]) -> None:
+    """Marks replaced rows historical, then inserts in chunks. On SQLite the rows, already in
+    stored form, go to the driver's executemany: per-row type processing would cost more than
+    the insert itself (bench/import_bench.py). PostgreSQL takes them through Core, whose
+    bind processing passes datetimes and decimals through as they are."""
+    for start in range(0, len(superseded), _CHUNK):
+        ids = superseded[start : start + _CHUNK]
+        db.execute(update(Actual).where(Actual.id.in_(ids)).values(is_current=False))
+    if not params:
+        return
+    connection = db.connection()
+    if connection.dialect.name == "sqlite":
+        columns = list(params[0])
+        sql = f"INSERT INTO actuals ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+        cursor = connection.connection.driver_connection.cursor()
+        for start in range(0, len(params), 50_000):
+            cursor.executemany(sql, params[start : start + 50_000])
+        return
+    for start in range(0, len(params), _CHUNK):
+        connection.execute(insert(Actual), params[start : start + _CHUNK])
