@@ -223,3 +223,14 @@ def parse_span(text: str) -> Span:
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The instant a local calendar day begins, as an aware UTC datetime."""
     return datetime.combine(day, time(), tzinfo=tz).astimezone(timezone.utc)
+
+
+def parse_instant(text: str, tz: ZoneInfo) -> datetime:
+    """An ISO 8601 date or date-time; without an offset it is read in `tz`. Aware UTC out."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"time {text!r} is not ISO 8601 (like 2026-07-05 or 2026-07-05T09:30+08:00)") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(timezone.utc)
