@@ -1,0 +1,130 @@
+"""The report in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`)
+driven by Selenium loads the page over loopback, and every goal must render with no console
+error, on a desktop and on a phone's width. Skipped, with the reason, where no Chromium is
+installed (`.ci/run` installs it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.reportkit import AS_OF, linear_pace, made_up_all, sample_readings
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
+                       reason="no Chromium: apt-get install chromium chromium-driver (as .ci/run does)"),
+]
+
+Handler = Callable[[str], tuple[int, str, bytes]]
+
+
+def serve(handler: Handler) -> Iterator[str]:
+    """A loopback HTTP server answering GETs with `handler(path)`; yields its base URL."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            status, content_type, body = handler(self.path)
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extra")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[tuple[str, list[str]]]:
+    from tests.reportkit import ROOT
+    from tracker import report
+    from tracker.catalog import load_catalog
+
+    catalog = load_catalog(ROOT / "config" / "goals.toml")
+    page = report.render(catalog, made_up_all(catalog), sample_readings(catalog), now=AS_OF,
+                         pace_for=lambda goal: linear_pace(goal, catalog)).encode()
+
+    def handler(path: str) -> tuple[int, str, bytes]:
+        return (200, "text/html; charset=utf-8", page) if path == "/" else (404, "text/plain", b"not found")
+
+    for url in serve(handler):
+        yield url, [goal.id for goal in catalog.goals]
+
+
+def load(driver, url: str, width: int, height: int = 1000):  # type: ignore[no-untyped-def]
+    driver.set_window_size(width, height)
+    driver.get(url)
+    return driver.find_elements("css selector", "article.card")
+
+
+def test_every_goal_renders_without_console_errors(browser, site, tmp_path: Path):
+    url, goal_ids = site
+    browser.get_log("browser")  # start from an empty console
+    cards = load(browser, url + "/", 1280)
+    assert sorted(card.get_attribute("data-goal") for card in cards) == sorted(goal_ids)
+    for card in cards:
+        chart = card.find_element("css selector", "figure svg")
+        size = chart.size
+        assert size["width"] > 300 and size["height"] > 100, (card.get_attribute("data-goal"), size)
+        status = card.find_element("css selector", "header .status").text
+        assert status.split(maxsplit=1)[-1] in {"Missed", "Off track", "At risk", "No data", "On track", "Achieved"}
+    problems = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+    assert problems == []
+    shot = Path(os.environ.get("TRACKER_REPORT_SCREENSHOT") or tmp_path / "report.png")
+    full_page_screenshot(browser, shot, 1280)
+    assert shot.stat().st_size > 10_000
+
+
+def test_on_a_phone_nothing_spills_sideways(browser, site, tmp_path: Path):
+    url, goal_ids = site
+    cards = load(browser, url + "/", 390, 844)
+    assert len(cards) == len(goal_ids)
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    for card in cards:  # one column: each card, and its chart, spans the screen
+        assert card.size["width"] <= 390 and card.find_element("css selector", "figure svg").size["width"] > 300
+    full_page_screenshot(browser, tmp_path / "report-phone.png", 390)
+
+
+def full_page_screenshot(driver, path: Path, width: int) -> None:  # type: ignore[no-untyped-def]
+    """The window grown to the page's height, then captured: the whole report in one image."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, height)
+    driver.save_screenshot(str(path))
