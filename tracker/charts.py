@@ -26,7 +26,7 @@ _STYLE = {
     "svg.fonttype": "none",  # text stays text: smaller, selectable, read by screen readers
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
-    "font.size": 9,
+    "font.size": 10,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -36,7 +36,7 @@ _STYLE = {
     "xtick.color": "#333333",
     "ytick.color": "#333333",
 }
-_WIDTH, _HEIGHT = 5.2, 3.0  # inches: about 375 x 216 px at the SVG's scale, near a phone's width
+_WIDTH, _HEIGHT = 4.8, 2.9  # inches: about 345 x 209 px at the SVG's scale, near a phone's width
 
 
 def render_svg(data: ChartData, *, salt: str, label: str) -> str:
@@ -55,7 +55,7 @@ def render_svg(data: ChartData, *, salt: str, label: str) -> str:
         pairs = sorted(zip(*axes.get_legend_handles_labels()), key=lambda pair: _legend_rank(pair[1]))
         if pairs:
             handles, names = zip(*pairs)
-            figure.legend(handles, names, loc="outside lower center", ncols=min(len(handles), 3), frameon=False, fontsize=8)
+            figure.legend(handles, names, loc="outside lower center", ncols=min(len(handles), 3), frameon=False, fontsize=9)
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     return _inline(out.getvalue(), label)
@@ -96,7 +96,7 @@ def _targets(axes, data: ChartData) -> None:  # type: ignore[no-untyped-def]
             xytext=(-3 if right else 3, 3),
             textcoords="offset points",
             ha="right" if right else "left",
-            fontsize=7.5,
+            fontsize=8.5,
             color="#5a2d4a",
         )
     if data.revisions:
@@ -122,7 +122,7 @@ def _time_axis(axes, data: ChartData) -> None:  # type: ignore[no-untyped-def]
     if data.start <= data.as_of <= data.end:
         axes.axvline(data.as_of, color="#9a9a9a", linewidth=0.8)
         axes.annotate("now", (data.as_of, 1), xycoords=("data", "axes fraction"), xytext=(2, -9),
-                      textcoords="offset points", fontsize=7.5, color="#555555")
+                      textcoords="offset points", fontsize=8.5, color="#555555")
     locator = AutoDateLocator(minticks=3, maxticks=7)
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator, show_offset=False))
@@ -166,7 +166,7 @@ def _instances(axes, data: ChartData) -> None:  # type: ignore[no-untyped-def]
                   markerfacecolor="white", color=PROJECTION, label="projection")
     for i, bar in enumerate(data.bars):
         if bar.value is None:
-            axes.text(i, 0, "no data", ha="center", va="bottom", fontsize=7.5, color=PACE, rotation=90)
+            axes.text(i, 0, "no data", ha="center", va="bottom", fontsize=8.5, color=PACE, rotation=90)
     axes.set_xticks(list(positions), [_two_line(bar.label) for bar in data.bars])
     axes.grid(axis="x", visible=False)
     _value_axis(axes, data, floor_zero=True)
