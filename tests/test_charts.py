@@ -30,7 +30,7 @@ SHAPES = {
 LEGENDS = {
     "progress": ["actual", "expected pace", "target", "target revision", "projection"],
     "running": ["actual, to date", "target"],
-    "instances": ["actual", "current period, to date", "target"],
+    "instances": ["actual", "period judged", "target"],
     "milestone": ["deadline near", "deadline 2026-12-31"],
 }
 

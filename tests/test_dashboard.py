@@ -47,8 +47,8 @@ def test_api_goal_adds_the_actuals_and_target_revisions(runtime):
     goal = json.loads(body)
     assert status == 200
     assert goal["goal"] == "ev-deliveries-2025"
-    assert [t["value"] for t in goal["targets"]] == ["300000", "350000", "400000"] or \
-        [float(t["value"]) for t in goal["targets"]] == [300000, 350000, 400000]
+    assert [(t["value"], t["effective"]) for t in goal["targets"]] == [
+        (300000, "2025-01-01"), (350000, "2025-03-01"), (400000, "2025-12-01")]
     deliveries = goal["actuals"]["ev_deliveries"]
     assert deliveries[0] == {"period": "2025-01", "value": 22000, "recorded_at": "2026-07-05T00:00:00+00:00"}
     assert [row["period"] for row in deliveries][-1] == "2026-06"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reportkit import AS_OF, linear_pace, made_up_all, sample_readings
+from tests.reportkit import AS_OF, SAMPLE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -77,20 +77,25 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def site() -> Iterator[tuple[str, list[str]]]:
-    from tests.reportkit import ROOT
-    from tracker import report
-    from tracker.catalog import load_catalog
+def site(tmp_path_factory) -> Iterator[tuple[str, list[str]]]:
+    """The daemon's pages over loopback, on a database holding the sample actuals."""
+    from tests.conftest import CATALOG, NOW
+    from tracker import dashboard, db, store
+    from tracker.importer import read_csv
+    from tracker.runtime import Runtime
+    from tracker.settings import Settings
 
-    catalog = load_catalog(ROOT / "config" / "goals.toml")
-    page = report.render(catalog, made_up_all(catalog), sample_readings(catalog), now=AS_OF,
-                         pace_for=lambda goal: linear_pace(goal, catalog)).encode()
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'tracker.db'}"
+    runtime = Runtime(Settings(database_url=url, config=CATALOG), clock=lambda: AS_OF)
+    with db.session(runtime.engine, write=True) as session:
+        store.import_rows(session, catalog=runtime.catalog, rows=read_csv(SAMPLE), now=NOW)
 
     def handler(path: str) -> tuple[int, str, bytes]:
-        return (200, "text/html; charset=utf-8", page) if path == "/" else (404, "text/plain", b"not found")
+        return dashboard.report_page(runtime) if path == "/" else (404, "text/plain", b"not found")
 
-    for url in serve(handler):
-        yield url, [goal.id for goal in catalog.goals]
+    for base in serve(handler):
+        yield base, [goal.id for goal in runtime.catalog.goals]
+    runtime.engine.dispose()
 
 
 def load(driver, url: str, width: int, height: int = 1000):  # type: ignore[no-untyped-def]
@@ -102,7 +107,7 @@ def load(driver, url: str, width: int, height: int = 1000):  # type: ignore[no-u
 def test_every_goal_renders_without_console_errors(browser, site, tmp_path: Path):
     url, goal_ids = site
     browser.get_log("browser")  # start from an empty console
-    cards = load(browser, url + "/", 1280)
+    cards = load(browser, url + "/", 1000)
     assert sorted(card.get_attribute("data-goal") for card in cards) == sorted(goal_ids)
     for card in cards:
         chart = card.find_element("css selector", "figure svg")
@@ -113,7 +118,7 @@ def test_every_goal_renders_without_console_errors(browser, site, tmp_path: Path
     problems = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
     assert problems == []
     shot = Path(os.environ.get("TRACKER_REPORT_SCREENSHOT") or tmp_path / "report.png")
-    full_page_screenshot(browser, shot, 1280)
+    full_page_screenshot(browser, shot, 1000)
     assert shot.stat().st_size > 10_000
 
 

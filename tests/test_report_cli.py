@@ -35,7 +35,7 @@ def test_report_writes_a_page_that_agrees_with_status(cli, sampled, catalog, tmp
     out = tmp_path / "report.html"
     result = cli("report", "--at", AT, "--out", str(out))
     assert result.code == 0, result.err
-    assert result.out.startswith(f"wrote {out} (13 goals as of 2026-07-05 00:00 CST)")
+    assert result.out.startswith(f"wrote {out} (13 goals as of 2026-07-05 00:00 Asia/Shanghai)")
     page = out.read_text(encoding="utf-8")
     status = json.loads(cli("status", "--at", AT, "--json").out)
     by_goal = cards(page)

@@ -193,10 +193,13 @@ def _instances(goal, evaluation, readings, base) -> ChartData:  # type: ignore[n
     bars = [Bar(p.label, values[p], _instance_target(goal, p, values, evaluation, current), p == current) for p in periods[1:]]
     while len(bars) > 1 and bars[0].value is None:
         bars.pop(0)  # no empty history before the first recorded period
+    projected = _f(evaluation.projected)
+    if projected is not None and values[current] is not None and abs(projected - values[current]) < 1e-9:
+        projected = None  # a closed period's projection is its value: no second mark
     return ChartData(
         shape="instances",
         bars=tuple(bars),
-        projected_bar=_f(evaluation.projected),
+        projected_bar=projected,
         baseline=_f(evaluation.baseline),
         **base,
     )

@@ -156,7 +156,7 @@ def _instances(axes, data: ChartData) -> None:  # type: ignore[no-untyped-def]
     now = [i for i, bar in enumerate(data.bars) if bar.current]
     axes.bar([positions[i] for i in past], [values[i] for i in past], width=0.6, color=ACTUAL, label="actual")
     axes.bar([positions[i] for i in now], [values[i] for i in now], width=0.6, color="#a6cde6",
-             edgecolor=ACTUAL, hatch=[hatches[i] for i in now], label="current period, to date")
+             edgecolor=ACTUAL, hatch=[hatches[i] for i in now], label="period judged")
     targets = [(i, bar.target) for i, bar in enumerate(data.bars) if bar.target is not None]
     if targets:
         axes.hlines([t for _, t in targets], [i - 0.42 for i, _ in targets], [i + 0.42 for i, _ in targets],
@@ -197,7 +197,7 @@ _DRAW: dict[str, Callable[..., None]] = {
 }
 
 
-_LEGEND = ("actual", "actual, to date", "current period, to date", "expected pace", "baseline", "target",
+_LEGEND = ("actual", "actual, to date", "period judged", "expected pace", "baseline", "target",
            "target revision", "projection")
 
 

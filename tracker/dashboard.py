@@ -58,7 +58,7 @@ def api_goal(runtime: Runtime, goal_id: str) -> Response:
         readings = store.current_readings(session, metrics=goal.metrics, catalog=catalog)
     evaluation = next(e for e in evaluations if e.goal == goal.id)
     body = evaluation.to_json()
-    body["targets"] = [t.model_dump(mode="json") for t in goal.targets]
+    body["targets"] = [t.model_dump() for t in goal.targets]  # revisions, numbers as JSON numbers
     body["actuals"] = {
         metric: [{"period": r.period.label, "value": r.value, "recorded_at": r.recorded_at} for r in rows]
         for metric, rows in readings.items()

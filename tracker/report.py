@@ -107,7 +107,8 @@ def render_from_db(session: Session, *, catalog: Catalog, now: datetime) -> str:
     from tracker import store
 
     metrics = {name for goal in catalog.goals for name in goal.metrics}
-    readings = store.current_readings(session, metrics=metrics, catalog=catalog)
+    # what tracker.judging.evaluate_from_db reads: the charts draw what the verdicts saw
+    readings = store.readings_until(session, metrics=metrics, until=now)
     evaluations = judge.evaluate_all(catalog, readings, now)
 
     def pace_for(goal: Goal) -> Pace:

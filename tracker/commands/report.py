@@ -29,7 +29,7 @@ def report(
         typer.echo(page, nl=False)
         return
     _write_atomically(target, page)
-    print(f"wrote {target} ({len(catalog.goals)} goals as of {now.astimezone(catalog.timezone):%Y-%m-%d %H:%M %Z})")
+    print(f"wrote {target} ({len(catalog.goals)} goals as of {now.astimezone(catalog.timezone):%Y-%m-%d %H:%M} {catalog.timezone})")
 
 
 def _writable(path: Path) -> Path:
