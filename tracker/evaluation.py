@@ -185,13 +185,21 @@ def _required_rate(goal: Goal, catalog: Catalog, found: Measure, window: Span,
     if found.shape == "rate":
         return None, None
     granularity = catalog.metrics[goal.metrics[0]].granularity
-    remaining = sum(1 for p in window.periods(granularity) if p.start >= found.through)
+    remaining = _periods_between(found.through, window.end, granularity)
     if remaining == 0:
         return None, None
     gap = target - found.value
     if goal.comparison.higher_is_better and gap < 0:
         gap = Decimal(0)
     return gap / remaining, str(granularity)
+
+
+def _periods_between(start: date, end: date, granularity: Granularity) -> int:
+    """How many whole periods of `granularity` fit in [start, end) (counted, not iterated)."""
+    if granularity is Granularity.DAY:
+        return max(0, (end - start).days)
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return max(0, months // granularity.months)
 
 
 def _stale_metrics(goal: Goal, catalog: Catalog, readings: Readings, window: Span, now: datetime) -> tuple[str, ...]:

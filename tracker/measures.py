@@ -76,9 +76,10 @@ def _rate(numerators: list[Reading], denominators: list[Reading]) -> Measure | N
 
 def _latest_per_period(rows: Sequence[Reading]) -> dict[Period, Decimal]:
     """One value per period: the most recently recorded, whatever order rows came in."""
-    chosen: dict[Period, Reading] = {}
-    for row in rows:
-        held = chosen.get(row.period)
-        if held is None or (row.recorded_at, row.value) > (held.recorded_at, held.value):
-            chosen[row.period] = row
+    chosen = {row.period: row for row in rows}
+    if len(chosen) < len(rows):  # the store gives one per period; other callers may not
+        for row in rows:
+            held = chosen[row.period]
+            if (row.recorded_at, row.value) > (held.recorded_at, held.value):
+                chosen[row.period] = row
     return {period: row.value for period, row in chosen.items()}
