@@ -113,15 +113,20 @@ def current_readings(db: Session, *, metrics: Iterable[str], catalog: Catalog) -
 
 
 def _period_parser() -> Callable[[str], Period]:
-    cache: dict[str, Period] = {}
+    return _memo(Period.parse)
 
-    def parse(label: str) -> Period:
-        period = cache.get(label)
-        if period is None:
-            period = cache[label] = Period.parse(label)
-        return period
 
-    return parse
+def _memo(parse: Callable[[object], object]) -> Callable[[object], object]:
+    """A per-call cache: labels and timestamps repeat across a million rows."""
+    cache: dict[object, object] = {}
+
+    def cached(value: object) -> object:
+        found = cache.get(value)
+        if found is None:
+            found = cache[value] = parse(value)
+        return found
+
+    return cached
 
 
 @dataclass
@@ -272,13 +277,8 @@ def _instant_parser() -> Callable[[object], datetime]:
     """Stored instants to aware UTC (SQLite keeps them as fixed-width text)."""
     from datetime import timezone
 
-    cache: dict[object, datetime] = {}
-
     def parse(value: object) -> datetime:
-        found = cache.get(value)
-        if found is None:
-            found = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-            found = cache[value] = found.replace(tzinfo=timezone.utc) if found.tzinfo is None else found
-        return found
+        found = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return found.replace(tzinfo=timezone.utc) if found.tzinfo is None else found
 
-    return parse
+    return _memo(parse)
