@@ -15,10 +15,10 @@ SAMPLE = ROOT / "config" / "sample-actuals.csv"
 AS_OF = datetime(2026, 7, 5, tzinfo=timezone.utc)
 
 
-def linear_pace(goal, catalog: Catalog):  # type: ignore[no-untyped-def]
-    """Time elapsed over the goal's window: the default pace, good enough for drawing."""
-    span = goal.period or Period.at(goal.recurs, AS_OF, catalog.timezone).span
-    return lambda at: span.elapsed_share(at, catalog.timezone)
+def real_pace(goal, catalog: Catalog):  # type: ignore[no-untyped-def]
+    from tracker.evaluation import pace
+
+    return lambda at: pace(goal, catalog=catalog, at=at)
 
 
 def sample_readings(catalog: Catalog):  # type: ignore[no-untyped-def]

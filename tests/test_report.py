@@ -10,14 +10,14 @@ from decimal import Decimal
 
 import pytest
 
-from tests.reportkit import AS_OF, linear_pace, made_up, made_up_all, sample_readings
+from tests.reportkit import AS_OF, real_pace, made_up, made_up_all, sample_readings
 from tracker import report
 from tracker.verdict import Status
 
 
 def render(catalog, evaluations, readings=None):  # type: ignore[no-untyped-def]
     return report.render(catalog, evaluations, readings if readings is not None else sample_readings(catalog),
-                         now=AS_OF, pace_for=lambda goal: linear_pace(goal, catalog))
+                         now=AS_OF, pace_for=lambda goal: real_pace(goal, catalog))
 
 
 def cards(page: str) -> dict[str, str]:
@@ -64,6 +64,22 @@ def test_the_shipped_catalog_renders_every_goal(shipped):
         in cards(page)["ev-deliveries-2025"]
     assert "<dt>Stale</dt><dd>yes: rnd_spend is late</dd>" in cards(page)["rnd-2026-2030"]
     assert "As of 2026-07-05 08:00 (Asia/Shanghai)" in page
+
+
+def test_the_shipped_catalog_as_evaluation_judges_it(shipped):
+    """The done-when check on the real verdicts: the shipped catalog, the sample actuals."""
+    from tracker.evaluation import evaluate_all
+
+    catalog = shipped[0]
+    readings = sample_readings(catalog)
+    evaluations = evaluate_all(catalog, readings, AS_OF)
+    page = render(catalog, evaluations, readings)
+    check_page(page, catalog, evaluations)
+    statuses = {e.goal: e.status for e in evaluations}
+    assert statuses["ev-deliveries-2026"] is Status.AT_RISK  # the sample is behind the H2-weighted pace
+    assert statuses["aiot-gross-margin-2026"] is Status.OFF_TRACK
+    first = re.search(r'data-goal="([\w-]+)"', page).group(1)
+    assert first == "aiot-gross-margin-2026"  # the worst goal opens the page
 
 
 def test_groups_and_goals_come_worst_first(shipped):

@@ -13,7 +13,7 @@ A chart is one of four shapes, chosen by the goal's kind:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -47,6 +47,8 @@ class Bar:
 
 @dataclass(frozen=True)
 class ChartData:
+    """Hashable, so that a chart drawn once is not drawn again (charts.render_svg caches)."""
+
     shape: str  # progress | running | instances | milestone
     percent: bool
     start: date
@@ -63,7 +65,6 @@ class ChartData:
     deadline: date | None = None
     warn_from: date | None = None
     happened: date | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def chart_data(
