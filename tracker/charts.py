@@ -47,7 +47,7 @@ _WIDTH, _HEIGHT = 4.8, 2.9  # inches: about 345 x 209 px at the SVG's scale, nea
 def render_svg(data: ChartData, *, salt: str, label: str) -> str:
     """The chart as an `<svg>` element for inlining: scalable (viewBox, no fixed size), with
     ids unique to `salt` and `label` as its accessible name. Cached: the daemon's page, asked
-    for again with the same data, costs no drawing (about 0.1 s a chart)."""
+    for again with the same data, costs no drawing (about 50 ms a chart; bench/report_bench.py)."""
     import matplotlib
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure
