@@ -34,7 +34,7 @@ def sample_readings(catalog: Catalog):  # type: ignore[no-untyped-def]
 def made_up(catalog: Catalog, goal_id: str, status: Status, now: datetime = AS_OF, **numbers) -> Evaluation:  # type: ignore[no-untyped-def]
     goal = catalog.goal(goal_id)
     span = goal.period or Period.at(goal.recurs, now, catalog.timezone).span
-    values = {k: (Decimal(str(v)) if isinstance(v, (int, float, str)) and k not in _FLOATS else v) for k, v in numbers.items()}
+    values = {k: v if k in _AS_GIVEN else Decimal(str(v)) for k, v in numbers.items()}
     return Evaluation(
         goal=goal.id, title=goal.title, kind=goal.kind.value, period_start=span.start, period_end=span.end,
         status=status, evaluated_at=now, display=goal.display, unit=goal.unit, labels=dict(goal.labels),
@@ -42,7 +42,8 @@ def made_up(catalog: Catalog, goal_id: str, status: Status, now: datetime = AS_O
     )
 
 
-_FLOATS = {"attainment", "projected_attainment", "stale", "stale_metrics", "rate_unit", "data_through", "deadline_near", "summary"}
+# fields that are not decimals: the rest (target, actual, ...) are given as numbers or text
+_AS_GIVEN = {"attainment", "projected_attainment", "stale", "stale_metrics", "rate_unit", "data_through", "deadline_near"}
 
 
 def made_up_all(catalog: Catalog, now: datetime = AS_OF) -> list[Evaluation]:
