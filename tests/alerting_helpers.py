@@ -35,3 +35,23 @@ class StubJudge:
 
     def __call__(self, session, *, catalog, now):  # type: ignore[no-untyped-def]
         return [replace(e, evaluated_at=now) for e in self.evaluations]
+
+
+def make_runtime(engine, *, webhook_url: str | None = None, secret: str | None = None, catalog=None):  # type: ignore[no-untyped-def]
+    """A Runtime on an open engine, with the shipped catalog (or `catalog`) and the default
+    receiver pointed at `webhook_url`."""
+    from tests.conftest import CATALOG
+    from tracker.runtime import Runtime
+    from tracker.settings import Settings
+
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        config=CATALOG,
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+    )
+    runtime = Runtime(settings)
+    runtime.__dict__["engine"] = engine
+    if catalog is not None:
+        runtime.__dict__["catalog"] = catalog
+    return runtime

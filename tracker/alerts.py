@@ -87,10 +87,10 @@ def update_alerts(
     sent = {(n.fingerprint, n.receiver): n for n in db.execute(select(NotifyLog)).scalars()}
     for fp in sorted(held.keys() | rows.keys()):
         row, match = rows.get(fp), held.get(fp)
-        if match is None and row is not None and row.subject.startswith("source:") and not manage_sources:
-            continue
         before = row.state if row else INACTIVE
-        row = _advance(db, row, match, by_name, now)
+        if not (match is None and row is not None and row.subject.startswith("source:") and not manage_sources):
+            row = _advance(db, row, match, by_name, now)
+        assert row is not None
         result.pending += row.state == PENDING
         result.firing += row.state == FIRING
         result.resolved += row.state == RESOLVED and before != RESOLVED
