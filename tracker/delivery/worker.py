@@ -8,8 +8,9 @@ import random
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -70,23 +71,51 @@ def deliver_pass(
     # a lease longer than any send can take, so a live worker's rows are never re-claimed
     lease = timedelta(seconds=settings.timeout_seconds * 3 + 30)
     result = PassResult()
+    claim = partial(_claim, runtime, channels=channels, now=now, lease=lease, rng=rng or random.random)
     try:
         with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="deliver") as pool:
-            while _batch(runtime, pool, result, channels=channels, now=now, lease=lease, rng=rng or random.random):
-                pass
+            _pump(runtime, pool, claim, result, now)
     finally:
         if own:
             client.close()
     return result
 
 
-def _batch(runtime: Runtime, pool: ThreadPoolExecutor, result: PassResult, **kw) -> bool:  # type: ignore[no-untyped-def]
+@dataclass
+class _Batch:
+    token: str
+    jobs: list[Job]
+    ctx: Context
+    sending: list[Future[Job]] = field(default_factory=list)
+
+
+def _pump(runtime: Runtime, pool: ThreadPoolExecutor, claim: Callable[[], _Batch | None], result: PassResult,
+          now: datetime) -> None:
+    """Claims the next batch while the previous one is on the wire, then records the previous
+    one while the next is sent: the database work overlaps the network work."""
+    previous = None
+    while True:
+        current = claim()
+        if current is not None:
+            current.sending = [pool.submit(run, job, current.ctx) for job in current.jobs]
+        if previous is not None:
+            done = [future.result() for future in previous.sending]
+            with db.session(runtime.engine, write=True) as session:
+                record(session, jobs=done, token=previous.token, now=now)
+            for job in done:
+                result.receivers[job.receiver].add(job.outcome)  # type: ignore[arg-type]
+        if current is None:
+            return
+        previous = current
+
+
+def _claim(runtime: Runtime, **kw) -> _Batch | None:  # type: ignore[no-untyped-def]
+    """Claims up to batch_size due rows; returns them paired with the pipeline to run."""
     now, token = kw["now"], uuid.uuid4().hex
-    limit = runtime.settings.deliver.batch_size
     with db.session(runtime.engine, write=True) as session:
-        rows = outbox.claim(session, now=now, lease=kw["lease"], limit=limit, token=token)
+        rows = outbox.claim(session, now=now, lease=kw["lease"], limit=runtime.settings.deliver.batch_size, token=token)
         if not rows:
-            return False
+            return None
         ctx = Context(
             now=now,
             channels=kw["channels"],
@@ -96,12 +125,7 @@ def _batch(runtime: Runtime, pool: ThreadPoolExecutor, result: PassResult, **kw)
             rng=kw["rng"],
         )
         jobs = [_job(row) for row in rows]
-    done = list(pool.map(lambda job: run(job, ctx), jobs))
-    with db.session(runtime.engine, write=True) as session:
-        record(session, jobs=done, token=token, now=now)
-    for job in done:
-        result.receivers[job.receiver].add(job.outcome)  # type: ignore[arg-type]
-    return True
+    return _Batch(token, jobs, ctx)
 
 
 def _job(row: OutboxRow) -> Job:
