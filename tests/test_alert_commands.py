@@ -82,10 +82,15 @@ def test_alerts_and_deliver_on_an_empty_database(cli) -> None:
 
 
 def test_evaluate_then_alerts_lists_what_fires(cli) -> None:
-    pytest.importorskip("tracker.judging")  # the evaluator lands from another branch
-    assert cli("record", "ev_deliveries", "2026-01", "20000").code == 0
+    for month in range(1, 7):  # 20,000 a month: far below the pace for 550,000 a year
+        assert cli("record", "ev_deliveries", f"2026-{month:02d}", "20000").code == 0
     done = cli("evaluate", "--at", "2026-07-05")
     assert done.code == 0, done.err
-    assert done.out.startswith("evaluated 13 goals as of 2026-07-04T16:00:00+00:00")
+    last = done.out.strip().splitlines()[-1]  # (logging goes where tracker.logs sends it)
+    assert last.startswith("evaluated 13 goals as of 2026-07-04T16:00:00+00:00: ") and "queued" in last
     listed = json.loads(cli("alerts", "--json").out)
-    assert any(a["subject"] == "goal:ev-deliveries-2026" and a["state"] == "firing" for a in listed["alerts"])
+    ev = [a for a in listed["alerts"] if a["subject"] == "goal:ev-deliveries-2026"]
+    assert [(a["rule"], a["state"], a["severity"]) for a in ev] == [("off-track", "firing", "critical")]
+    assert ev[0]["summary"].startswith("EV deliveries 2026")
+    again = cli("evaluate", "--at", "2026-07-05T01:00").out.strip().splitlines()[-1]
+    assert again.endswith("queued 0 notifications")

@@ -111,3 +111,14 @@ def test_summary_without_evaluator_text_still_has_numbers() -> None:
     (match,) = goal_matches([ev], defaults())
     assert match.summary == ("EV deliveries 2026: off track; projected 481,200 of 550,000 (88%); "
                              "needs 58,400 a month for the rest of the period")
+
+
+def test_stale_summary_names_the_late_metrics() -> None:
+    from datetime import date
+
+    ev = evaluation(Status.ON_TRACK, stale=True, stale_metrics=("ev_deliveries",), data_through=date(2026, 5, 31))
+    (match,) = goal_matches([ev], defaults())
+    assert match.summary == (
+        "EV deliveries 2026: ev_deliveries is late (data through 2026-05-31); projected 481,200 of 550,000 (87%); "
+        "needs 58,400 a month for the rest of the year"
+    )

@@ -124,11 +124,12 @@ def _goal_match(evaluation: Evaluation, rule: Rule, labels: dict[str, str], why:
 
 def goal_summary(evaluation: Evaluation, condition: str) -> str:
     """One line a person can act on; the evaluator's summary carries the numbers."""
-    detail = evaluation.summary or _fallback(evaluation)
+    detail = (evaluation.summary or _fallback(evaluation)).removeprefix(f"{evaluation.title}: ")
     if condition == "stale":
         late = ", ".join(evaluation.stale_metrics) or "its data"
-        return f"{evaluation.title}: {late} is late (data through {evaluation.data_through or 'nothing yet'}). {detail}".strip()
-    return detail if detail.startswith(evaluation.title) else f"{evaluation.title}: {detail}"
+        through = f"data through {evaluation.data_through}" if evaluation.data_through else "nothing recorded yet"
+        return f"{evaluation.title}: {late} is late ({through}); {detail}"
+    return f"{evaluation.title}: {detail}"
 
 
 def _fallback(evaluation: Evaluation) -> str:
