@@ -267,3 +267,33 @@ def test_for_holds_an_alert_pending(engine, for_: str) -> None:
     assert (cycle(runtime, judge, T0).pending, cycle(runtime, judge, T0 + HOUR).queued) == (1, 0)
     fired = cycle(runtime, judge, T0 + 2 * HOUR)
     assert (fired.pending, fired.firing, fired.queued) == (0, 1, 1)
+
+
+def test_resolve_muted_at_delivery_is_sent_after_the_silence(engine, httpserver) -> None:
+    hook = Receiver(httpserver)
+    runtime = make_runtime(engine, webhook_url=hook.url)
+    judge = StubJudge(evaluation(Status.MISSED))  # the missed rule has no keep_firing_for
+    cycle(runtime, judge, T0)
+    deliver(runtime, T0)
+    judge.evaluations = [evaluation(Status.ACHIEVED)]
+    assert cycle(runtime, judge, T0 + HOUR).queued == 1
+    with db.session(engine, write=True) as session:
+        silences.set_silence(session, catalog=runtime.catalog, goal=EV, until=T0 + 2 * HOUR, comment=None, now=T0)
+    assert deliver(runtime, T0 + HOUR).total("muted") == 1
+    assert cycle(runtime, judge, T0 + 90 * timedelta(minutes=1)).queued == 0  # still silenced
+    assert cycle(runtime, judge, T0 + 3 * HOUR).queued == 1
+    deliver(runtime, T0 + 3 * HOUR)
+    assert [(p["type"], p["data"]["reason"]) for p in hook.delivered()] == [
+        ("alert.firing", "first notification"), ("alert.resolved", "resolved")]
+
+
+def test_prune_keeps_queued_and_dead_rows(engine) -> None:
+    with db.session(engine, write=True) as session:
+        for state in ("queued", "dead", "sent", "muted", "superseded"):
+            row = outbox.enqueue(session, receiver="r", fingerprint=state, subject="goal:g", event="alert.firing",
+                                 reason="first notification", body=b"{}", now=T0)
+            row.state = state
+    with db.session(engine, write=True) as session:
+        assert outbox.prune(session, before=T0) == 0
+        assert outbox.prune(session, before=T0 + HOUR) == 3
+        assert sorted(session.execute(select(OutboxRow.state)).scalars()) == ["dead", "queued"]

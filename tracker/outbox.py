@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from tracker.models import OutboxRow, ReceiverState
@@ -130,3 +130,13 @@ def counts_by_receiver(db: Session) -> dict[str, dict[str, int]]:
     for receiver, state, count in db.execute(query):
         found.setdefault(receiver, {})[state] = count
     return found
+
+
+def prune(db: Session, *, before: datetime) -> int:
+    """Deletes finished rows (sent, muted, superseded) created before `before`; queued and
+    dead rows stay. For a periodic housekeeping job: the outbox otherwise only grows."""
+    done = (SENT, MUTED, SUPERSEDED)
+    return db.execute(
+        delete(OutboxRow).where(OutboxRow.state.in_(done), OutboxRow.created_at < before)
+        .execution_options(synchronize_session=False)
+    ).rowcount

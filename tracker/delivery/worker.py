@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from tracker import db, outbox, silences
@@ -156,9 +156,20 @@ def record(session: Session, *, jobs: Iterable[Job], token: str, now: datetime) 
     jobs = [job for members in groups.values() for job in members]
     muted = [job.id for job in jobs if job.outcome == MUTED]
     if muted:
-        # the receiver was not told: forget that it was, so the next cycle after the silence decides afresh
-        session.execute(delete(NotifyLog).where(NotifyLog.outbox_id.in_(muted)))
+        _forget_muted(session, muted)
     _note_receivers(session, jobs, now)
+
+
+def _forget_muted(session: Session, ids: list[int]) -> None:
+    """The receiver was not told: put its log back to what it last heard (nothing, or that the
+    alert fires), so the first cycle after the silence sends what it missed."""
+    events = dict(session.execute(select(OutboxRow.id, OutboxRow.event).where(OutboxRow.id.in_(ids))).all())
+    fired = [i for i in ids if events.get(i) == "alert.firing"]
+    resolved = [i for i in ids if events.get(i) == "alert.resolved"]
+    if fired:
+        session.execute(delete(NotifyLog).where(NotifyLog.outbox_id.in_(fired)))
+    if resolved:
+        session.execute(update(NotifyLog).where(NotifyLog.outbox_id.in_(resolved)).values(state="firing"))
 
 
 def _note_receivers(session: Session, jobs: list[Job], now: datetime) -> None:
