@@ -71,3 +71,21 @@ def test_header_references_are_listed_without_values(tmp_path: Path) -> None:
     source = {**HTTP, "records_path": "d", "headers": {"Authorization": "Bearer ${B}", "X-Key": "${A}"}}
     (loaded,) = catalog_with([source], tmp_path / "goals.toml").sources
     assert loaded.env_names() == ["A", "B"]
+
+
+def test_the_shipped_catalog_has_no_live_source_and_its_examples_load(tmp_path: Path) -> None:
+    import tomllib
+
+    from tests.conftest import CATALOG
+    from tracker.catalog import load_catalog
+
+    assert load_catalog(CATALOG).sources == ()
+    text = CATALOG.read_text(encoding="utf-8")
+    block = text[text.index("# # One value") :]
+    uncommented = "\n".join(line.removeprefix("#").removeprefix(" ") for line in block.splitlines())
+    examples = tomllib.loads(uncommented)["sources"]
+    loaded = catalog_with(examples, tmp_path / "goals.toml").sources
+    assert [(s.name, s.kind) for s in loaded] == [
+        ("ev-deliveries-feed", "http_json"), ("home-stores-count", "http_json"),
+        ("quarterly-results", "http_json"), ("finance-drop", "csv_dir"),
+    ]

@@ -183,3 +183,16 @@ def test_sources_removed_from_the_catalog_are_not_reported(make, engine, httpser
     collect()
     with db.session(engine) as session:
         assert failing_sources(session, catalog=catalog_with([], tmp_path / "other.toml")) == []
+
+
+def test_a_forced_value_already_on_record_is_not_refused_again(make, engine, httpserver) -> None:
+    from tracker import db, store
+
+    runtime, collect = make()
+    with db.session(engine, write=True) as session:
+        for period, value in (("2026-05", "40000"), ("2026-06", "3000")):
+            store.record(session, catalog=runtime.catalog, metric="ev_deliveries", period=period, value=value, now=NOW, force=True)
+    serve(httpserver, {"total": 3000, "month": "2026-06"})
+    result = collect()
+    assert (result.outcome, result.recorded) == ("ok", 0)
+    assert len(actuals(engine)) == 2
