@@ -35,7 +35,8 @@ class SourceConfig(Strict):
     value_path: str | None = None
     period_path: str | None = None
     period: Literal["current", "previous"] | None = Field(
-        None, description="when the JSON carries no period: the metric's period containing the collection time, or the one before"
+        None,
+        description="without a period in the JSON: the metric's period containing the collection time, or the one before",
     )
     records_path: str | None = None
     # csv_dir

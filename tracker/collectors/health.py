@@ -36,7 +36,9 @@ def failing_sources(session: Session, *, catalog: Catalog) -> list[SourceHealth]
         streak = streaks.get(source.name)
         if streak is not None:
             out.append(
-                SourceHealth(source.name, streak.failures, source.failures_before_alert, streak.last_error, streak.since)
+                SourceHealth(
+                    source.name, streak.failures, source.failures_before_alert, streak.last_error, streak.since
+                )
             )
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from tracker.models import Collection
@@ -60,11 +60,12 @@ def streaks(db: Session) -> dict[str, Streak]:
         select(Collection.source, func.count(), func.min(Collection.collected_at), func.max(Collection.id))
         .select_from(Collection)
         .outerjoin(last_ok, last_ok.c.source == Collection.source)
-        .where(Collection.outcome == FAILED, and_(Collection.id > func.coalesce(last_ok.c.ok_id, 0)))
+        .where(Collection.outcome == FAILED, Collection.id > func.coalesce(last_ok.c.ok_id, 0))
         .group_by(Collection.source)
     )
     found = db.execute(query).all()
-    errors = dict(db.execute(select(Collection.id, Collection.error).where(Collection.id.in_([r[3] for r in found]))).all())
+    last_ids = [row[3] for row in found]
+    errors = dict(db.execute(select(Collection.id, Collection.error).where(Collection.id.in_(last_ids))).all())
     return {source: Streak(count, since, errors.get(last_id)) for source, count, since, last_id in found}
 
 

@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from tracker.commands.actuals import JsonFlag
 from tracker.runtime import Runtime
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
 
 def sources(as_json: JsonFlag = False) -> None:
