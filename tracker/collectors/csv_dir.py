@@ -9,7 +9,6 @@ nothing new, because unchanged values are skipped.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,7 @@ def inbox(directory: Path) -> list[Path]:
 
 def _import(session: Session, runtime: Runtime, source: SourceConfig, path: Path, now: datetime) -> int:
     tag = f"collector:{source.name}"
-    rows = [replace(row, source=_source(tag, row.source)) for row in read_csv(path)]
+    rows = [row._replace(source=_source(tag, row.source)) for row in read_csv(path)]
     return store.import_rows(
         session, catalog=runtime.catalog, rows=rows, now=now, label=str(path), skip_unchanged=True
     )
