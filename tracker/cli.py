@@ -12,6 +12,7 @@ import sys
 import typer
 
 from tracker.commands import actuals as actuals_cmd
+from tracker.commands import daemon as daemon_cmd
 
 app = typer.Typer(
     name="tracker",
@@ -31,6 +32,7 @@ app.command("actuals")(actuals_cmd.actuals)
 app.command("goals")(actuals_cmd.goals)
 app.command("check-config")(actuals_cmd.check_config)
 app.command("info")(actuals_cmd.info)
+app.command("run")(daemon_cmd.run)
 db_app.command("upgrade")(actuals_cmd.db_upgrade)
 
 

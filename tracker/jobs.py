@@ -1,0 +1,121 @@
+"""The daemon's jobs, built from the catalog and settings: the wiring between the scheduler
+(tracker.daemon) and the work (evaluation, delivery, and collectors as they come).
+
+Catch-up: evaluation runs once at start, then on its cron schedule. A daemon that was down
+over a scheduled evaluation therefore evaluates at once; so does one that was not, at the
+cost of one extra cycle per start. That cycle is idempotent (alert states and notification
+times live in the database, so it re-sends nothing), and it spares a "last evaluated" table
+whose only use would be to skip one cheap cycle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from tracker.daemon import JobSpec
+from tracker.errors import ConfigError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from tracker.catalog import Catalog
+    from tracker.collectors.config import SourceConfig
+    from tracker.metrics import DaemonMetrics
+    from tracker.runtime import Runtime
+
+Collect = Callable[["SourceConfig", datetime], "Mapping[str, Any] | None"]
+
+
+def cron(expression: str, catalog: Catalog, what: str):  # type: ignore[no-untyped-def]
+    """A crontab trigger in the catalog's time zone; a bad expression names its setting."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        return CronTrigger.from_crontab(expression, timezone=catalog.timezone)
+    except ValueError as problem:
+        raise ConfigError(f"{what}: {expression!r} is not a crontab expression ({problem})") from None
+
+
+def build_jobs(catalog: Catalog, *, settings: Any, units: Units, collect: Collect | None = None) -> list[JobSpec]:
+    """Every scheduled job for this catalog and these settings, in start-up order."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    jobs = [
+        JobSpec("evaluate", units.evaluate, cron(settings.evaluate.cron, catalog, "setting TRACKER_EVALUATE__CRON"),
+                run_at_start=True),
+        JobSpec("deliver", units.deliver, IntervalTrigger(seconds=settings.deliver.interval_seconds),
+                run_at_start=True),
+    ]
+    return jobs + source_jobs(catalog, collect)
+
+
+def source_jobs(catalog: Catalog, collect: Collect | None) -> list[JobSpec]:
+    """One job per catalog source, on the source's own schedule."""
+    if collect is None:
+        return []
+    return [
+        JobSpec(f"collect:{source.name}", partial(collect, source),
+                cron(source.schedule, catalog, f"catalog {catalog.path}: source {source.name}, field schedule"))
+        for source in catalog.sources
+    ]
+
+
+class Units:
+    """The units of work the daemon schedules: each takes `now` and returns what it did."""
+
+    def __init__(self, runtime: Runtime, metrics: DaemonMetrics) -> None:
+        self.runtime = runtime
+        self.metrics = metrics
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        """One HTTP client for the daemon's life: connections to receivers are reused."""
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.Client(timeout=self.runtime.settings.deliver.timeout_seconds)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def evaluate(self, now: datetime) -> dict[str, Any]:
+        from tracker import db
+        from tracker.alerts import evaluate_cycle
+        from tracker.metrics import last_actuals
+
+        started = time.perf_counter()
+        result = evaluate_cycle(self.runtime, now=now)
+        self.metrics.evaluation_seconds.observe(time.perf_counter() - started)
+        with db.session(self.runtime.engine) as session:
+            latest = last_actuals(session)
+        self.metrics.observe_evaluation(result.evaluations, latest)
+        return cycle_summary(result)
+
+    def deliver(self, now: datetime) -> dict[str, Any]:
+        from tracker import db
+        from tracker.delivery import deliver_pass
+        from tracker.outbox import depth
+
+        result = deliver_pass(self.runtime, now=now, client=self.client)
+        with db.session(self.runtime.engine) as session:
+            queued = depth(session)
+        per_receiver = receiver_counts(result)
+        self.metrics.observe_delivery(per_receiver, queued)
+        return {receiver: counts for receiver, counts in per_receiver.items() if any(counts.values())}
+
+
+def cycle_summary(result: Any) -> dict[str, Any]:
+    """The counts of an evaluation cycle, for the log line of the job."""
+    return {"goals": len(result.evaluations)}
+
+
+def receiver_counts(result: Any) -> dict[str, dict[str, int]]:
+    """A delivery pass's sent/failed/dead counts by receiver."""
+    return {}
