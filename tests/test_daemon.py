@@ -36,6 +36,27 @@ def runtime(sqlite_url: str, tmp_path: Path):
 
 
 @pytest.fixture
+def log_lines():
+    """Configures JSON logs into a buffer; returns a function giving the lines so far."""
+    import io
+    import json
+    import logging
+
+    import structlog
+
+    from tracker import logs
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    buffer = io.StringIO()
+    logs.configure("json", "info", stream=buffer)
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    root.handlers[:], level = saved
+    root.setLevel(level)
+    structlog.reset_defaults()
+
+
+@pytest.fixture
 def metrics():
     from tracker.metrics import DaemonMetrics
 
@@ -67,11 +88,8 @@ def test_runner_passes_the_clock_and_counts_success(metrics):
     assert runner.in_flight == 0
 
 
-def test_runner_logs_and_counts_a_failure_without_raising(metrics, capsys):
-    from tracker import logs
+def test_runner_logs_and_counts_a_failure_without_raising(metrics, log_lines):
     from tracker.daemon import Runner
-
-    logs.configure("json", "info")
 
     def broken(now):
         raise RuntimeError("receiver table is gone")
@@ -82,8 +100,10 @@ def test_runner_logs_and_counts_a_failure_without_raising(metrics, capsys):
     assert sample(metrics, "tracker_job_runs_total", job="deliver", outcome="error") == 1
     assert sample(metrics, "tracker_job_last_success_timestamp_seconds", job="deliver") is None
     assert done == [1] and runner.in_flight == 0
-    err = capsys.readouterr().err
-    assert '"event": "job failed"' in err and '"job": "deliver"' in err and "receiver table is gone" in err
+    [line] = [line for line in log_lines() if line["event"] == "job failed"]
+    assert line["job"] == "deliver" and line["level"] == "error"
+    assert line["exception"][0]["exc_value"] == "receiver table is gone"
+    assert all("locals" not in frame for frame in line["exception"][0]["frames"])
 
 
 def test_runner_binds_context_per_job_so_nothing_leaks_between_jobs(metrics):
@@ -166,3 +186,211 @@ def test_each_source_gets_a_job_on_its_own_schedule(catalog):
     jobs[0].work(NOW)
     assert calls == [("ev-monthly", NOW)]
     assert source_jobs(with_source, None) == []
+
+
+# ---------------------------------------------------------------- the scheduler, in-process
+def test_start_runs_the_catch_up_jobs_at_once_and_counts_skipped_runs(runtime, metrics):
+    """Start-up jobs run at once (catch-up); a run that finds the previous one still going
+    is skipped (max_instances=1), logged and counted, and the daemon goes on."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from tracker.daemon import Daemon
+
+    release = threading.Event()
+    calls = []
+
+    def slow(now):
+        calls.append(now)
+        release.wait(DEADLINE)
+        return {"done": 1}
+
+    jobs = [spec("deliver", slow, trigger=IntervalTrigger(seconds=0.05), run_at_start=True)]
+    daemon = Daemon(runtime, metrics, lambda catalog: jobs)
+    daemon.start_scheduler()
+    try:
+        wait_for(lambda: calls, "the start-up run")
+        assert calls[0] == NOW
+        wait_for(lambda: sample(metrics, "tracker_job_missed_total", job="deliver"), "a skipped run")
+        assert daemon.readiness()["scheduler"] == (True, "running")
+        release.set()
+        wait_for(lambda: sample(metrics, "tracker_job_runs_total", job="deliver", outcome="ok"), "the run to finish")
+    finally:
+        release.set()
+        daemon.scheduler.shutdown(wait=True)
+    assert daemon.readiness()["scheduler"] == (False, "stopped")
+
+
+def test_once_runs_each_start_up_job_in_order_and_reports_failure(runtime, metrics):
+    from tracker.daemon import Daemon
+
+    order = []
+    ok = [spec("evaluate", lambda now: order.append("evaluate"), run_at_start=True),
+          spec("collect:x", lambda now: order.append("collect"), run_at_start=False),
+          spec("deliver", lambda now: order.append("deliver"), run_at_start=True)]
+    assert Daemon(runtime, metrics, lambda catalog: ok).once() == 0
+    assert order == ["evaluate", "deliver"]
+
+    def broken(now):
+        raise RuntimeError("database went away")
+
+    failing = [spec("evaluate", broken, run_at_start=True), spec("deliver", lambda now: order.append("again"), run_at_start=True)]
+    assert Daemon(runtime, metrics, lambda catalog: failing).once() == 1
+    assert order[-1] == "again"  # one failing unit does not stop the others
+
+
+def test_reload_keeps_the_old_catalog_when_the_new_one_is_invalid(runtime, metrics, log_lines):
+    from tracker.daemon import Daemon
+    built = []
+    daemon = Daemon(runtime, metrics, lambda catalog: built.append(catalog) or [])
+    before = runtime.catalog
+    path = runtime.settings.config
+    path.write_text(path.read_text(encoding="utf-8").replace('granularity = "month"', 'granularity = "fortnight"', 1))
+    daemon.scheduler = _NoScheduler()
+    assert daemon.reload() is False
+    assert runtime.catalog is before and built == []
+    assert sample(metrics, "tracker_catalog_reloads_total", outcome="error") == 1
+    [line] = [line for line in log_lines() if line["event"].startswith("catalog reload failed")]
+    assert line["level"] == "error" and "metric ev_deliveries, field granularity" in line["reason"]
+
+    path.write_text(CATALOG.read_text(encoding="utf-8").replace("on_track = 0.97", "on_track = 0.95"))
+    assert daemon.reload() is True
+    assert runtime.catalog is not before and runtime.catalog.bands.on_track == pytest.approx(0.95)
+    assert built == [runtime.catalog]
+    assert sample(metrics, "tracker_catalog_reloads_total", outcome="ok") == 1
+
+
+class _NoScheduler:
+    def add_job(self, *args, **kwargs):
+        pass
+
+    def remove_job(self, job_id):
+        pass
+
+
+def test_readiness_reports_each_check(runtime, metrics):
+    from tracker.daemon import Daemon
+
+    daemon = Daemon(runtime, metrics, lambda catalog: [])
+    assert daemon.readiness()["catalog"] == (False, "not loaded")
+    runtime.catalog  # the daemon loads it at start
+    checks = daemon.readiness()
+    assert checks["database"] == (True, "reachable")
+    assert checks["catalog"] == (True, f"{len(runtime.catalog.goals)} goals")
+    assert checks["scheduler"] == (False, "stopped")
+
+
+# ---------------------------------------------------------------- one daemon per SQLite file
+def test_the_lock_refuses_a_second_daemon_on_the_same_file(sqlite_url, tmp_path):
+    import os
+
+    from tracker.daemon import DaemonLock
+    from tracker.errors import BadInput
+
+    first = DaemonLock(sqlite_url).acquire()
+    try:
+        with pytest.raises(BadInput) as refused:
+            DaemonLock(sqlite_url).acquire()
+        database = str(tmp_path / "tracker.db")
+        assert str(refused.value) == f"another tracker daemon (pid {os.getpid()}) is running on {database}; stop it first"
+        DaemonLock(f"sqlite:///{tmp_path / 'other.db'}").acquire().release()  # another file is free
+    finally:
+        first.release()
+    DaemonLock(sqlite_url).acquire().release()  # released: the next one may start
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "postgresql+psycopg://u@h/db"], ids=["memory", "memory-named", "postgres"])
+def test_no_lock_where_there_is_no_file(url):
+    from tracker.daemon import DaemonLock
+
+    lock = DaemonLock(url)
+    assert lock.path is None
+    lock.acquire().release()
+
+
+def test_run_refuses_a_second_daemon_with_one_line_and_exit_2(cli, sqlite_url):
+    from tests.conftest import table_dump
+    from tracker.daemon import DaemonLock
+
+    assert cli("db", "upgrade").code == 0
+    before = table_dump(sqlite_url, "alembic_version")
+    lock = DaemonLock(sqlite_url).acquire()
+    try:
+        result = cli("run", "--once")
+    finally:
+        lock.release()
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert result.err.startswith("tracker: error: another tracker daemon (pid ")
+    assert result.err.rstrip().endswith("; stop it first")
+    assert table_dump(sqlite_url, "alembic_version") == before
+
+
+# ---------------------------------------------------------------- signals, in a subprocess
+@pytest.fixture
+def harness(tmp_path: Path, sqlite_url: str):
+    """Starts tests/daemon_harness.py; yields (process, its directory, its log lines)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    catalog = tmp_path / "goals.toml"
+    catalog.write_text(CATALOG.read_text(encoding="utf-8"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env.update(PYTHONPATH=str(ROOT), TRACKER_DATABASE_URL=sqlite_url, TRACKER_CONFIG=str(catalog))
+    log = tmp_path / "daemon.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "tests.daemon_harness", str(tmp_path)],
+                                   env=env, cwd=ROOT, stdout=sink, stderr=sink)
+    try:
+        yield process, tmp_path, lambda: log.read_text(encoding="utf-8")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_sigterm_finishes_the_job_in_hand_then_exits_0(harness):
+    import signal
+
+    process, directory, log = harness
+    wait_for(lambda: (directory / "started").exists(), "the job to start")
+    process.send_signal(signal.SIGTERM)
+    wait_for(lambda: "stopping: finishing the job in hand" in log(), "the daemon to start draining")
+    assert process.poll() is None and not (directory / "finished").exists()
+    (directory / "go").touch()
+    assert process.wait(timeout=DEADLINE) == 0
+    assert (directory / "finished").exists()
+    assert '"event": "daemon stopped"' in log()
+
+
+def test_a_second_signal_exits_at_once(harness):
+    import signal
+
+    process, directory, log = harness
+    wait_for(lambda: (directory / "started").exists(), "the job to start")
+    process.send_signal(signal.SIGINT)
+    wait_for(lambda: "stopping: finishing the job in hand" in log(), "the daemon to start draining")
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=DEADLINE) == 128 + signal.SIGINT
+    assert not (directory / "finished").exists()
+    assert "second signal: exiting at once" in log()
+
+
+def test_sighup_with_a_broken_catalog_keeps_the_old_one_and_runs_on(harness):
+    import signal
+
+    process, directory, log = harness
+    wait_for(lambda: (directory / "started").exists(), "the job to start")
+    (directory / "go").touch()
+    wait_for(lambda: (directory / "finished").exists(), "the job to finish")
+    (directory / "goals.toml").write_text("timezone = 'Mars/Olympus_Mons'\n")
+    process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "catalog reload failed" in log(), "the failed reload to be logged")
+    assert process.poll() is None
+    (directory / "goals.toml").write_text(CATALOG.read_text(encoding="utf-8"))
+    process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "catalog reloaded" in log(), "the reload")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=DEADLINE) == 0

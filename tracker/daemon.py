@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from tracker import logs
@@ -202,7 +202,10 @@ class Daemon:
         self.scheduler.start()
 
     def _install(self, specs: list[JobSpec], *, run_now: bool) -> None:
-        now = self.runtime.now()
+        # The scheduler runs on the wall clock whatever clock the units get: a first run
+        # time from an injected clock far in the past would make APScheduler list every
+        # interval since then.
+        now = datetime.now(timezone.utc)
         for spec in specs:
             first = {"next_run_time": now} if run_now and spec.run_at_start else {}
             self.scheduler.add_job(self.runner.run, spec.trigger, args=[spec], id=spec.id, name=spec.id,
