@@ -13,6 +13,7 @@ import typer
 
 from tracker.commands import actuals as actuals_cmd
 from tracker.commands import daemon as daemon_cmd
+from tracker.commands import status as status_cmd
 
 app = typer.Typer(
     name="tracker",
@@ -33,6 +34,7 @@ app.command("goals")(actuals_cmd.goals)
 app.command("check-config")(actuals_cmd.check_config)
 app.command("info")(actuals_cmd.info)
 app.command("run")(daemon_cmd.run)
+app.command("status")(status_cmd.status)
 db_app.command("upgrade")(actuals_cmd.db_upgrade)
 
 

@@ -16,7 +16,6 @@ from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-_SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def decimal_to_db(value: Decimal, dialect_name: str) -> Any:
@@ -27,7 +26,10 @@ def utc_to_db(value: datetime, dialect_name: str) -> Any:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: use aware UTC")
     value = value.astimezone(timezone.utc)
-    return value if dialect_name == "postgresql" else value.strftime(_SQLITE_FORMAT)
+    if dialect_name == "postgresql":
+        return value
+    # Fixed width ("2026-03-01 16:00:00.000000"), so text order is time order.
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

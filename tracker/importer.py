@@ -3,14 +3,56 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.errors import BadInput
-from tracker.store import RowInput
+from tracker.store import RowInput, import_rows
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from tracker.catalog import Catalog
 
 HEADER = ["metric", "period", "value"]
 OPTIONAL = ["source", "note"]
+
+
+def import_file(
+    db: Session,
+    *,
+    catalog: Catalog,
+    path: Path,
+    now: datetime,
+    force: bool = False,
+    default_source: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Reads a CSV file and records all its rows in the caller's transaction, or none."""
+    with _collector_paused():
+        rows = read_csv(path)
+        return import_rows(
+            db, catalog=catalog, rows=rows, now=now, label=str(path), force=force,
+            default_source=default_source, progress=progress,
+        )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A million-row import makes millions of small tuples and no reference cycles; the
+    cyclic collector would rescan them again and again and take three quarters of the time
+    (bench/import_bench.py)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def read_csv(path: Path) -> list[RowInput]:

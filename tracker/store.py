@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,8 +17,8 @@ from tracker.dbtypes import decimal_to_db, utc_to_db
 from tracker.errors import BadInput
 from tracker.goals import Metric
 from tracker.models import Actual
-from tracker.periods import Period
-from tracker.validation import check_jump, validate
+from tracker.periods import Period, local_midnight
+from tracker.validation import check_bounds, check_jump, find_metric, parse_period_for, parse_value, validate
 
 _CHUNK = 10_000
 
@@ -32,9 +33,9 @@ class Reading:
     recorded_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class RowInput:
-    """One actual as typed or read from a file, before validation."""
+class RowInput(NamedTuple):
+    """One actual as typed or read from a file, before validation (a tuple: a million of
+    them are made per large import)."""
 
     line: int
     metric: str
@@ -113,25 +114,42 @@ def current_readings(db: Session, *, metrics: Iterable[str], catalog: Catalog) -
 
 
 def _period_parser() -> Callable[[str], Period]:
-    cache: dict[str, Period] = {}
-
-    def parse(label: str) -> Period:
-        period = cache.get(label)
-        if period is None:
-            period = cache[label] = Period.parse(label)
-        return period
-
-    return parse
+    return _memo(Period.parse)
 
 
-@dataclass
-class _State:
-    """What the import knows of each (metric, period): the current revision and value."""
+def _memo(parse: Callable[[object], object]) -> Callable[[object], object]:
+    """A per-call cache: labels and timestamps repeat across a million rows."""
+    cache: dict[object, object] = {}
+
+    def cached(value: object) -> object:
+        found = cache.get(value)
+        if found is None:
+            found = cache[value] = parse(value)
+        return found
+
+    return cached
+
+
+class _State(NamedTuple):
+    """What the import knows of each (metric, period): its current revision and value, and
+    either the stored row it replaces or its place in this import's rows."""
 
     revision: int
     value: Decimal
-    row_id: int | None = None  # the stored row it replaces; None when this import added it
-    index: int | None = None  # its place in this import's rows, when this import added it
+    row_id: int | None
+    index: int | None
+
+
+_COLUMNS = ("metric", "period", "period_start", "period_end", "value", "source", "note", "recorded_at", "revision", "is_current")
+_IS_CURRENT = _COLUMNS.index("is_current")
+
+
+class _PeriodInfo(NamedTuple):
+    period: Period
+    label: str
+    previous: str
+    start: object  # in stored form
+    end: object
 
 
 def import_rows(
@@ -151,34 +169,25 @@ def import_rows(
     prepared = _prepare(catalog, rows, label, progress, dialect)
     state = _load_state(db, {row[0].name for row in prepared})
     superseded: list[int] = []
-    params: list[dict[str, object]] = []
+    params: list[list[object]] = []
     recorded = utc_to_db(now, dialect)
-    for spec, period, amount, bounds, source, note, line in prepared:
-        previous = state.get((spec.name, period.previous().label))
+    for spec, info, amount, source, note, line in prepared:
+        previous = state.get((spec.name, info.previous))
         try:
-            check_jump(spec, period, amount, previous.value if previous else None, force)
+            check_jump(spec, info.period, amount, previous.value if previous else None, force)
         except BadInput as error:
             raise BadInput(f"{label} line {line}: {error}") from None
-        key = (spec.name, period.label)
+        key = (spec.name, info.label)
         old = state.get(key)
         if old is not None and old.row_id is not None:
             superseded.append(old.row_id)
         elif old is not None:
-            params[old.index]["is_current"] = False
-        state[key] = _State(old.revision + 1 if old else 1, amount, index=len(params))
+            params[old.index][_IS_CURRENT] = False
+        revision = old.revision + 1 if old else 1
+        state[key] = _State(revision, amount, None, len(params))
         params.append(
-            {
-                "metric": spec.name,
-                "period": period.label,
-                "period_start": bounds[0],
-                "period_end": bounds[1],
-                "value": decimal_to_db(amount, dialect),
-                "source": source or default_source,
-                "note": note,
-                "recorded_at": recorded,
-                "revision": state[key].revision,
-                "is_current": True,
-            }
+            [spec.name, info.label, info.start, info.end, decimal_to_db(amount, dialect),
+             source or default_source, note, recorded, revision, True]
         )
     _write(db, superseded, params)
     return len(params)
@@ -190,22 +199,36 @@ def _prepare(
     label: str,
     progress: Callable[[int], None] | None,
     dialect: str,
-) -> list[tuple[Metric, Period, Decimal, tuple[object, object], str | None, str | None, int]]:
-    """Validates every row before anything is written; each period's bounds are computed
-    once, already in the stored form."""
-    periods: dict[tuple[str, str], tuple[Metric, Period, tuple[object, object]]] = {}
+) -> list[tuple[Metric, _PeriodInfo, Decimal, str | None, str | None, int]]:
+    """Validates every row before anything is written. What depends only on the period
+    (parsing, bounds in the catalog's zone, the stored form) is worked out once per period."""
+    periods: dict[str, _PeriodInfo] = {}
+    boundaries: dict[object, object] = {}
+
+    def bound(day: object) -> object:
+        stored = boundaries.get(day)
+        if stored is None:
+            stored = boundaries[day] = utc_to_db(local_midnight(day, catalog.timezone), dialect)  # type: ignore[arg-type]
+        return stored
+
     out = []
+    metrics = catalog.metrics
     for count, row in enumerate(rows, 1):
         try:
-            key = (row.metric, row.period)
-            cached = periods.get(key)
-            spec, period, amount = validate(catalog.metrics, row.metric, row.period, row.value)
-            if cached is None:
-                start, end = period.bounds(catalog.timezone)
-                cached = periods[key] = (spec, period, (utc_to_db(start, dialect), utc_to_db(end, dialect)))
+            spec = metrics.get(row.metric) or find_metric(metrics, row.metric)
+            info = periods.get(row.period)
+            if info is None:
+                period = Period.parse(row.period)
+                info = periods[row.period] = _PeriodInfo(
+                    period, period.label, period.previous().label, bound(period.start), bound(period.end)
+                )
+            if info.period.granularity != spec.granularity:
+                parse_period_for(spec, row.period)  # raises the usual message
+            amount = parse_value(row.value)
+            check_bounds(spec, amount)
         except BadInput as error:
             raise BadInput(f"{label} line {row.line}: {error}") from None
-        out.append((spec, period, amount, cached[2], row.source or None, row.note or None, row.line))
+        out.append((spec, info, amount, row.source or None, row.note or None, row.line))
         if progress and count % _CHUNK == 0:
             progress(_CHUNK)
     if progress:
@@ -217,10 +240,10 @@ def _load_state(db: Session, metrics: set[str]) -> dict[tuple[str, str], _State]
     query = select(Actual.id, Actual.metric, Actual.period, Actual.revision, Actual.value).where(
         Actual.metric.in_(sorted(metrics)), Actual.is_current
     )
-    return {(m, p): _State(rev, value, row_id=row_id) for row_id, m, p, rev, value in db.execute(query)}
+    return {(m, p): _State(rev, value, row_id, None) for row_id, m, p, rev, value in db.execute(query)}
 
 
-def _write(db: Session, superseded: list[int], params: list[dict[str, object]]) -> None:
+def _write(db: Session, superseded: list[int], params: list[list[object]]) -> None:
     """Marks replaced rows historical, then inserts in chunks. On SQLite the rows, already in
     stored form, go to the driver's executemany: per-row type processing would cost more than
     the insert itself (bench/import_bench.py). PostgreSQL takes them through Core, whose
@@ -232,11 +255,47 @@ def _write(db: Session, superseded: list[int], params: list[dict[str, object]]) 
         return
     connection = db.connection()
     if connection.dialect.name == "sqlite":
-        columns = list(params[0])
-        sql = f"INSERT INTO actuals ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+        sql = f"INSERT INTO actuals ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
         cursor = connection.connection.driver_connection.cursor()
         for start in range(0, len(params), 50_000):
             cursor.executemany(sql, params[start : start + 50_000])
         return
     for start in range(0, len(params), _CHUNK):
-        connection.execute(insert(Actual), params[start : start + _CHUNK])
+        connection.execute(insert(Actual), [dict(zip(_COLUMNS, row)) for row in params[start : start + _CHUNK]])
+
+
+def readings_until(db: Session, *, metrics: Iterable[str], until: datetime) -> dict[str, list[Reading]]:
+    """The current value of every period of the given metrics that starts by `until`, in
+    period order: what an evaluation as of `until` may see. The rows go through the driver
+    cursor, not SQLAlchemy's per-row result processing, which would cost more than the
+    query itself on a million rows (bench/evaluate_bench.py); values stay exact Decimals."""
+    names = sorted(set(metrics))
+    out: dict[str, list[Reading]] = {name: [] for name in names}
+    if not names:
+        return out
+    connection = db.connection()
+    dialect = connection.dialect.name
+    marks = ", ".join(["%s" if dialect == "postgresql" else "?"] * len(names))
+    mark = "%s" if dialect == "postgresql" else "?"
+    sql = (
+        "SELECT metric, period, value, recorded_at FROM actuals "
+        f"WHERE is_current AND metric IN ({marks}) AND period_start <= {mark} ORDER BY metric, period_start"
+    )
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute(sql, [*names, utc_to_db(until, dialect)])
+    parse, instant = _period_parser(), _instant_parser()
+    for name, label, value, recorded_at in cursor.fetchall():
+        out[name].append(Reading(name, parse(label), Decimal(value), instant(recorded_at)))
+    cursor.close()
+    return out
+
+
+def _instant_parser() -> Callable[[object], datetime]:
+    """Stored instants to aware UTC (SQLite keeps them as fixed-width text)."""
+    from datetime import timezone
+
+    def parse(value: object) -> datetime:
+        found = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return found.replace(tzinfo=timezone.utc) if found.tzinfo is None else found
+
+    return _memo(parse)

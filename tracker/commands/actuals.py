@@ -49,24 +49,20 @@ def import_(
     force: Annotated[bool, typer.Option("--force", help="accept tenfold jumps from the previous period")] = False,
 ) -> None:
     """Record many actuals from CSV: all rows or none."""
-    from tracker import db, store
-    from tracker.importer import read_csv
+    from tracker import db
+    from tracker.importer import import_file
 
     runtime = Runtime.from_env()
     catalog = runtime.catalog
-    rows = read_csv(file)
-    with db.session(runtime.engine, write=True) as session, _progress(len(rows)) as advance:
-        count = store.import_rows(
-            session, catalog=catalog, rows=rows, now=runtime.now(), label=str(file), force=force, progress=advance
-        )
+    with db.session(runtime.engine, write=True) as session, _progress() as advance:
+        count = import_file(session, catalog=catalog, path=file, now=runtime.now(), force=force, progress=advance)
     print(f"imported {count} actuals from {file}")
 
 
 class _progress:
     """A rich progress bar on a terminal; nothing at all otherwise."""
 
-    def __init__(self, total: int) -> None:
-        self.total = total
+    def __init__(self) -> None:
         self.bar: Any = None
 
     def __enter__(self):  # type: ignore[no-untyped-def]
@@ -76,7 +72,7 @@ class _progress:
 
         self.bar = Progress(transient=True)
         self.bar.start()
-        task = self.bar.add_task("validating", total=self.total)
+        task = self.bar.add_task("validating rows", total=None)
         return lambda count: self.bar.advance(task, count)
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,175 @@
+"""The command line for actuals, run as a user runs it (a subprocess)."""
+
+import json
+
+import pytest
+
+from tests.conftest import table_dump
+
+SEED = [("ev_deliveries", "2026-02", "4000"), ("home_stores", "2026-02", "600")]
+
+
+@pytest.fixture
+def seeded(sqlite_url, catalog):
+    """A database with two actuals, written in-process (quicker than the CLI)."""
+    from tests.conftest import NOW
+    from tracker import db, store
+
+    engine = db.make_engine(sqlite_url)
+    db.ensure_schema(engine)
+    with db.session(engine, write=True) as session:
+        for metric, period, value in SEED:
+            store.record(session, catalog=catalog, metric=metric, period=period, value=value, now=NOW)
+    engine.dispose()
+    return table_dump(sqlite_url)
+
+
+def assert_refused(result, message):
+    assert result.code == 2, result
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("tracker: error: ")
+    assert message in lines[0]
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ev_delivery", "2026-03", "1"], "unknown metric 'ev_delivery'; the catalog has: "),
+        (["ev_deliveries", "2026-Q1", "1"], "period '2026-Q1' is a quarter, but ev_deliveries is recorded by month (like 2026-03)"),
+        (["ev_deliveries", "2026-13", "1"], "period '2026-13' has no month 13; months run from 1 to 12"),
+        (["rnd_spend", "2026-Q5", "1"], "period '2026-Q5' has no quarter 5"),
+        (["ev_deliveries", "March", "1"], "is not one of the forms 2026, 2026-H1, 2026-Q3, 2026-03, 2026-03-15"),
+        (["ev_deliveries", "2026-03", "many"], "value 'many' is not a decimal number"),
+        (["ev_deliveries", "2026-03", "NaN"], "value 'NaN' is not a decimal number"),
+        (["ev_deliveries", "2026-03", "inf"], "value 'inf' is not a decimal number"),
+        (["ev_deliveries", "2026-03", "4,500"], "without thousands separators"),
+        (["ev_deliveries", "2026-03", "--", "-5"], "value -5 for ev_deliveries is below its minimum 0 vehicles"),
+        (["ev_deliveries", "2026-03", "150001"], "is above its maximum 150000 vehicles; check the unit"),
+        (["ev_deliveries", "2026-03", "40001"], "more than ten times above 4000 for 2026-02; check the unit, or pass --force"),
+        (["ev_deliveries", "2026-03"], "Missing argument 'value'. (see 'tracker record --help')"),
+        (["ev_deliveries", "2026-03", "1", "--frce"], "No such option: --frce"),
+    ],
+)
+def test_record_refuses_bad_input_and_writes_nothing(cli, sqlite_url, seeded, args, message):
+    assert_refused(cli("record", *args), message)
+    assert table_dump(sqlite_url) == seeded
+
+
+def test_record_with_force_accepts_the_jump(cli, sqlite_url, seeded):
+    done = cli("record", "ev_deliveries", "2026-03", "40001", "--force", "--source", "press release")
+    assert done.code == 0 and done.out.strip() == "recorded ev_deliveries 2026-03 = 40001 vehicles"
+    assert len(table_dump(sqlite_url)) == len(seeded) + 1
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"TRACKER_CONFIG": "/nonexistent/goals.toml"}, "catalog /nonexistent/goals.toml: file not found"),
+        ({"TRACKER_HTTP_PORT": "abc"}, "setting TRACKER_HTTP_PORT: Input should be a valid integer"),
+        ({"TRACKER_WEBHOOK_SECRET": "hunter2"}, "setting TRACKER_WEBHOOK_SECRET: must start with 'whsec_'"),
+        ({"TRACKER_DATABASE_URL": "not a url"}, "setting TRACKER_DATABASE_URL: 'not a url' is not a database URL"),
+    ],
+)
+def test_bad_settings_are_bad_input(cli, sqlite_url, seeded, env, message):
+    result = cli("record", "ev_deliveries", "2026-03", "4100", env=env)
+    assert_refused(result, message)
+    assert "hunter2" not in result.err
+    assert table_dump(sqlite_url) == seeded
+
+
+def test_malformed_catalog_is_bad_input(cli, sqlite_url, seeded, tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[metrics.x]\ntitle = "X"\nunit = "u"\ngranularity = "fortnight"\naggregation = "sum"\n[[goals]]\n', encoding="utf-8")
+    result = cli("record", "x", "2026-03", "1", env={"TRACKER_CONFIG": str(broken)})
+    assert_refused(result, f"catalog {broken}: metric x, field granularity: Input should be")
+    assert table_dump(sqlite_url) == seeded
+    assert_refused(cli("check-config", env={"TRACKER_CONFIG": str(broken)}), "metric x, field granularity")
+
+
+def _csv(tmp_path, body, name="actuals.csv"):
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return str(path)
+
+
+def test_import_all_rows(cli, sqlite_url, seeded, tmp_path):
+    body = "metric,period,value,source,note\nev_deliveries,2026-03,4500,press,\nhome_stores,2026-03,640,,opened 40\nev_deliveries,2026-03,4600,press,restated\n"
+    done = cli("import", _csv(tmp_path, body))
+    assert done.code == 0 and done.out.startswith("imported 3 actuals from ")
+    listing = json.loads(cli("actuals", "ev_deliveries", "--json").out)
+    assert [(a["period"], a["value"], a["revision"], a["current"]) for a in listing] == [
+        ("2026-02", 4000, 1, True),
+        ("2026-03", 4500, 1, False),
+        ("2026-03", 4600, 2, True),
+    ]
+    assert listing[2]["note"] == "restated" and listing[2]["source"] == "press"
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("metric,period,value\nev_deliveries,2026-03,4500\nev_deliveries,2026-04,45x\nhome_stores,2026-03,640\n", "actuals.csv line 3: value '45x' is not a decimal number"),
+        ("metric,period,value\nev_deliveries,2026-03,4500\nhome_stores,2026-Q2,640\n", "actuals.csv line 3: period '2026-Q2' is a quarter"),
+        ("metric,period,value\nev_deliveries,2026-03,4500\nev_deliveries,2026-04,45001\n", "actuals.csv line 3: value 45001 for ev_deliveries 2026-04 is more than ten times"),
+        ("metric,period,value\nev_deliveries,2026-03,4500,extra\n", "actuals.csv line 2: 4 fields where the header has 3"),
+        ("metric,value,period\nev_deliveries,4500,2026-03\n", "actuals.csv line 1: header 'metric,value,period' is not metric,period,value[,source,note]"),
+        ("", "actuals.csv: empty file"),
+    ],
+)
+def test_import_with_a_bad_row_imports_nothing(cli, sqlite_url, seeded, tmp_path, body, message):
+    assert_refused(cli("import", _csv(tmp_path, body)), message)
+    assert table_dump(sqlite_url) == seeded
+
+
+def test_import_of_a_missing_file(cli, sqlite_url, seeded, tmp_path):
+    assert_refused(cli("import", str(tmp_path / "nope.csv")), "nope.csv: file not found")
+    assert table_dump(sqlite_url) == seeded
+
+
+def test_actuals_of_an_unknown_metric(cli):
+    assert_refused(cli("actuals", "nope"), "unknown metric 'nope'")
+
+
+def test_goals_json_lists_the_catalog_with_revisions(cli):
+    goals = {g["goal"]: g for g in json.loads(cli("goals", "--json").out)}
+    assert len(goals) == 13
+    assert goals["ev-deliveries-2026"]["target"] == 550000
+    assert goals["ev-deliveries-2026"]["period"] == {"start": "2026-01-01", "end": "2027-01-01"}
+    assert [t["value"] for t in goals["ev-deliveries-2025"]["targets"]] == ["300000", "350000", "400000"]
+    assert goals["ai-code-share"]["recurs"] == "quarter"
+    assert goals["ev-deliveries-2026"]["source"]["publisher"] == "Goldman Sachs"
+    table = cli("goals", env={"COLUMNS": "200"}).out
+    assert "300,000 (2025-01-01) -> 350,000 (2025-03-01) -> 400,000 (2025-12-01)" in " ".join(table.split())
+
+
+def test_info_masks_secrets(cli, tmp_path):
+    env = {
+        "TRACKER_WEBHOOK_SECRET": "whsec_c2VjcmV0LXNpZ25pbmcta2V5",
+        "TRACKER_WEBHOOK_URL": "https://hooks.slack.example/services/T000/B000/XXXXSECRETPATH",
+    }
+    done = cli("info", "--json", env=env)
+    assert done.code == 0
+    assert "c2VjcmV0LXNpZ25pbmcta2V5" not in done.out and "XXXXSECRETPATH" not in done.out
+    details = json.loads(done.out)
+    assert details["settings"]["webhook_secret"] == "**********"
+    assert details["settings"]["webhook_url"] == "https://hooks.slack.example/..."
+    assert details["revision"] is None or details["revision"] == details["head_revision"]
+
+
+def test_db_upgrade_then_info_shows_the_revision(cli):
+    done = cli("db", "upgrade")
+    assert done.code == 0 and done.out.strip().endswith(": empty -> " + done.out.strip().split()[-1])
+    details = json.loads(cli("info", "--json").out)
+    assert details["revision"] == details["head_revision"]
+
+
+def test_check_config_ok(cli):
+    done = cli("check-config")
+    assert done.code == 0 and "OK (13 goals, 17 metrics" in done.out
+
+
+def test_help_lists_commands_without_error(cli):
+    done = cli("--help")
+    assert done.code == 0 and "record" in done.out and "import" in done.out
