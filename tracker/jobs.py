@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from tracker import logs
 from tracker.daemon import JobSpec
 from tracker.errors import ConfigError
 
@@ -96,6 +97,10 @@ class Units:
         with db.session(self.runtime.engine) as session:
             latest = last_actuals(session)
         self.metrics.observe_evaluation(result.evaluations, latest)
+        log = logs.get("tracker.jobs")
+        for item in result.evaluations:
+            with logs.bound(goal=item.goal):
+                log.debug("goal evaluated", status=str(item.status), stale=item.stale)
         return cycle_summary(result)
 
     def deliver(self, now: datetime) -> dict[str, Any]:
@@ -108,14 +113,24 @@ class Units:
             queued = depth(session)
         per_receiver = receiver_counts(result)
         self.metrics.observe_delivery(per_receiver, queued)
-        return {receiver: counts for receiver, counts in per_receiver.items() if any(counts.values())}
+        busy = {receiver: counts for receiver, counts in per_receiver.items() if any(counts.values())}
+        log = logs.get("tracker.jobs")
+        for receiver, counts in busy.items():
+            with logs.bound(receiver=receiver):
+                (log.warning if counts["dead"] else log.info)("delivery pass", **counts)
+        return {"receivers": len(busy), "queued": queued} if busy else {}
 
 
 def cycle_summary(result: Any) -> dict[str, Any]:
     """The counts of an evaluation cycle, for the log line of the job."""
-    return {"goals": len(result.evaluations)}
+    summary = {"goals": len(result.evaluations)}
+    summary.update({name: getattr(result, name) for name in ("pending", "firing", "resolved", "queued")})
+    return summary
 
 
 def receiver_counts(result: Any) -> dict[str, dict[str, int]]:
     """A delivery pass's sent/failed/dead counts by receiver."""
-    return {}
+    return {
+        name: {"sent": counts.sent, "failed": counts.failed, "dead": counts.dead}
+        for name, counts in result.receivers.items()
+    }

@@ -124,7 +124,8 @@ def configure(fmt: str, level: str = "info", *, secrets: Iterable[str] = (), str
     scrubber = Scrubber(secrets)
     shared = processors(scrubber)
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # filter_by_level first: a debug line below the level costs one check, no processing
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

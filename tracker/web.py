@@ -125,11 +125,12 @@ class _QuietHandler(WSGIRequestHandler):
 class Server:
     """The HTTP server on a thread of its own; `port` 0 binds an ephemeral port."""
 
-    def __init__(self, app: App, host: str, port: int) -> None:
+    def __init__(self, app: App, host: str, port: int, *, poll_interval: float = 0.5) -> None:
         self.httpd = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
         self.port: int = self.httpd.server_address[1]
         self.host = host
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
+        # serve_forever wakes every poll_interval to see whether stop() was called
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(poll_interval,), name="http", daemon=True)
 
     def start(self) -> Server:
         self.thread.start()
