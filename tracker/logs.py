@@ -102,14 +102,19 @@ def processors(scrubber: Scrubber) -> list[Processor]:
 
 
 def renderer(fmt: str, scrubber: Scrubber) -> Processor:
-    """The last step: tracebacks (dicts in JSON, never frame locals), the format, and a last
-    mask over the finished line (exception messages only become text here)."""
+    """The last steps: the traceback as data (dicts in JSON, plain text on a console; never
+    frame locals), scrubbed once it is text, then the format, and a last mask over the line.
+
+    The console's traceback is plain text on purpose: rich colours tokens inside a message,
+    which splits a secret across escape codes where no mask can find it.
+    """
     if fmt == "json":
         transformer = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
-        steps: list[Processor] = [structlog.processors.ExceptionRenderer(transformer), structlog.processors.JSONRenderer(default=str)]
+        steps: list[Processor] = [structlog.processors.ExceptionRenderer(transformer), scrubber,
+                                  structlog.processors.JSONRenderer(default=str)]
     else:
-        formatter = structlog.dev.RichTracebackFormatter(show_locals=False)
-        steps = [structlog.dev.ConsoleRenderer(exception_formatter=formatter)]
+        steps = [structlog.processors.format_exc_info, scrubber,
+                 structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)]
 
     def render(logger: Any, name: str, event: EventDict) -> str:
         for step in steps:
