@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Annotated
+import threading
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tracker.runtime import Runtime
+
+if TYPE_CHECKING:
+    from tracker.daemon import Daemon
 
 
 def run(
@@ -16,26 +20,18 @@ def run(
 ) -> None:
     """Run the daemon: evaluate on schedule, deliver webhooks, serve /healthz /readyz /metrics."""
     from tracker import logs
-    from tracker.daemon import Daemon, DaemonLock
-    from tracker.jobs import Units, build_jobs
-    from tracker.metrics import DaemonMetrics
+    from tracker.daemon import DaemonLock
+    from tracker.errors import TrackerError
 
     runtime = Runtime.from_env()
-    settings = runtime.settings
     catalog = runtime.catalog  # an invalid catalog stops here: one line, exit 2
+    settings = runtime.settings
     scrubber = logs.configure(
         settings.resolved_log_format, settings.log_level, secrets=logs.known_secrets(settings, os.environ, catalog)
     )
-    lock = DaemonLock(settings.database_url).acquire()
-    metrics = DaemonMetrics()
-    units = Units(runtime, metrics)
-
-    def jobs_for(catalog):  # type: ignore[no-untyped-def]
-        return build_jobs(catalog, settings=settings, units=units)
-
-    jobs_for(catalog)  # a bad schedule is refused before anything starts
-    runtime.engine  # migrates a new database before the first job
-    daemon = Daemon(runtime, metrics, jobs_for, on_reload=lambda c: scrubber.add(logs.known_secrets(settings, os.environ, c)))
+    threading.excepthook = _log_thread_crash
+    lock = DaemonLock(settings.database_url).acquire()  # a second daemon stops here: exit 2
+    daemon, units = _assemble(runtime, scrubber)
     server = None
     try:
         if once:
@@ -44,6 +40,12 @@ def run(
             daemon.install_signal_handlers()
             server = _start_http(daemon, settings)
             status = daemon.serve()
+    except TrackerError:
+        raise
+    except Exception:
+        # An unforeseen crash still leaves one log line with the traceback, and exit 1.
+        logs.get("tracker.daemon").exception("daemon crashed")
+        status = 1
     finally:
         if server is not None:
             server.stop()
@@ -51,14 +53,45 @@ def run(
         runtime.engine.dispose()
         lock.release()
     if status >= 128:
-        # Forced exit on a second signal: the job in hand is abandoned, and its executor
-        # thread would otherwise be joined at interpreter exit.
+        # Forced exit on a second signal: the job in hand is abandoned (its transaction never
+        # commits), and its executor thread would otherwise be joined at interpreter exit.
         logging.shutdown()
         os._exit(status)
     raise typer.Exit(status)
 
 
-def _start_http(daemon, settings):  # type: ignore[no-untyped-def]
+def _assemble(runtime: Runtime, scrubber: Any) -> tuple[Daemon, Any]:
+    """The metrics, the units of work, and the daemon that schedules them."""
+    from tracker import logs
+    from tracker.daemon import Daemon
+    from tracker.jobs import Units, build_jobs
+    from tracker.metrics import DaemonMetrics
+
+    settings = runtime.settings
+    metrics = DaemonMetrics()
+    units = Units(runtime, metrics)
+
+    def jobs_for(catalog):  # type: ignore[no-untyped-def]
+        return build_jobs(catalog, settings=settings, units=units)
+
+    def on_reload(catalog):  # type: ignore[no-untyped-def]
+        scrubber.add(logs.known_secrets(settings, os.environ, catalog))  # new receivers' secrets
+
+    jobs_for(runtime.catalog)  # a bad schedule is refused before anything starts
+    runtime.engine  # migrates a new database before the first job
+    return Daemon(runtime, metrics, jobs_for, on_reload=on_reload), units
+
+
+def _log_thread_crash(hook: threading.ExceptHookArgs) -> None:
+    from tracker import logs
+
+    logs.get("tracker.daemon").error(
+        "thread crashed", thread=getattr(hook.thread, "name", None),
+        exc_info=(hook.exc_type, hook.exc_value, hook.exc_traceback),
+    )
+
+
+def _start_http(daemon: Daemon, settings: Any) -> Any:
     if settings.http_port == 0:
         return None
     from tracker.errors import ConfigError
