@@ -13,6 +13,7 @@ import typer
 
 from tracker.commands import actuals as actuals_cmd
 from tracker.commands import daemon as daemon_cmd
+from tracker.commands import alerts as alerts_cmd
 from tracker.commands import status as status_cmd
 
 app = typer.Typer(
@@ -34,6 +35,11 @@ app.command("goals")(actuals_cmd.goals)
 app.command("check-config")(actuals_cmd.check_config)
 app.command("info")(actuals_cmd.info)
 app.command("run")(daemon_cmd.run)
+app.command("evaluate")(alerts_cmd.evaluate)
+app.command("deliver")(alerts_cmd.deliver)
+app.command("alerts")(alerts_cmd.alerts)
+app.command("silence")(alerts_cmd.silence)
+app.command("unsilence")(alerts_cmd.unsilence)
 app.command("status")(status_cmd.status)
 db_app.command("upgrade")(actuals_cmd.db_upgrade)
 
