@@ -12,8 +12,8 @@ import sys
 import typer
 
 from tracker.commands import actuals as actuals_cmd
-from tracker.commands import daemon as daemon_cmd
 from tracker.commands import alerts as alerts_cmd
+from tracker.commands import daemon as daemon_cmd
 from tracker.commands import status as status_cmd
 
 app = typer.Typer(
