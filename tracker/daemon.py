@@ -268,6 +268,9 @@ class Daemon:
     # -- the main loop -------------------------------------------------------------------------
     def serve(self) -> int:
         """Runs until SIGTERM/SIGINT; returns the exit status (0 after a clean drain)."""
+        if self.stop_signals:  # asked to stop while starting up: nothing has run yet
+            self.log.info("daemon stopped before its first job")
+            return 0
         self.start_scheduler()
         self.log.info("daemon started", pid=os.getpid())
         while not self.stop_signals:

@@ -32,12 +32,14 @@ def run(
     threading.excepthook = _log_thread_crash
     lock = DaemonLock(settings.database_url).acquire()  # a second daemon stops here: exit 2
     daemon, units = _assemble(runtime, scrubber)
+    if not once:
+        daemon.install_signal_handlers()  # before migrating: a SIGTERM now is a clean stop too
+    runtime.engine  # migrates a new database before the first job
     server = None
     try:
         if once:
             status = daemon.once()
         else:
-            daemon.install_signal_handlers()
             server = _start_http(daemon, settings)
             status = daemon.serve()
     except TrackerError:
@@ -78,7 +80,6 @@ def _assemble(runtime: Runtime, scrubber: Any) -> tuple[Daemon, Any]:
         scrubber.add(logs.known_secrets(settings, os.environ, catalog))  # new receivers' secrets
 
     jobs_for(runtime.catalog)  # a bad schedule is refused before anything starts
-    runtime.engine  # migrates a new database before the first job
     return Daemon(runtime, metrics, jobs_for, on_reload=on_reload), units
 
 
