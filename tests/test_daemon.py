@@ -3,6 +3,7 @@ clock; signals in a subprocess (tests/daemon_harness.py); the SQLite lock."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -271,8 +272,10 @@ def test_readiness_reports_each_check(runtime, metrics):
     from tracker.daemon import Daemon
 
     daemon = Daemon(runtime, metrics, lambda catalog: [])
-    assert daemon.readiness()["catalog"] == (False, "not loaded")
-    runtime.catalog  # the daemon loads it at start
+    before = daemon.readiness()
+    assert before["catalog"] == (False, "not loaded")
+    assert before["database"] == (False, "ConnectionError")  # not migrated and connected yet
+    runtime.catalog, runtime.engine  # the daemon loads and migrates them at start
     checks = daemon.readiness()
     assert checks["database"] == (True, "reachable")
     assert checks["catalog"] == (True, f"{len(runtime.catalog.goals)} goals")
@@ -394,3 +397,57 @@ def test_sighup_with_a_broken_catalog_keeps_the_old_one_and_runs_on(harness):
     wait_for(lambda: "catalog reloaded" in log(), "the reload")
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=DEADLINE) == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TRACKER_EVALUATE__CRON": "every hour"},
+         "tracker: error: setting TRACKER_EVALUATE__CRON: 'every hour' is not a crontab expression"),
+        ({"TRACKER_HTTP_PORT": "{busy}"}, "tracker: error: setting TRACKER_HTTP_PORT: cannot listen on 127.0.0.1:{busy}"),
+        ({"TRACKER_CONFIG": "/nonexistent/goals.toml"}, "tracker: error: catalog /nonexistent/goals.toml: file not found"),
+    ],
+    ids=["bad-cron", "port-taken", "no-catalog"],
+)
+def test_run_refuses_bad_settings_with_one_line_exit_2_and_writes_nothing(cli, tmp_path, env, message):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        env = {key: value.replace("{busy}", port) for key, value in env.items()}
+        result = cli("run", env=env)
+    assert result.code == 2
+    assert result.err.startswith(message.replace("{busy}", port)) and result.err.count("\n") == 1
+    assert not (tmp_path / "tracker.db").exists()
+
+
+def test_once_evaluates_and_delivers_then_exits_and_a_second_run_sends_nothing(cli, database_url, httpserver, tmp_path):
+    """`tracker run --once` on SQLite and PostgreSQL: one cycle, one pass, exit 0; run again,
+    nothing new is queued or sent (alert state is in the database)."""
+    from sqlalchemy import create_engine, text
+
+    httpserver.expect_request("/hook", method="POST").respond_with_data("", status=204)
+    env = {"TRACKER_DATABASE_URL": database_url, "TRACKER_WEBHOOK_URL": httpserver.url_for("/hook")}
+    (tmp_path / "ev.csv").write_text("metric,period,value\nev_deliveries,2026-01,1000\nev_deliveries,2026-02,1000\n")
+    assert cli("import", str(tmp_path / "ev.csv"), env=env).code == 0
+
+    first = cli("run", "--once", env=env)
+    assert first.code == 0, first.err
+    sent = len(httpserver.log)
+    assert sent > 0
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT state, count(*) FROM outbox GROUP BY state")).all()
+        assert dict(rows) == {"sent": sent}
+        second = cli("run", "--once", env=env)
+        assert second.code == 0, second.err
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM outbox")).scalar() == sent
+    finally:
+        engine.dispose()
+    assert len(httpserver.log) == sent
+    jobs = [json.loads(line) for line in first.err.splitlines()]
+    assert [(e["job"], e["event"]) for e in jobs if e["event"] == "job done"] == [("evaluate", "job done"), ("deliver", "job done")]

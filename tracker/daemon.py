@@ -113,6 +113,7 @@ class DaemonLock:
 
         if self.path is None:
             return self
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -252,8 +253,12 @@ class Daemon:
         """What /readyz reports: each check as (ok, detail)."""
         from sqlalchemy import text
 
+        # Never `runtime.engine` here: from the HTTP thread it would race the start-up migration.
+        engine = self.runtime.__dict__.get("engine")
         try:
-            with self.runtime.engine.connect() as connection:
+            if engine is None:
+                raise ConnectionError("not connected yet")
+            with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             database = (True, "reachable")
         except Exception as problem:  # any failure means not ready; say which, briefly

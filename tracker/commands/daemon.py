@@ -30,17 +30,16 @@ def run(
         settings.resolved_log_format, settings.log_level, secrets=logs.known_secrets(settings, os.environ, catalog)
     )
     threading.excepthook = _log_thread_crash
+    daemon, units = _assemble(runtime, scrubber)  # a bad schedule stops here: exit 2
     lock = DaemonLock(settings.database_url).acquire()  # a second daemon stops here: exit 2
-    daemon, units = _assemble(runtime, scrubber)
-    if not once:
-        daemon.install_signal_handlers()  # before migrating: a SIGTERM now is a clean stop too
-    runtime.engine  # migrates a new database before the first job
     server = None
     try:
         if once:
             status = daemon.once()
         else:
-            server = _start_http(daemon, settings)
+            daemon.install_signal_handlers()  # before migrating: a SIGTERM then is a clean stop
+            server = _start_http(daemon, settings)  # a taken port stops here, before any write
+            runtime.engine  # migrates a new database before the first job
             status = daemon.serve()
     except TrackerError:
         raise
@@ -52,7 +51,8 @@ def run(
         if server is not None:
             server.stop()
         units.close()
-        runtime.engine.dispose()
+        if "engine" in runtime.__dict__:
+            runtime.engine.dispose()
         lock.release()
     if status >= 128:
         # Forced exit on a second signal: the job in hand is abandoned (its transaction never
