@@ -251,9 +251,33 @@ def test_source_failing_alerts_come_and_go_with_source_health(engine) -> None:
     failing = [SourceHealth("ev-monthly", 3, 3, "HTTP 502", T0)]
     first = evaluate_cycle(runtime, now=T0, judge=StubJudge(), sources=failing)
     assert (first.firing, first.queued) == (1, 1)
-    assert evaluate_cycle(runtime, now=T0 + HOUR, judge=StubJudge()).firing == 1  # no news: unchanged
+    assert evaluate_cycle(runtime, now=T0 + HOUR, judge=StubJudge(), sources=failing).firing == 1
     healthy = [SourceHealth("ev-monthly", 0, 3)]
     assert evaluate_cycle(runtime, now=T0 + 2 * HOUR, judge=StubJudge(), sources=healthy).resolved == 1
+
+
+def test_the_cycle_reads_source_health_from_the_collections_journal(engine) -> None:
+    """Failed collections recorded by the collectors raise source_failing once the streak
+    reaches the source's threshold, and a good run resolves it."""
+    from tracker.collectors import journal
+    from tracker.collectors.config import SourceConfig
+
+    source = SourceConfig(name="ev-monthly", kind="http_json", schedule="0 * * * *", metric="ev_deliveries",
+                          url="http://127.0.0.1:9/x", value_path="value", period_path="period", failures_before_alert=2)
+    runtime = make_runtime(engine)
+    runtime.__dict__["catalog"] = runtime.catalog.model_copy(update={"sources": (source,)})
+
+    def run(outcome: str, at) -> None:  # type: ignore[no-untyped-def]
+        with db.session(engine, write=True) as session:
+            journal.add(session, source="ev-monthly", at=at, outcome=outcome, rows=0,
+                        error="HTTP 502" if outcome == "failed" else None)
+
+    run("failed", T0)
+    assert evaluate_cycle(runtime, now=T0, judge=StubJudge()).firing == 0  # 1 of 2 failures
+    run("failed", T0 + HOUR)
+    assert evaluate_cycle(runtime, now=T0 + HOUR, judge=StubJudge()).firing == 1
+    run("ok", T0 + 2 * HOUR)
+    assert evaluate_cycle(runtime, now=T0 + 2 * HOUR, judge=StubJudge()).resolved == 1
 
 
 @pytest.mark.parametrize("for_", ["2h"], ids=["for-2h"])

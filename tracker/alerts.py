@@ -47,19 +47,23 @@ def evaluate_cycle(
     runtime: Runtime, *, now: datetime, sources: Sequence[SourceHealth] | None = None, judge: Judge | None = None
 ) -> CycleResult:
     """Evaluates every goal as of `now` and updates alerts and the outbox. `sources` (the
-    collectors' health) drives `source_failing` alerts; None leaves source alerts as they are."""
+    collectors' health) drives `source_failing` alerts; None reads it from the collections
+    table in the same transaction."""
     catalog = runtime.catalog
     with db.session(runtime.engine, write=True) as session:
+        if sources is None:
+            from tracker.collectors.health import failing_sources
+
+            sources = failing_sources(session, catalog=catalog)
         evaluations = (judge or _judge_from_db)(session, catalog=catalog, now=now)
         rules = catalog.effective_rules()
         caps = {goal.id: goal.severity for goal in catalog.goals}
         matches = goal_matches(evaluations, rules, caps)
-        if sources is not None:
-            matches += source_matches(sources, rules)
+        matches += source_matches(sources, rules)
         result = CycleResult(evaluations=list(evaluations))
         update_alerts(
             session, matches=matches, rules=rules, plan=plan_for(runtime), now=now,
-            manage_sources=sources is not None, result=result,
+            result=result,
         )
     return result
 
@@ -77,7 +81,6 @@ def update_alerts(
     rules: Sequence[Rule],
     plan: Plan,
     now: datetime,
-    manage_sources: bool,
     result: CycleResult,
 ) -> None:
     held = {m.fingerprint: m for m in matches}
@@ -88,8 +91,7 @@ def update_alerts(
     for fp in sorted(held.keys() | rows.keys()):
         row, match = rows.get(fp), held.get(fp)
         before = row.state if row else INACTIVE
-        if not (match is None and row is not None and row.subject.startswith("source:") and not manage_sources):
-            row = _advance(db, row, match, by_name, now)
+        row = _advance(db, row, match, by_name, now)
         assert row is not None
         result.pending += row.state == PENDING
         result.firing += row.state == FIRING

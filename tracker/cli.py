@@ -15,6 +15,7 @@ from tracker.commands import actuals as actuals_cmd
 from tracker.commands import alerts as alerts_cmd
 from tracker.commands import daemon as daemon_cmd
 from tracker.commands import status as status_cmd
+from tracker.commands import sources as sources_cmd
 
 app = typer.Typer(
     name="tracker",
@@ -41,6 +42,8 @@ app.command("alerts")(alerts_cmd.alerts)
 app.command("silence")(alerts_cmd.silence)
 app.command("unsilence")(alerts_cmd.unsilence)
 app.command("status")(status_cmd.status)
+app.command("sources")(sources_cmd.sources)
+app.command("collect")(sources_cmd.collect)
 db_app.command("upgrade")(actuals_cmd.db_upgrade)
 
 

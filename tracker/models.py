@@ -139,3 +139,16 @@ class Silence(SQLModel, table=True):
     ends_at: datetime = Field(sa_type=UTCDateTime)
     comment: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(sa_type=UTCDateTime)
+class Collection(SQLModel, table=True):
+    """One run of a collector source: when, what came of it, how many actuals it recorded.
+    Consecutive failures, `tracker sources` and the /metrics counters are read from here."""
+
+    __tablename__ = "collections"
+    __table_args__ = (Index("ix_collections_source_id", "source", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    collected_at: datetime = Field(sa_type=UTCDateTime)
+    outcome: str = Field(max_length=16, description="ok or failed")
+    rows_recorded: int = Field(default=0, ge=0)
+    error: str | None = Field(default=None, max_length=2000)

@@ -44,9 +44,14 @@ class SourceHealth:
 
     name: str
     consecutive_failures: int
-    threshold: int
+    threshold: int  # the source's failures_before_alert
     last_error: str | None = None
-    since: datetime | None = None
+    since: datetime | None = None  # when the first failure of this streak happened
+
+    @property
+    def alerting(self) -> bool:
+        """The streak has reached the threshold: time for a source_failing alert."""
+        return self.consecutive_failures >= self.threshold
 
 
 def fingerprint(subject: str, rule: str) -> str:
