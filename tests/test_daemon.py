@@ -136,6 +136,9 @@ class FakeUnits:
     def deliver(self, now):
         return {}
 
+    def collect(self, source, now):
+        return {}
+
 
 @pytest.mark.parametrize(
     ("cron", "after", "expected"),
@@ -173,12 +176,13 @@ def test_a_bad_cron_is_a_config_error_naming_the_setting(catalog, cron):
 
 def test_each_source_gets_a_job_on_its_own_schedule(catalog):
     from tracker.catalog import parse_catalog
-    from tracker.jobs import source_jobs
+    from tracker.jobs import build_jobs, source_jobs
+    from tracker.settings import Settings
 
     data = catalog.model_dump(mode="json", by_alias=True, exclude_none=True)
     data["sources"] = [
         {"name": "ev-monthly", "kind": "http_json", "schedule": "0 10 5 * *", "metric": "ev_deliveries",
-         "url": "http://127.0.0.1:1/ev", "value_path": "value"},
+         "url": "http://127.0.0.1:1/ev", "value_path": "value", "period_path": "period"},
     ]
     with_source = parse_catalog(data)
     calls = []
@@ -186,7 +190,10 @@ def test_each_source_gets_a_job_on_its_own_schedule(catalog):
     assert [job.id for job in jobs] == ["collect:ev-monthly"]
     jobs[0].work(NOW)
     assert calls == [("ev-monthly", NOW)]
-    assert source_jobs(with_source, None) == []
+    fire = jobs[0].trigger.get_next_fire_time(None, NOW)  # NOW is 08:00 on the 5th in Shanghai
+    assert fire == datetime(2026, 7, 5, 2, 0, tzinfo=timezone.utc)  # 10:00 the same day
+    assert [job.id for job in build_jobs(with_source, settings=Settings(), units=FakeUnits())] == [
+        "evaluate", "deliver", "collect:ev-monthly"]
 
 
 # ---------------------------------------------------------------- the scheduler, in-process
@@ -451,3 +458,22 @@ def test_once_evaluates_and_delivers_then_exits_and_a_second_run_sends_nothing(c
     assert len(httpserver.log) == sent
     jobs = [json.loads(line) for line in first.err.splitlines()]
     assert [(e["job"], e["event"]) for e in jobs if e["event"] == "job done"] == [("evaluate", "job done"), ("deliver", "job done")]
+
+
+def test_the_collect_unit_records_a_sources_actuals(runtime, metrics, tmp_path):
+    from tracker import db, store
+    from tracker.collectors.config import SourceConfig
+    from tracker.jobs import Units
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "ev.csv").write_text("metric,period,value\nev_deliveries,2026-05,40123\n")
+    source = SourceConfig(name="ev-drop", kind="csv_dir", schedule="*/5 * * * *", directory=inbox)
+    units = Units(runtime, metrics)
+    try:
+        assert units.collect(source, NOW) == {"outcome": "ok", "recorded": 1}
+        assert units.collect(source, NOW) == {"outcome": "ok", "recorded": 0}  # the file moved to done/
+    finally:
+        units.close()
+    with db.session(runtime.engine) as session:
+        assert [(r.period, r.value) for r in store.history(session, metric="ev_deliveries")] == [("2026-05", 40123)]

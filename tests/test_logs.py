@@ -117,9 +117,15 @@ def test_known_secrets_covers_settings_catalog_and_environment(catalog):
     with_receiver = catalog.model_copy(update={"receivers": (
         Receiver(name="ops", url="https://ops.example/hook/xyz", secret_env="OPS_SECRET", headers={"X-Token": "tok-1"}),
     )})
-    found = known_secrets(settings, {"OPS_SECRET": "whsec_b3BzLXNlY3JldA=="}, with_receiver)
+    from tracker.collectors.config import SourceConfig
+
+    with_receiver = with_receiver.model_copy(update={"sources": (SourceConfig(
+        name="feed", kind="http_json", schedule="0 9 * * *", url="https://ir.example/feed.json", metric="ev_deliveries",
+        value_path="v", period_path="p", headers={"Authorization": "Bearer ${FEED_TOKEN}"}),)})
+    environ = {"OPS_SECRET": "whsec_b3BzLXNlY3JldA==", "FEED_TOKEN": "feed-tok-9"}
+    found = known_secrets(settings, environ, with_receiver)
     assert set(found) >= {SECRET, KEY, "https://hooks.example/T0/B0/abc", "pg-pass", "https://ops.example/hook/xyz",
-                          "tok-1", "whsec_b3BzLXNlY3JldA==", "b3BzLXNlY3JldA=="}
+                          "tok-1", "whsec_b3BzLXNlY3JldA==", "b3BzLXNlY3JldA==", "feed-tok-9"}
 
 
 def test_job_context_starts_clean_and_is_cleared_after(capture):

@@ -1,5 +1,5 @@
 """The daemon's jobs, built from the catalog and settings: the wiring between the scheduler
-(tracker.daemon) and the work (evaluation, delivery, and collectors as they come).
+(tracker.daemon) and the work (evaluation, delivery, and a collection per catalog source).
 
 Catch-up: evaluation runs once at start, then on its cron schedule. A daemon that was down
 over a scheduled evaluation therefore evaluates at once; so does one that was not, at the
@@ -41,7 +41,7 @@ def cron(expression: str, catalog: Catalog, what: str):  # type: ignore[no-untyp
         raise ConfigError(f"{what}: {expression!r} is not a crontab expression ({problem})") from None
 
 
-def build_jobs(catalog: Catalog, *, settings: Any, units: Units, collect: Collect | None = None) -> list[JobSpec]:
+def build_jobs(catalog: Catalog, *, settings: Any, units: Units) -> list[JobSpec]:
     """Every scheduled job for this catalog and these settings, in start-up order."""
     from apscheduler.triggers.interval import IntervalTrigger
 
@@ -51,13 +51,11 @@ def build_jobs(catalog: Catalog, *, settings: Any, units: Units, collect: Collec
         JobSpec("deliver", units.deliver, IntervalTrigger(seconds=settings.deliver.interval_seconds),
                 run_at_start=True),
     ]
-    return jobs + source_jobs(catalog, collect)
+    return jobs + source_jobs(catalog, units.collect)
 
 
-def source_jobs(catalog: Catalog, collect: Collect | None) -> list[JobSpec]:
+def source_jobs(catalog: Catalog, collect: Collect) -> list[JobSpec]:
     """One job per catalog source, on the source's own schedule."""
-    if collect is None:
-        return []
     return [
         JobSpec(f"collect:{source.name}", partial(collect, source),
                 cron(source.schedule, catalog, f"catalog {catalog.path}: source {source.name}, field schedule"))
@@ -102,6 +100,15 @@ class Units:
             with logs.bound(goal=item.goal):
                 log.debug("goal evaluated", status=str(item.status), stale=item.stale)
         return cycle_summary(result)
+
+    def collect(self, source: SourceConfig, now: datetime) -> dict[str, Any]:
+        """One collection of `source`; a failing source is a result (logged, journaled and
+        alerted on by the evaluation), not an error of the job."""
+        from tracker.collectors import collect
+
+        with logs.bound(source=source.name, metric=source.metric):
+            result = collect(self.runtime, source, now=now, client=self.client)
+        return {"outcome": result.outcome, "recorded": result.recorded}
 
     def deliver(self, now: datetime) -> dict[str, Any]:
         from tracker import db

@@ -85,6 +85,9 @@ def known_secrets(settings: Any, environ: Mapping[str, str], catalog: Any = None
         if receiver.secret_env and environ.get(receiver.secret_env):
             value = environ[receiver.secret_env]
             found += [value, value.removeprefix("whsec_")]
+    for source in getattr(catalog, "sources", ()):
+        # ${NAME} in a source's headers is read from the environment: each value is a secret.
+        found += [environ[name] for name in source.env_names() if environ.get(name)]
     return found
 
 
