@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CATALOG, NOW
+from tests.polling import wait_for
 
 DEADLINE = 10.0
 
-
-def wait_for(condition, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -293,7 +284,7 @@ def test_readiness_reports_each_check(runtime, metrics):
 def test_the_lock_refuses_a_second_daemon_on_the_same_file(sqlite_url, tmp_path):
     import os
 
-    from tracker.daemon import DaemonLock
+    from tracker.lock import DaemonLock
     from tracker.errors import BadInput
 
     first = DaemonLock(sqlite_url).acquire()
@@ -310,7 +301,7 @@ def test_the_lock_refuses_a_second_daemon_on_the_same_file(sqlite_url, tmp_path)
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "postgresql+psycopg://u@h/db"], ids=["memory", "memory-named", "postgres"])
 def test_no_lock_where_there_is_no_file(url):
-    from tracker.daemon import DaemonLock
+    from tracker.lock import DaemonLock
 
     lock = DaemonLock(url)
     assert lock.path is None
@@ -319,7 +310,7 @@ def test_no_lock_where_there_is_no_file(url):
 
 def test_run_refuses_a_second_daemon_with_one_line_and_exit_2(cli, sqlite_url):
     from tests.conftest import table_dump
-    from tracker.daemon import DaemonLock
+    from tracker.lock import DaemonLock
 
     assert cli("db", "upgrade").code == 0
     before = table_dump(sqlite_url, "alembic_version")

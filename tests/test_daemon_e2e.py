@@ -14,18 +14,20 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests import polling
 from tests.conftest import CATALOG, ROOT
 
 pytestmark = pytest.mark.slow
 
 SECRET = "whsec_ZTJlLWRhZW1vbi10ZXN0LXNpZ25pbmcta2V5"
 DEADLINE = 30.0
+wait_for = partial(polling.wait_for, deadline=DEADLINE)
 CSV = "metric,period,value\n" + "".join(f"ev_deliveries,2026-{m:02d},1000\n" for m in range(1, 7))
 
 
@@ -34,15 +36,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
-
-def wait_for(condition, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class DaemonProcess:

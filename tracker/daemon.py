@@ -1,4 +1,4 @@
-"""`tracker run`: scheduled units of work, signals, and one daemon per SQLite file.
+"""`tracker run`: scheduled units of work, and the signals that steer them.
 
 The daemon knows nothing of goals or webhooks: it runs `JobSpec`s, each a unit of work that
 takes `now` and returns a summary of what it did (empty when nothing was due). The jobs are
@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from tracker import logs
-from tracker.errors import BadInput, ConfigError
+from tracker.errors import ConfigError
 
 if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
@@ -56,7 +56,9 @@ class Runner:
     """Runs units of work for the scheduler: a fresh log context, `now` from the clock,
     counting and logging of results and errors. Never raises: a failing job is never fatal."""
 
-    def __init__(self, metrics: DaemonMetrics, clock: Callable[[], datetime], on_done: Callable[[], None] = lambda: None):
+    def __init__(
+        self, metrics: DaemonMetrics, clock: Callable[[], datetime], on_done: Callable[[], None] = lambda: None
+    ) -> None:
         self.metrics = metrics
         self.clock = clock
         self.on_done = on_done
@@ -91,46 +93,6 @@ class Runner:
         level = log.info if summary else log.debug
         level("job done", seconds=round(time.perf_counter() - started, 3), **dict(summary or {}))
         return True
-
-
-class DaemonLock:
-    """An OS lock on `<database file>.lock`: one `tracker run` per SQLite file.
-
-    flock is released by the kernel when the process dies, however it dies, so a crash never
-    leaves a stale lock behind. PostgreSQL takes no lock here: replicas coordinate there.
-    """
-
-    def __init__(self, database_url: str) -> None:
-        from sqlalchemy.engine import make_url
-
-        url = make_url(database_url)
-        database = url.database if url.get_backend_name() == "sqlite" else None
-        self.path = f"{database}.lock" if database and database != ":memory:" else None
-        self.fd: int | None = None
-
-    def acquire(self) -> DaemonLock:
-        import fcntl
-
-        if self.path is None:
-            return self
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            database = self.path.removesuffix(".lock")
-            raise BadInput(f"another tracker daemon (pid {holder}) is running on {database}; stop it first") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self.fd = fd
-        return self
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing the last descriptor drops the flock
-            self.fd = None
 
 
 class Daemon:
@@ -209,8 +171,9 @@ class Daemon:
         now = datetime.now(timezone.utc)
         for spec in specs:
             first = {"next_run_time": now} if run_now and spec.run_at_start else {}
-            self.scheduler.add_job(self.runner.run, spec.trigger, args=[spec], id=spec.id, name=spec.id,
-                                   replace_existing=True, **first)
+            self.scheduler.add_job(
+                self.runner.run, spec.trigger, args=[spec], id=spec.id, name=spec.id, replace_existing=True, **first
+            )
         for old in set(self.specs) - {spec.id for spec in specs}:
             self.scheduler.remove_job(old)
         self.specs = {spec.id: spec for spec in specs}

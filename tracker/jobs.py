@@ -45,22 +45,22 @@ def build_jobs(catalog: Catalog, *, settings: Any, units: Units) -> list[JobSpec
     """Every scheduled job for this catalog and these settings, in start-up order."""
     from apscheduler.triggers.interval import IntervalTrigger
 
+    evaluation = cron(settings.evaluate.cron, catalog, "setting TRACKER_EVALUATE__CRON")
+    delivery = IntervalTrigger(seconds=settings.deliver.interval_seconds)
     jobs = [
-        JobSpec("evaluate", units.evaluate, cron(settings.evaluate.cron, catalog, "setting TRACKER_EVALUATE__CRON"),
-                run_at_start=True),
-        JobSpec("deliver", units.deliver, IntervalTrigger(seconds=settings.deliver.interval_seconds),
-                run_at_start=True),
+        JobSpec("evaluate", units.evaluate, evaluation, run_at_start=True),
+        JobSpec("deliver", units.deliver, delivery, run_at_start=True),
     ]
     return jobs + source_jobs(catalog, units.collect)
 
 
 def source_jobs(catalog: Catalog, collect: Collect) -> list[JobSpec]:
     """One job per catalog source, on the source's own schedule."""
-    return [
-        JobSpec(f"collect:{source.name}", partial(collect, source),
-                cron(source.schedule, catalog, f"catalog {catalog.path}: source {source.name}, field schedule"))
-        for source in catalog.sources
-    ]
+    def job(source: SourceConfig) -> JobSpec:
+        where = f"catalog {catalog.path}: source {source.name}, field schedule"
+        return JobSpec(f"collect:{source.name}", partial(collect, source), cron(source.schedule, catalog, where))
+
+    return [job(source) for source in catalog.sources]
 
 
 class Units:

@@ -127,13 +127,17 @@ def renderer(fmt: str, scrubber: Scrubber) -> Processor:
     return render
 
 
-def configure(fmt: str, level: str = "info", *, secrets: Iterable[str] = (), stream: TextIO | None = None) -> Scrubber:
+def configure(
+    fmt: str, level: str = "info", *, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> Scrubber:
     """Sets up structlog and the stdlib root logger to write `fmt` lines to `stream`."""
     scrubber = Scrubber(secrets)
     shared = processors(scrubber)
     structlog.configure(
         # filter_by_level first: a debug line below the level costs one check, no processing
-        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -77,18 +77,26 @@ class DaemonMetrics:
             "tracker_evaluation_duration_seconds", "Time one evaluation cycle took.", registry=reg,
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         )
-        self.sent = Counter("tracker_notifications_sent", "Notifications a receiver accepted.", ["receiver"], registry=reg)
-        self.failed = Counter("tracker_notifications_failed", "Delivery attempts that failed.", ["receiver"], registry=reg)
-        self.dead = Counter("tracker_notifications_dead", "Notifications given up after the last try.", ["receiver"], registry=reg)
+        by_receiver = {"labelnames": ["receiver"], "registry": reg}
+        self.sent = Counter("tracker_notifications_sent", "Notifications a receiver accepted.", **by_receiver)
+        self.failed = Counter("tracker_notifications_failed", "Attempts that failed, to be retried.", **by_receiver)
+        self.dead = Counter("tracker_notifications_dead", "Notifications given up after the last try.", **by_receiver)
         self.outbox_depth = Gauge("tracker_outbox_depth", "Notifications queued for delivery.", registry=reg)
-        self.job_runs = Counter("tracker_job_runs", "Scheduled job runs by outcome.", ["job", "outcome"], registry=reg)
-        self.job_missed = Counter("tracker_job_missed", "Scheduled runs skipped (late or still running).", ["job"], registry=reg)
-        self.job_last_success = Gauge(
-            "tracker_job_last_success_timestamp_seconds", "When the job last finished without error.", ["job"], registry=reg
+        by_job = {"labelnames": ["job"], "registry": reg}
+        self.job_runs = Counter(
+            "tracker_job_runs", "Scheduled job runs by outcome.", labelnames=["job", "outcome"], registry=reg
         )
-        self.reloads = Counter("tracker_catalog_reloads", "Catalog reloads on SIGHUP by outcome.", ["outcome"], registry=reg)
+        self.job_missed = Counter("tracker_job_missed", "Runs skipped (the previous still running).", **by_job)
+        self.job_last_success = Gauge(
+            "tracker_job_last_success_timestamp_seconds", "When the job last finished without error.", **by_job
+        )
+        self.reloads = Counter(
+            "tracker_catalog_reloads", "Catalog reloads on SIGHUP by outcome.", labelnames=["outcome"], registry=reg
+        )
 
-    def observe_evaluation(self, evaluations: Iterable[Evaluation], last_actuals: Mapping[str, datetime]) -> None:
+    def observe_evaluation(
+        self, evaluations: Iterable[Evaluation], last_actuals: Mapping[str, datetime]
+    ) -> None:
         self.goals.snapshot = Snapshot(tuple(evaluations), dict(last_actuals))
 
     def observe_delivery(self, per_receiver: Mapping[str, Mapping[str, int]], depth: int | None) -> None:

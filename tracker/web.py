@@ -40,7 +40,9 @@ class Request:
 
 
 Handler = Callable[[Request], "Response | Callable"]
-_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"
+}
 
 
 def healthz(_request: Request) -> Response:
@@ -52,7 +54,8 @@ def readyz(request: Request) -> Response:
     """Ready when the database answers, a catalog is loaded and the scheduler runs."""
     checks = request.state.readiness()
     ready = all(ok for ok, _ in checks.values())
-    body = {"ready": ready, "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()}}
+    named = {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()}
+    body = {"ready": ready, "checks": named}
     return Response.json(200 if ready else 503, body)
 
 
@@ -93,7 +96,8 @@ class App:
         else:
             return _send(Response(404, "not found\n"), start_response)
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            return _send(Response(405, "read-only: use GET\n", headers=(("Allow", "GET, HEAD"),)), start_response)
+            refused = Response(405, "read-only: use GET\n", headers=(("Allow", "GET, HEAD"),))
+            return _send(refused, start_response)
         try:
             result = handler(Request(environ, found.groupdict(), self.state))
         except Exception:
@@ -130,7 +134,9 @@ class Server:
         self.port: int = self.httpd.server_address[1]
         self.host = host
         # serve_forever wakes every poll_interval to see whether stop() was called
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(poll_interval,), name="http", daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(poll_interval,), name="http", daemon=True
+        )
 
     def start(self) -> Server:
         self.thread.start()

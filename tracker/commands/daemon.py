@@ -20,15 +20,14 @@ def run(
 ) -> None:
     """Run the daemon: evaluate on schedule, deliver webhooks, serve /healthz /readyz /metrics."""
     from tracker import logs
-    from tracker.daemon import DaemonLock
+    from tracker.lock import DaemonLock
     from tracker.errors import TrackerError
 
     runtime = Runtime.from_env()
     catalog = runtime.catalog  # an invalid catalog stops here: one line, exit 2
     settings = runtime.settings
-    scrubber = logs.configure(
-        settings.resolved_log_format, settings.log_level, secrets=logs.known_secrets(settings, os.environ, catalog)
-    )
+    secrets = logs.known_secrets(settings, os.environ, catalog)
+    scrubber = logs.configure(settings.resolved_log_format, settings.log_level, secrets=secrets)
     threading.excepthook = _log_thread_crash
     daemon, units = _assemble(runtime, scrubber)  # a bad schedule stops here: exit 2
     lock = DaemonLock(settings.database_url).acquire()  # a second daemon stops here: exit 2
@@ -102,4 +101,5 @@ def _start_http(daemon: Daemon, settings: Any) -> Any:
         return Server(App(daemon), settings.http_host, settings.http_port).start()
     except OSError as problem:
         where = f"{settings.http_host}:{settings.http_port}"
-        raise ConfigError(f"setting TRACKER_HTTP_PORT: cannot listen on {where} ({problem.strerror})") from None
+        reason = problem.strerror or str(problem)
+        raise ConfigError(f"setting TRACKER_HTTP_PORT: cannot listen on {where} ({reason})") from None
