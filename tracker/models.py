@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, MetaData
+from sqlalchemy import BigInteger, Index, MetaData, SmallInteger
 from sqlmodel import Field, SQLModel
 
 from tracker.dbtypes import ExactDecimal, UTCDateTime
@@ -40,6 +40,11 @@ class Actual(SQLModel, table=True):
     period_start: datetime = Field(sa_type=UTCDateTime)
     period_end: datetime = Field(sa_type=UTCDateTime)
     value: Decimal = Field(sa_type=ExactDecimal)
+    # The value split into integers (tracker.dbtypes.value_parts) so that SQLite sums it
+    # exactly in SQL; NULL where it does not fit, and evaluation then adds `value` itself.
+    value_whole: int | None = Field(default=None, sa_type=BigInteger)
+    value_nanos: int | None = Field(default=None, sa_type=BigInteger)
+    value_scale: int | None = Field(default=None, sa_type=SmallInteger)
     source: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
     recorded_at: datetime = Field(sa_type=UTCDateTime)
