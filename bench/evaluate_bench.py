@@ -14,6 +14,7 @@ import random
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tracker import db  # noqa: E402
 from tracker.catalog import parse_catalog  # noqa: E402
+from tracker.dbtypes import value_parts  # noqa: E402
 from tracker.judging import evaluate_from_db  # noqa: E402
 
 NOW = datetime(2026, 9, 15, tzinfo=timezone.utc)
@@ -54,12 +56,14 @@ def fill(engine, goals: int) -> int:
         for year, month in MONTHS:
             value = f"{rnd.randint(0, 999999)}.{rnd.randint(0, 99):02d}" if i % 2 else str(rnd.randint(0, 999999))
             start = datetime(year, month, 1).strftime("%Y-%m-%d 00:00:00.000000")
-            rows.append((f"m{i:05d}", f"{year}-{month:02d}", start, start, value, "2026-09-01 00:00:00.000000", 1, 1))
+            end = datetime(year + month // 12, month % 12 + 1, 1).strftime("%Y-%m-%d 00:00:00.000000")
+            rows.append((f"m{i:05d}", f"{year}-{month:02d}", start, end, value, "2026-09-01 00:00:00.000000", 1, 1,
+                         *value_parts(Decimal(value))))
     with engine.begin() as connection:
         cursor = connection.connection.driver_connection.cursor()
         cursor.executemany(
-            "INSERT INTO actuals (metric, period, period_start, period_end, value, recorded_at, revision, is_current) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO actuals (metric, period, period_start, period_end, value, recorded_at, revision, is_current,"
+            " value_whole, value_nanos, value_scale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     return len(rows)

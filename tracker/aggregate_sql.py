@@ -25,7 +25,7 @@ from tracker.aggregates import Aggregates, RatioTotals, Requests, Totals
 from tracker.dbtypes import utc_to_db
 from tracker.periods import Period, local_midnight
 
-_INSIDE = "{a}.is_current AND {a}.period_start >= w.lo AND {a}.period_start <= ? AND {a}.period_end <= w.hi"
+_INSIDE = "{a}.is_current = TRUE AND {a}.period_start >= w.lo AND {a}.period_start <= ? AND {a}.period_end <= w.hi"
 _PAIRED = "b.metric = w.other AND b.is_current AND b.period = a.period"  # the denominator's same period
 # The latest period of a window (for `last` metrics and data_through): one index seek per window.
 _LATEST = ("(SELECT a.id FROM actuals a {join} WHERE a.metric = w.metric AND " + _INSIDE.format(a="a")
