@@ -63,7 +63,7 @@ def fill(engine, goals: int) -> int:
         cursor = connection.connection.driver_connection.cursor()
         cursor.executemany(
             "INSERT INTO actuals (metric, period, period_start, period_end, value, recorded_at, revision, is_current,"
-            " value_whole, value_nanos, value_scale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " value_whole, value_nanos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     return len(rows)

@@ -26,7 +26,8 @@ from tracker.dbtypes import utc_to_db
 from tracker.periods import Period, local_midnight
 
 _INSIDE = "{a}.is_current = TRUE AND {a}.period_start >= w.lo AND {a}.period_start <= ? AND {a}.period_end <= w.hi"
-_PAIRED = "b.metric = w.other AND b.is_current AND b.period = a.period"  # the denominator's same period
+# The denominator's same period (same bounds), found in the covering index like the numerator.
+_PAIRED = "b.metric = w.other AND b.is_current = TRUE AND b.period_start = a.period_start AND b.period_end = a.period_end"
 # The latest period of a window (for `last` metrics and data_through): one index seek per window.
 _LATEST = ("(SELECT a.id FROM actuals a {join} WHERE a.metric = w.metric AND " + _INSIDE.format(a="a")
            + " ORDER BY a.period_start DESC LIMIT 1)")
@@ -55,6 +56,8 @@ class _Cursor:
         self.raw = connection.connection.driver_connection.cursor()
         self.until = self.instant(until)
         self.temps: list[str] = []
+        self.days: dict[date, Any] = {}
+        self.periods: dict[str, Period] = {}
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         self.raw.execute(self._marks(sql), params)
@@ -73,23 +76,37 @@ class _Cursor:
         return utc_to_db(when, self.dialect)
 
     def bounds(self, start: date, end: date, tz: ZoneInfo) -> tuple[Any, Any]:
-        return self.instant(local_midnight(start, tz)), self.instant(local_midnight(end, tz))
+        return self._day(start, tz), self._day(end, tz)
+
+    def _day(self, day: date, tz: ZoneInfo) -> Any:
+        found = self.days.get(day)  # thousands of windows share a few days
+        if found is None:
+            found = self.days[day] = self.instant(local_midnight(day, tz))
+        return found
 
     def sums(self, a: str) -> str:
-        """Exact sum columns: NUMERIC on PostgreSQL; on SQLite the integer parts, the most
-        places, and how many rows had parts (the others are added in Python)."""
+        """Exact sum columns: NUMERIC on PostgreSQL; on SQLite the integer parts and how many
+        rows had them (the others are added in Python)."""
         if self.dialect == "postgresql":
-            return f"sum({a}.value), 0, 0, count(*)"
-        return f"sum({a}.value_whole), sum({a}.value_nanos), max({a}.value_scale), count({a}.value_whole)"
+            return f"sum({a}.value), 0, count(*)"
+        return f"sum({a}.value_whole), sum({a}.value_nanos), count({a}.value_whole)"
 
-    def total(self, whole: Any, nanos: Any, scale: Any, extra: list[str]) -> Decimal:
+    def total(self, whole: Any, nanos: Any, extra: list[str]) -> Decimal:
         if self.dialect == "postgresql":
             total = Decimal(0) if whole is None else Decimal(whole)
         else:
-            total = Decimal(whole or 0) + Decimal(nanos or 0).scaleb(-9)
-            # the places a sum of the Decimals shows (Decimal("1.5") + Decimal("2.5") is 4.0)
-            total = total.quantize(Decimal(1).scaleb(-(scale or 0)))
+            units, rest = divmod(nanos or 0, 10**9)
+            # equal to the sum of the Decimals; places may differ (4 for 1.5 + 2.5, not 4.0)
+            total = Decimal((whole or 0) + units)
+            if rest:
+                total = (total + Decimal(rest).scaleb(-9)).normalize()
         return sum((Decimal(value) for value in extra), total)
+
+    def period(self, label: str) -> Period:
+        found = self.periods.get(label)  # windows mostly end on the same few periods
+        if found is None:
+            found = self.periods[label] = Period.parse(label)
+        return found
 
     def _marks(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
@@ -112,10 +129,10 @@ def _windows(cursor: _Cursor, keys: list[tuple[str, date, date]], tz: ZoneInfo, 
         ") g JOIN actuals l ON l.id = g.latest",
         (cursor.until, cursor.until),
     )
-    odd = _odd_rows(cursor, "eval_windows", "", [row[0] for row in found if row[5] < row[1]])
-    for wid, count, whole, nanos, scale, _, _, label, value in found:
-        total = cursor.total(whole, nanos, scale, [v for v, _ in odd[wid]])
-        out.windows[keys[wid]] = Totals(count, total, Period.parse(label), Decimal(value))
+    odd = _odd_rows(cursor, "eval_windows", "", [row[0] for row in found if row[4] < row[1]])
+    for wid, count, whole, nanos, _, _, label, value in found:
+        total = cursor.total(whole, nanos, [v for v, _ in odd[wid]])
+        out.windows[keys[wid]] = Totals(count, total, cursor.period(label), Decimal(value))
 
 
 def _ratios(cursor: _Cursor, keys: list[tuple[str, str, date, date]], tz: ZoneInfo, out: Aggregates) -> None:
@@ -134,11 +151,11 @@ def _ratios(cursor: _Cursor, keys: list[tuple[str, str, date, date]], tz: ZoneIn
         (cursor.until, cursor.until),
     )
     odd = _odd_rows(cursor, "eval_ratios", f"JOIN actuals b ON {_PAIRED}",
-                    [row[0] for row in found if row[5] < row[1] or row[9] < row[1]])
+                    [row[0] for row in found if row[4] < row[1] or row[7] < row[1]])
     for wid, count, *sums, _, label in found:
-        top = cursor.total(*sums[0:3], [v for v, which in odd[wid] if which == "a"])
-        bottom = cursor.total(*sums[4:7], [v for v, which in odd[wid] if which == "b"])
-        out.ratios[keys[wid]] = RatioTotals(count, top, bottom, Period.parse(label))
+        top = cursor.total(*sums[0:2], [v for v, which in odd[wid] if which == "a"])
+        bottom = cursor.total(*sums[3:5], [v for v, which in odd[wid] if which == "b"])
+        out.ratios[keys[wid]] = RatioTotals(count, top, bottom, cursor.period(label))
 
 
 def _odd_rows(cursor: _Cursor, table: str, join: str, ids: list[int]) -> dict[int, list[tuple[str, str]]]:

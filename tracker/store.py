@@ -75,7 +75,7 @@ def record(
         existing.is_current = False
         db.flush()  # the partial unique index allows one current row per metric and period
     start, end = parsed.bounds(catalog.timezone)
-    whole, nanos, scale = value_parts(amount)
+    whole, nanos = value_parts(amount)
     row = Actual(
         metric=spec.name,
         period=parsed.label,
@@ -84,7 +84,6 @@ def record(
         value=amount,
         value_whole=whole,
         value_nanos=nanos,
-        value_scale=scale,
         source=source,
         note=note,
         recorded_at=now,
@@ -145,7 +144,7 @@ class _State(NamedTuple):
 
 
 _COLUMNS = ("metric", "period", "period_start", "period_end", "value", "source", "note", "recorded_at", "revision", "is_current",
-            "value_whole", "value_nanos", "value_scale")
+            "value_whole", "value_nanos")
 _IS_CURRENT = _COLUMNS.index("is_current")
 
 
