@@ -12,7 +12,9 @@ import sys
 import typer
 
 from tracker.commands import actuals as actuals_cmd
+from tracker.commands import alerts as alerts_cmd
 from tracker.commands import status as status_cmd
+from tracker.commands import sources as sources_cmd
 
 app = typer.Typer(
     name="tracker",
@@ -32,7 +34,14 @@ app.command("actuals")(actuals_cmd.actuals)
 app.command("goals")(actuals_cmd.goals)
 app.command("check-config")(actuals_cmd.check_config)
 app.command("info")(actuals_cmd.info)
+app.command("evaluate")(alerts_cmd.evaluate)
+app.command("deliver")(alerts_cmd.deliver)
+app.command("alerts")(alerts_cmd.alerts)
+app.command("silence")(alerts_cmd.silence)
+app.command("unsilence")(alerts_cmd.unsilence)
 app.command("status")(status_cmd.status)
+app.command("sources")(sources_cmd.sources)
+app.command("collect")(sources_cmd.collect)
 db_app.command("upgrade")(actuals_cmd.db_upgrade)
 
 

@@ -2,18 +2,26 @@
 
 Rules say which goal conditions become alerts; routes send alerts, matched on goal labels and
 severity, to receivers. `defaults()` are the rules every catalog gets unless it overrides one
-by name.
+by name. `plan()` adds the receivers the catalog does not name: `default` (from
+TRACKER_WEBHOOK_URL, gets every alert) and, when there is no receiver at all, `log`
+(notifications written to the log, so a first run shows them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tracker.durations import Duration
 from tracker.goals import Severity, Strict
+
+if TYPE_CHECKING:
+    from tracker.runtime import Runtime
+    from tracker.settings import Settings
 
 Condition = Literal["off_track", "at_risk", "stale", "missed", "deadline_near", "source_failing"]
 Format = Literal["native", "alertmanager", "slack", "alertmanager_api"]
@@ -29,12 +37,22 @@ class Rule(Strict):
     enabled: bool = True
 
 
+DEFAULT_RECEIVER, LOG_RECEIVER = "default", "log"
+
+
 class Receiver(Strict):
-    name: str
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     url: str = Field(pattern=r"^https?://")
     format: Format = "native"
     secret_env: str | None = Field(None, description="environment variable holding the whsec_ secret")
     headers: dict[str, str] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in (DEFAULT_RECEIVER, LOG_RECEIVER):
+            raise ValueError(f"{value!r} is reserved (TRACKER_WEBHOOK_URL is 'default', the log is 'log')")
+        return value
 
 
 class Route(Strict):
@@ -57,3 +75,63 @@ def defaults() -> list[Rule]:
         Rule(name="deadline-near", condition="deadline_near", severity="warning"),
         Rule(name="source-failing", condition="source_failing", severity="warning"),
     ]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A receiver as delivery sees it: where to post, in which format, signed with what.
+    `url` None means the log. The secret is never printed (see __repr__)."""
+
+    name: str
+    url: str | None
+    format: str = "native"
+    headers: tuple[tuple[str, str], ...] = ()
+    secret: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Target(name={self.name!r}, format={self.format!r}, signed={self.secret is not None})"
+
+
+@dataclass(frozen=True)
+class Plan:
+    targets: dict[str, Target]
+    routes: tuple[Route, ...]
+
+    def routes_for(self, labels: Mapping[str, str], severity: str) -> list[Route]:
+        """The routes an alert goes down: in order, stopping at the first match unless it says
+        `continue`."""
+        chosen = []
+        for route in self.routes:
+            if severity in route.severities and all(labels.get(k) == v for k, v in route.match.items()):
+                chosen.append(route)
+                if not route.continue_:
+                    break
+        return chosen
+
+
+def plan(
+    receivers: tuple[Receiver, ...], routes: tuple[Route, ...], settings: Settings, environ: Mapping[str, str]
+) -> Plan:
+    """Receivers and routes in effect. Catalog receivers without any [[routes]] each get every
+    alert; the TRACKER_WEBHOOK_URL receiver always gets every alert."""
+    targets = {
+        r.name: Target(r.name, r.url, r.format, tuple(r.headers.items()), environ.get(r.secret_env or "") or None)
+        for r in receivers
+    }
+    effective = list(routes) or [Route(receiver=r.name, **{"continue": True}) for r in receivers]
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        targets[DEFAULT_RECEIVER] = Target(DEFAULT_RECEIVER, settings.webhook_url, "native", (), secret)
+        effective.insert(0, Route(receiver=DEFAULT_RECEIVER, **{"continue": True}))
+    if not targets:
+        targets[LOG_RECEIVER] = Target(LOG_RECEIVER, None)
+        effective = [Route(receiver=LOG_RECEIVER)]
+    return Plan(targets, tuple(effective))
+
+
+def plan_for(runtime: Runtime) -> Plan:
+    """The plan in effect for a process: its catalog, settings and environment."""
+    import os
+
+    catalog = runtime.catalog
+    return plan(catalog.receivers, catalog.routes, runtime.settings, os.environ)

@@ -66,11 +66,11 @@ def record(
     """Records one actual as a new revision; returns None when `skip_unchanged` and the
     current value is already this one (collectors use that to stay idempotent)."""
     spec, parsed, amount = validate(catalog.metrics, metric, period, value)
-    previous = _current_row(db, spec.name, parsed.previous().label)
-    check_jump(spec, parsed, amount, previous.value if previous else None, force)
     existing = _current_row(db, spec.name, parsed.label)
     if existing is not None and skip_unchanged and existing.value == amount:
-        return None
+        return None  # before the jump check: a value already on record (maybe forced) is not new
+    previous = _current_row(db, spec.name, parsed.previous().label)
+    check_jump(spec, parsed, amount, previous.value if previous else None, force)
     if existing is not None:
         existing.is_current = False
         db.flush()  # the partial unique index allows one current row per metric and period
@@ -166,9 +166,12 @@ def import_rows(
     force: bool = False,
     default_source: str | None = None,
     progress: Callable[[int], None] | None = None,
+    skip_unchanged: bool = False,
 ) -> int:
     """Records many actuals in the caller's transaction: all of them, or, on the first bad
-    row, none (a BadInput naming `label` and the row's line)."""
+    row, none (a BadInput naming `label` and the row's line). With `skip_unchanged`, a row
+    whose value is already the current one is left out (collectors re-read the same data);
+    returns how many rows were recorded."""
     dialect = db.get_bind().dialect.name
     prepared = _prepare(catalog, rows, label, progress, dialect)
     state = _load_state(db, {row[0].name for row in prepared})
@@ -176,13 +179,15 @@ def import_rows(
     params: list[list[object]] = []
     recorded = utc_to_db(now, dialect)
     for spec, info, amount, source, note, line in prepared:
+        key = (spec.name, info.label)
+        old = state.get(key)
+        if skip_unchanged and old is not None and old.value == amount:
+            continue
         previous = state.get((spec.name, info.previous))
         try:
             check_jump(spec, info.period, amount, previous.value if previous else None, force)
         except BadInput as error:
             raise BadInput(f"{label} line {line}: {error}") from None
-        key = (spec.name, info.label)
-        old = state.get(key)
         if old is not None and old.row_id is not None:
             superseded.append(old.row_id)
         elif old is not None:

@@ -2,7 +2,7 @@
 evaluation sums windows exactly in SQL from the index alone
 
 Revision ID: evalsum
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-22 01:10:00
 """
 from decimal import Decimal
@@ -14,7 +14,7 @@ from alembic import op
 from tracker.dbtypes import value_parts
 
 revision: str = 'evalsum'
-down_revision: Union[str, None] = '0001'
+down_revision: Union[str, None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,0 +1,57 @@
+"""Builders shared by the alert tests: evaluations as the evaluator would make them, and a
+runtime on a given database with a stub judge."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+from tracker.verdict import Evaluation, Status
+
+EV = "ev-deliveries-2026"
+EV_SUMMARY = "EV deliveries 2026: projected 481,200 of 550,000 (87%); needs 58,400 a month for the rest of the year"
+
+
+def evaluation(status: Status = Status.OFF_TRACK, *, goal: str = EV, at: datetime | None = None, **changes) -> Evaluation:
+    base = Evaluation(
+        goal=goal,
+        title="EV deliveries 2026",
+        kind="cumulative",
+        period_start=date(2026, 1, 1),
+        period_end=date(2027, 1, 1),
+        status=status,
+        evaluated_at=at or datetime(2026, 7, 5),
+        summary=EV_SUMMARY,
+        labels={"business": "ev", "headline": "true"},
+    )
+    return replace(base, **changes)
+
+
+class StubJudge:
+    """Returns whatever evaluations the test sets, as judging.evaluate_from_db would."""
+
+    def __init__(self, *evaluations: Evaluation) -> None:
+        self.evaluations = list(evaluations)
+
+    def __call__(self, session, *, catalog, now):  # type: ignore[no-untyped-def]
+        return [replace(e, evaluated_at=now) for e in self.evaluations]
+
+
+def make_runtime(engine, *, webhook_url: str | None = None, secret: str | None = None, catalog=None):  # type: ignore[no-untyped-def]
+    """A Runtime on an open engine, with the shipped catalog (or `catalog`) and the default
+    receiver pointed at `webhook_url`."""
+    from tests.conftest import CATALOG
+    from tracker.runtime import Runtime
+    from tracker.settings import Settings
+
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        config=CATALOG,
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+    )
+    runtime = Runtime(settings)
+    runtime.__dict__["engine"] = engine
+    if catalog is not None:
+        runtime.__dict__["catalog"] = catalog
+    return runtime

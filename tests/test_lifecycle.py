@@ -1,0 +1,84 @@
+"""Table-driven tests of the alert lifecycle and the notification (dedup) decision."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tracker.lifecycle import AlertState, Sent, needs_update, step
+
+T0 = datetime(2026, 7, 5, tzinfo=timezone.utc)
+H = timedelta(hours=1)
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+@pytest.mark.parametrize(
+    "previous, holds, for_h, keep_h, now_h, state, reason",
+    [
+        (AlertState(), True, 0, 0, 0, "firing", "condition holds (no for)"),
+        (AlertState(), True, 2, 0, 0, "pending", "condition began"),
+        (AlertState("pending", active_since=at(0)), True, 2, 0, 1, "pending", "still pending"),
+        (AlertState("pending", active_since=at(0)), True, 2, 0, 2, "firing", "held for the for duration"),
+        (AlertState("pending", active_since=at(0)), False, 2, 0, 1, "inactive", "cleared before for elapsed"),
+        (AlertState("firing", at(0), at(0), last_held_at=at(0)), True, 0, 0, 1, "firing", "still firing"),
+        (AlertState("firing", at(0), at(0), last_held_at=at(1)), False, 0, 0, 2, "resolved", "resolved"),
+        (AlertState("firing", at(0), at(0), last_held_at=at(1)), False, 0, 24, 2, "firing",
+         "kept firing (keep_firing_for)"),
+        (AlertState("firing", at(0), at(0), last_held_at=at(1)), False, 0, 24, 25, "resolved", "resolved"),
+        (AlertState("resolved", at(0), at(0), at(2)), False, 0, 0, 3, "resolved", "still resolved"),
+        (AlertState("resolved", at(0), at(0), at(2)), True, 0, 0, 3, "firing", "condition holds (no for)"),
+        (AlertState("inactive"), False, 0, 0, 3, "inactive", "still inactive"),
+    ],
+    ids=["fire-at-once", "pending", "still-pending", "for-elapsed", "pending-cleared", "still-firing", "resolve",
+         "keep-firing", "keep-firing-over", "still-resolved", "refire", "still-inactive"],
+)
+def test_step(previous, holds, for_h, keep_h, now_h, state, reason) -> None:  # type: ignore[no-untyped-def]
+    moved = step(previous, holds=holds, for_=for_h * H, keep_firing_for=keep_h * H, now=at(now_h))
+    assert (moved.name, moved.reason) == (state, reason)
+
+
+def test_step_keeps_the_times_an_alert_reports() -> None:
+    pending = step(AlertState(), holds=True, for_=2 * H, keep_firing_for=0 * H, now=at(0)).state
+    firing = step(pending, holds=True, for_=2 * H, keep_firing_for=0 * H, now=at(2)).state
+    resolved = step(firing, holds=False, for_=2 * H, keep_firing_for=0 * H, now=at(5)).state
+    assert (firing.active_since, firing.starts_at, firing.ends_at) == (at(0), at(2), None)
+    assert (resolved.starts_at, resolved.ends_at, resolved.last_held_at) == (at(2), at(5), at(2))
+    again = step(resolved, holds=True, for_=0 * H, keep_firing_for=0 * H, now=at(6)).state
+    assert (again.state, again.active_since, again.starts_at, again.ends_at) == ("firing", at(6), at(6), None)
+
+
+@pytest.mark.parametrize(
+    "last, state, silenced, send_resolved, now_h, notify, reason",
+    [
+        (None, "firing", False, True, 0, True, "first notification"),
+        (Sent("firing", at(0)), "firing", False, True, 1, False, "already notified"),
+        (Sent("firing", at(0)), "firing", False, True, 24, True, "repeat interval elapsed"),
+        (Sent("resolved", at(0)), "firing", False, True, 1, True, "first notification"),
+        (None, "firing", True, True, 0, False, "silenced"),
+        (Sent("firing", at(0)), "firing", True, True, 30, False, "silenced"),
+        (Sent("firing", at(0)), "resolved", False, True, 1, True, "resolved"),
+        (Sent("firing", at(0)), "resolved", False, False, 1, False, "send_resolved is off"),
+        (Sent("firing", at(0)), "resolved", True, True, 1, False, "silenced"),
+        (None, "resolved", False, True, 1, False, "never notified of firing"),
+        (Sent("resolved", at(1)), "resolved", False, True, 2, False, "resolve already notified"),
+        (None, "pending", False, True, 0, False, "not firing"),
+        (Sent("firing", at(0)), "inactive", False, True, 0, False, "not firing"),
+    ],
+    ids=["first", "unchanged", "repeat", "refire", "silenced-first", "silenced-repeat", "resolved",
+         "no-send-resolved", "silenced-resolve", "resolved-unseen", "resolve-sent", "pending", "inactive"],
+)
+def test_needs_update(last, state, silenced, send_resolved, now_h, notify, reason) -> None:  # type: ignore[no-untyped-def]
+    decision = needs_update(
+        last, state=state, repeat_interval=24 * H, send_resolved=send_resolved, silenced=silenced, now=at(now_h)
+    )
+    assert (decision.notify, decision.reason) == (notify, reason)
+
+
+def test_send_resolved_off_still_remembers_the_resolve() -> None:
+    decision = needs_update(Sent("firing", at(0)), state="resolved", repeat_interval=H, send_resolved=False,
+                            silenced=False, now=at(1))
+    assert decision.remembers and not decision.notify

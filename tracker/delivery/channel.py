@@ -1,0 +1,95 @@
+"""Channels: one method, `send`, and one error type that says whether retrying can help.
+
+A webhook channel signs the exact bytes it posts (Standard Webhooks: `webhook-id`,
+`webhook-timestamp`, `webhook-signature` over "{id}.{timestamp}.{body}"). The log channel,
+used when no receiver is configured, writes the notification to the log instead.
+Error texts never carry a receiver's URL path or query (Slack's carry the token) or secret.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import httpx
+
+from tracker.delivery.schedule import parse_retry_after
+from tracker.output import redact_url
+from tracker.routing import Target
+
+
+class DeliveryError(Exception):
+    """A failed send. `permanent`: retrying cannot help (410 Gone); `retry_after`: the
+    receiver asked for a pause (429, 503)."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, status: int | None = None, retry_after: timedelta | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Channel(Protocol):
+    def send(self, webhook_id: str, body: bytes, *, now: datetime) -> int: ...
+
+
+class WebhookChannel:
+    def __init__(self, target: Target, client: httpx.Client) -> None:
+        from standardwebhooks import Webhook
+
+        assert target.url is not None
+        self.target = target
+        self.client = client
+        self._signer = Webhook(target.secret) if target.secret else None
+        self._headers = {"content-type": "application/json", **dict(target.headers)}
+
+    def headers(self, webhook_id: str, body: bytes, now: datetime) -> dict[str, str]:
+        headers = {**self._headers, "webhook-id": webhook_id, "webhook-timestamp": str(int(now.timestamp()))}
+        if self._signer is not None:
+            headers["webhook-signature"] = self._signer.sign(webhook_id, now, body.decode("utf-8"))
+        return headers
+
+    def send(self, webhook_id: str, body: bytes, *, now: datetime) -> int:
+        assert self.target.url is not None
+        try:
+            response = self.client.post(self.target.url, content=body, headers=self.headers(webhook_id, body, now))
+        except httpx.HTTPError as error:
+            # httpx messages can quote the URL; keep only scheme and host
+            text = str(error).replace(self.target.url, redact_url(self.target.url) or "")
+            raise DeliveryError(f"{type(error).__name__}: {text}"[:500]) from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return status
+        retry_after = parse_retry_after(response.headers.get("retry-after"), now) if status in (429, 503) else None
+        raise DeliveryError(f"HTTP {status}", permanent=status == 410, status=status, retry_after=retry_after)
+
+
+class LogChannel:
+    """Writes notifications to the log: with no receiver configured, a first run shows them."""
+
+    def __init__(self, name: str) -> None:
+        import structlog
+
+        self.log = structlog.get_logger("tracker.notifications").bind(receiver=name)
+
+    def send(self, webhook_id: str, body: bytes, *, now: datetime) -> int:
+        payload = json.loads(body)
+        data = payload.get("data", {})
+        self.log.warning(
+            "alert notification",
+            webhook_id=webhook_id,
+            type=payload.get("type"),
+            rule=data.get("rule"),
+            severity=data.get("severity"),
+            goal=data.get("goal"),
+            reason=data.get("reason"),
+            summary=data.get("summary"),
+        )
+        return 200
+
+
+def make_channel(target: Target, client: httpx.Client) -> Channel:
+    return LogChannel(target.name) if target.url is None else WebhookChannel(target, client)

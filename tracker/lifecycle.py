@@ -1,0 +1,114 @@
+"""The alert lifecycle and the notification decision, as pure functions with named reasons.
+
+`step` moves one alert through Alertmanager's states: inactive -> pending (the condition holds
+for less than `for`) -> firing -> resolved, staying firing for `keep_firing_for` after the
+condition clears so a flapping goal does not notify on every cycle. `needs_update` decides,
+per receiver, whether a notification goes out (alertmanager's notify/dedup_stage.go
+`needsUpdate`). Both return the reason, which is logged, stored and sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+INACTIVE, PENDING, FIRING, RESOLVED = "inactive", "pending", "firing", "resolved"
+
+
+@dataclass(frozen=True)
+class AlertState:
+    state: str = INACTIVE
+    active_since: datetime | None = None  # the condition began to hold (start of pending)
+    starts_at: datetime | None = None  # the alert fired
+    ends_at: datetime | None = None  # the alert resolved
+    last_held_at: datetime | None = None  # the condition held, most recently
+
+
+@dataclass(frozen=True)
+class Step:
+    state: AlertState
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.state.state
+
+
+def step(
+    previous: AlertState, *, holds: bool, for_: timedelta, keep_firing_for: timedelta, now: datetime
+) -> Step:
+    """The alert's next state after one evaluation in which its condition `holds` or not."""
+    if holds:
+        return _holding(replace(previous, last_held_at=now), for_, now)
+    if previous.state == PENDING:
+        return Step(AlertState(INACTIVE, last_held_at=previous.last_held_at), "cleared before for elapsed")
+    if previous.state == FIRING:
+        held = previous.last_held_at
+        if held is not None and now - held < keep_firing_for:
+            return Step(previous, "kept firing (keep_firing_for)")
+        return Step(replace(previous, state=RESOLVED, ends_at=now), "resolved")
+    return Step(previous, f"still {previous.state}")
+
+
+def _holding(state: AlertState, for_: timedelta, now: datetime) -> Step:
+    if state.state == FIRING:
+        return Step(state, "still firing")
+    if state.state == PENDING:
+        if state.active_since is not None and now - state.active_since >= for_:
+            return Step(replace(state, state=FIRING, starts_at=now, ends_at=None), "held for the for duration")
+        return Step(state, "still pending")
+    # inactive or resolved: a new episode begins
+    began = replace(state, active_since=now, starts_at=None, ends_at=None)
+    if for_ <= timedelta(0):
+        return Step(replace(began, state=FIRING, starts_at=now), "condition holds (no for)")
+    return Step(replace(began, state=PENDING), "condition began")
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a receiver was last told about an alert: `firing` or `resolved`, and when."""
+
+    state: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    notify: bool
+    reason: str
+    record: bool = False  # remember `resolved` for this receiver even though nothing is sent
+
+    @property
+    def remembers(self) -> bool:
+        return self.notify or self.record
+
+
+def needs_update(
+    last: Sent | None,
+    *,
+    state: str,
+    repeat_interval: timedelta,
+    send_resolved: bool,
+    silenced: bool,
+    now: datetime,
+) -> Decision:
+    """Whether a receiver gets a notification about an alert in `state`, and why (not)."""
+    if state == FIRING:
+        if silenced:
+            return Decision(False, "silenced")
+        if last is None or last.state == RESOLVED:
+            return Decision(True, "first notification")
+        if now - last.at >= repeat_interval:
+            return Decision(True, "repeat interval elapsed")
+        return Decision(False, "already notified")
+    if state != RESOLVED:
+        return Decision(False, "not firing")
+    if last is None:
+        return Decision(False, "never notified of firing")
+    if last.state == RESOLVED:
+        return Decision(False, "resolve already notified")
+    if silenced:
+        return Decision(False, "silenced")
+    if not send_resolved:
+        return Decision(False, "send_resolved is off", record=True)
+    return Decision(True, "resolved")
