@@ -10,19 +10,17 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.evalkit import local
-from tests.test_evaluation_props import _metric, goal_tables, numbers
+from tests.test_evaluation_props import catalog_for, goal_tables, numbers
 from tracker import db, store
 from tracker.aggregates import aggregate_readings
-from tracker.catalog import parse_catalog
 from tracker.dbtypes import value_parts
-from tracker.errors import ConfigError
 from tracker.evaluation import evaluate_aggregated, evaluate_all, requests_for
 from tracker.judging import evaluate_from_db
-from tracker.periods import Granularity, Period, Span
+from tracker.periods import Period, Span
 from tracker.store import RowInput
 
 RECORDED = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -87,14 +85,7 @@ values = st.one_of(numbers.map(str), st.sampled_from(ODD))
 @given(goal=goal_tables(), data=st.lists(values, max_size=24), revised=st.lists(values, max_size=6),
        offset=st.integers(0, 1100))
 def test_generated_catalogs_judged_the_same_from_sql(engine, goal, data, revised, offset):
-    try:
-        catalog = parse_catalog({
-            "metrics": {"flow": _metric("month", "sum", "10d"), "flow2": _metric("month", "sum"),
-                        "stock": _metric("month", "last", "5d"), "daily": _metric("day", "last")},
-            "goals": [goal],
-        })
-    except ConfigError:
-        assume(False)
+    catalog = catalog_for(goal)
     labels = [f"{2025 + i // 12}-{i % 12 + 1:02d}" for i in range(len(data))]
     rows = [(m, p, v) for p, v in zip(labels, data) for m in ("flow", "stock")]
     rows += [("flow2", p, v) for p, v in zip(labels[::2], data[::-1])]  # gaps: ratios pair periods
