@@ -17,7 +17,7 @@ from tests.evalkit import local
 from tests.test_evaluation_props import catalog_for, goal_tables, numbers
 from tracker import db, store
 from tracker.aggregates import aggregate_readings
-from tracker.dbtypes import value_parts
+from tracker.dbtypes import decimal_to_db, utc_to_db, value_parts
 from tracker.evaluation import evaluate_aggregated, evaluate_all, requests_for
 from tracker.judging import evaluate_from_db
 from tracker.periods import Period, Span
@@ -97,3 +97,29 @@ def test_generated_catalogs_judged_the_same_from_sql(engine, goal, data, revised
                           now=RECORDED, force=True)
     with db.session(engine) as session:
         _same(catalog, session, local("2025-01-01") + timedelta(days=offset))
+
+
+def test_migration_fills_the_parts_of_existing_actuals(database_url):
+    """Rows recorded before migration evalsum get their integer parts; odd ones stay NULL."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    dialect = engine.dialect.name
+    at = utc_to_db(RECORDED, dialect)
+    config = Config()
+    config.set_main_option("script_location", str(db.migrations_path()))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        for i, value in enumerate(["12.5", "-0.25", "7", "0.0000000001"]):
+            connection.execute(text(
+                "INSERT INTO actuals (metric, period, period_start, period_end, value, recorded_at, revision, is_current)"
+                " VALUES ('m', :p, :s, :s, :v, :s, 1, TRUE)"), {"p": f"2026-0{i + 1}", "s": at, "v": decimal_to_db(Decimal(value), dialect)})
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        parts = connection.execute(text("SELECT value_whole, value_nanos FROM actuals ORDER BY period")).all()
+    engine.dispose()
+    assert [tuple(p) for p in parts] == [(12, 500000000), (0, -250000000), (7, 0), (None, None)]
