@@ -1,7 +1,7 @@
 """actuals: the value split into integers (whole units, billionths) and a covering index, so
 evaluation sums windows exactly in SQL from the index alone
 
-Revision ID: evalsum
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-22 01:10:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 from tracker.dbtypes import value_parts
 
-revision: str = 'evalsum'
+revision: str = '0004'
 down_revision: Union[str, None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
