@@ -100,7 +100,7 @@ def test_generated_catalogs_judged_the_same_from_sql(engine, goal, data, revised
 
 
 def test_migration_fills_the_parts_of_existing_actuals(database_url):
-    """Rows recorded before migration evalsum get their integer parts; odd ones stay NULL."""
+    """Rows recorded before migration 0004 get their integer parts; odd ones stay NULL."""
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine, text

@@ -1,7 +1,7 @@
 """leases: which replica leads the evaluation, until when, and in which term
 
-Revision ID: 0004
-Revises: 0001
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-22 00:53:39.141426
 """
 from typing import Sequence, Union
@@ -13,8 +13,8 @@ from alembic import op
 import tracker.dbtypes  # noqa: F401  autogenerate renders the exact column types
 
 
-revision: str = '0004'
-down_revision: Union[str, None] = '0001'
+revision: str = '0005'
+down_revision: Union[str, None] = '0004'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
