@@ -188,7 +188,7 @@ def test_each_source_gets_a_job_on_its_own_schedule(catalog):
 
 
 # ---------------------------------------------------------------- the scheduler, in-process
-def test_start_runs_the_catch_up_jobs_at_once_and_counts_skipped_runs(runtime, metrics):
+def test_start_runs_the_catch_up_jobs_at_once_and_counts_skipped_runs(runtime, metrics, log_lines):
     """Start-up jobs run at once (catch-up); a run that finds the previous one still going
     is skipped (max_instances=1), logged and counted, and the daemon goes on."""
     from apscheduler.triggers.interval import IntervalTrigger
@@ -209,7 +209,9 @@ def test_start_runs_the_catch_up_jobs_at_once_and_counts_skipped_runs(runtime, m
     try:
         wait_for(lambda: calls, "the start-up run")
         assert calls[0] == NOW
-        wait_for(lambda: sample(metrics, "tracker_job_missed_total", job="deliver"), "a skipped run")
+        skipped = wait_for(lambda: [e for e in log_lines() if e["event"] == "job run skipped"], "a skipped run logged")
+        assert (skipped[0]["job"], skipped[0]["reason"]) == ("deliver", "previous run still going")
+        assert sample(metrics, "tracker_job_missed_total", job="deliver") >= 1
         assert daemon.readiness()["scheduler"] == (True, "running")
         release.set()
         wait_for(lambda: sample(metrics, "tracker_job_runs_total", job="deliver", outcome="ok"), "the run to finish")

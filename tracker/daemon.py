@@ -180,8 +180,13 @@ class Daemon:
         self.log.info("jobs scheduled", jobs={s.id: str(s.trigger) for s in specs})
 
     def _on_missed(self, event: Any) -> None:
+        # A missed run's event has scheduled_run_time; a "still running" one, a list of them.
+        when = getattr(event, "scheduled_run_time", None) or getattr(event, "scheduled_run_times", [None])[-1]
         self.metrics.job_missed.labels(job=event.job_id).inc()
-        self.log.warning("job run skipped", job=event.job_id, scheduled=str(event.scheduled_run_time))
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+
+        reason = "previous run still going" if event.code == EVENT_JOB_MAX_INSTANCES else "too late"
+        self.log.warning("job run skipped", job=event.job_id, scheduled=str(when), reason=reason)
 
     def _on_error(self, event: Any) -> None:
         # Runner.run catches everything; this is the net under the net.
