@@ -3,6 +3,7 @@ a developer running `alembic` by hand gets an engine from TRACKER_DATABASE_URL."
 
 from alembic import context
 
+import tracker.leadership  # noqa: F401  registers the leases table
 import tracker.models  # noqa: F401  registers every table on the metadata
 from tracker.models import MIGRATION_ONLY_INDEXES, metadata
 

@@ -14,6 +14,7 @@ import random
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,6 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tracker import db  # noqa: E402
 from tracker.catalog import parse_catalog  # noqa: E402
+from tracker.dbtypes import value_parts  # noqa: E402
+from tracker.aggregate_sql import aggregates_until  # noqa: E402
+from tracker.evaluation import evaluate_aggregated, requests_for  # noqa: E402
 from tracker.judging import evaluate_from_db  # noqa: E402
 
 NOW = datetime(2026, 9, 15, tzinfo=timezone.utc)
@@ -54,12 +58,14 @@ def fill(engine, goals: int) -> int:
         for year, month in MONTHS:
             value = f"{rnd.randint(0, 999999)}.{rnd.randint(0, 99):02d}" if i % 2 else str(rnd.randint(0, 999999))
             start = datetime(year, month, 1).strftime("%Y-%m-%d 00:00:00.000000")
-            rows.append((f"m{i:05d}", f"{year}-{month:02d}", start, start, value, "2026-09-01 00:00:00.000000", 1, 1))
+            end = datetime(year + month // 12, month % 12 + 1, 1).strftime("%Y-%m-%d 00:00:00.000000")
+            rows.append((f"m{i:05d}", f"{year}-{month:02d}", start, end, value, "2026-09-01 00:00:00.000000", 1, 1,
+                         *value_parts(Decimal(value))))
     with engine.begin() as connection:
         cursor = connection.connection.driver_connection.cursor()
         cursor.executemany(
-            "INSERT INTO actuals (metric, period, period_start, period_end, value, recorded_at, revision, is_current) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO actuals (metric, period, period_start, period_end, value, recorded_at, revision, is_current,"
+            " value_whole, value_nanos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     return len(rows)
@@ -91,10 +97,18 @@ def run(goals: int) -> tuple[float, float]:
                 cursor.execute("SELECT metric, SUM(CAST(value AS REAL)) FROM actuals WHERE is_current GROUP BY metric")
                 cursor.fetchall()
 
-        ours, base = best(cycle), best(baseline)
+        found = {}
+
+        def aggregate() -> None:  # the SQL half of a cycle
+            with db.session(engine) as session:
+                found["it"] = aggregates_until(session, requests=requests_for(catalog, NOW), tz=catalog.timezone, until=NOW)
+
+        ours, base, sql = best(cycle), best(baseline), best(aggregate)
+        judge = best(lambda: evaluate_aggregated(catalog, found["it"], NOW))  # the Python half
         engine.dispose()
     print(f"{goals:>6} goals, {actuals:>9,} actuals: evaluate_from_db {ours:.3f} s, "
-          f"one aggregating query {base:.3f} s, ratio {ours / base:.1f}x")
+          f"one aggregating query {base:.3f} s, ratio {ours / base:.1f}x "
+          f"(of which SQL aggregation {sql:.3f} s = {sql / base:.1f}x, judging in Python {judge:.3f} s = {judge / base:.1f}x)")
     return ours, base
 
 

@@ -59,3 +59,36 @@ def test_api_goal_answers_404_for_an_unknown_id(runtime):
     assert (status, content_type) == (404, "application/json")
     answer = json.loads(body)
     assert answer["error"] == "no goal 'no-such-goal'" and "ev-deliveries-2026" in answer["goals"]
+
+
+@pytest.mark.slow
+def test_the_daemon_serves_the_page_and_the_api(sampled, sqlite_url, tmp_path, catalog):  # noqa: F811
+    """`tracker run` in a subprocess answers on its HTTP port: `/`, `/api/status`,
+    `/api/goals/{id}` (on the wall clock, so only what does not depend on the date is checked)."""
+    import os
+    from functools import partial
+
+    from tests import polling
+    from tests.conftest import ROOT
+    from tests.test_daemon_e2e import DaemonProcess, free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env.update(PYTHONPATH=str(ROOT), TRACKER_DATABASE_URL=sqlite_url, TRACKER_CONFIG=str(CATALOG),
+               TRACKER_HTTP_PORT=str(port), TRACKER_LOG_FORMAT="json")
+    daemon = DaemonProcess(env, tmp_path / "daemon.log", port)
+    wait_for = partial(polling.wait_for, deadline=30.0)
+    try:
+        wait_for(lambda: (r := daemon.get("/healthz")) is not None and r.status_code == 200, "/healthz")
+        page = daemon.get("/")
+        assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+        assert set(cards(page.text)) == {goal.id for goal in catalog.goals}
+        status = daemon.get("/api/status")
+        assert status.headers["content-type"] == "application/json"
+        assert sorted(item["goal"] for item in status.json()) == sorted(goal.id for goal in catalog.goals)
+        one = daemon.get("/api/goals/home-stores-2026").json()
+        assert one["goal"] == "home-stores-2026" and one["actuals"]["home_stores"][0]["period"] == "2025-12"
+        missing = daemon.get("/api/goals/nope")
+        assert missing.status_code == 404 and missing.json()["error"] == "no goal 'nope'"
+    finally:
+        assert daemon.stop() == 0

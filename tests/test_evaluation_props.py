@@ -84,17 +84,23 @@ def _metric(granularity, aggregation, grace=None):
     return body | ({"grace": grace} if grace else {})
 
 
-@settings(max_examples=150, deadline=None)
-@given(goal=goal_tables(), values=st.lists(numbers, max_size=30), offset=st.integers(0, 1200))
-def test_evaluate_never_raises_on_a_valid_catalog(goal, values, offset):
+def catalog_for(goal):
+    """A catalog of four metrics (monthly flows with and without grace, a stock, a daily
+    series) and one generated goal; goals that do not validate are skipped."""
     try:
-        catalog = parse_catalog({
+        return parse_catalog({
             "metrics": {"flow": _metric("month", "sum", "10d"), "flow2": _metric("month", "sum"),
                         "stock": _metric("month", "last", "5d"), "daily": _metric("day", "last")},
             "goals": [goal],
         })
     except ConfigError:
         assume(False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(goal=goal_tables(), values=st.lists(numbers, max_size=30), offset=st.integers(0, 1200))
+def test_evaluate_never_raises_on_a_valid_catalog(goal, values, offset):
+    catalog = catalog_for(goal)
     labels = [f"{2025 + i // 12}-{i % 12 + 1:02d}" for i in range(len(values))]
     data = readings(flow=dict(zip(labels, map(str, values))), flow2=dict(zip(labels, map(str, values[::-1]))),
                     stock=dict(zip(labels, map(str, values))), daily={"2026-09-01": "1"} if values else {})

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -30,33 +29,6 @@ pytestmark = [
     pytest.mark.skipif(not HAVE_CHROMIUM and not REQUIRED,
                        reason="no Chromium: apt-get install chromium chromium-driver (as .ci/run does)"),
 ]
-
-Handler = Callable[[str], tuple[int, str, bytes]]
-
-
-def serve(handler: Handler) -> Iterator[str]:
-    """A loopback HTTP server answering GETs with `handler(path)`; yields its base URL."""
-
-    class Answer(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-            status, content_type, body = handler(self.path)
-            self.send_response(status)
-            self.send_header("content-type", content_type)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +50,10 @@ def browser():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[tuple[str, list[str]]]:
-    """The daemon's pages over loopback, on a database holding the sample actuals."""
+    """The daemon's HTTP server and routes (tracker.web) on a loopback port, over a database
+    holding the sample actuals, with the clock fixed so that the screenshot is repeatable."""
     from tests.conftest import CATALOG, NOW
-    from tracker import dashboard, db, store
+    from tracker import db, store, web
     from tracker.importer import read_csv
     from tracker.runtime import Runtime
     from tracker.settings import Settings
@@ -89,13 +62,12 @@ def site(tmp_path_factory) -> Iterator[tuple[str, list[str]]]:
     runtime = Runtime(Settings(database_url=url, config=CATALOG), clock=lambda: AS_OF)
     with db.session(runtime.engine, write=True) as session:
         store.import_rows(session, catalog=runtime.catalog, rows=read_csv(SAMPLE), now=NOW)
-
-    def handler(path: str) -> tuple[int, str, bytes]:
-        return dashboard.report_page(runtime) if path == "/" else (404, "text/plain", b"not found")
-
-    for base in serve(handler):
-        yield base, [goal.id for goal in runtime.catalog.goals]
-    runtime.engine.dispose()
+    server = web.Server(web.App(SimpleNamespace(runtime=runtime)), "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{server.port}", [goal.id for goal in runtime.catalog.goals]
+    finally:
+        server.stop()
+        runtime.engine.dispose()
 
 
 def load(driver, url: str, width: int, height: int = 1000):  # type: ignore[no-untyped-def]

@@ -1,11 +1,11 @@
 """The daemon's pages: the report at `/`, `/api/status` and `/api/goals/{id}`.
 
 Each handler is a plain function of the runtime (settings, catalog, engine, clock) that
-returns `(status, content_type, body)`, so any HTTP server can route to it:
+returns `(status, content_type, body)`; tracker.web.ROUTES routes the daemon's requests here:
 
-    GET /                -> report_page(runtime)
-    GET /api/status      -> api_status(runtime)
-    GET /api/goals/{id}  -> api_goal(runtime, id)
+    GET /                     -> report_page(runtime)
+    GET /api/status           -> api_status(runtime)
+    GET /api/goals/{goal_id}  -> api_goal(runtime, goal_id)
 
 Every call reads the database afresh and judges as of the runtime's clock: always current.
 """

@@ -22,6 +22,20 @@ def decimal_to_db(value: Decimal, dialect_name: str) -> Any:
     return value if dialect_name == "postgresql" else str(value)
 
 
+def value_parts(value: Decimal) -> tuple[int | None, int | None]:
+    """The value as whole units and billionths, the integer columns beside `value` that let
+    SQLite sum exactly (its TEXT values would go through floats).
+    None for values that do not fit (non-finite, more than 9 places, 10**12 or more): the
+    evaluation adds those rows up in Python instead."""
+    if not value.is_finite():
+        return None, None
+    exponent = value.as_tuple().exponent
+    whole = int(value)  # towards zero, like the fraction's sign
+    if exponent < -9 or abs(whole) >= 10**12:
+        return None, None
+    return whole, int((value - whole).scaleb(9))
+
+
 def utc_to_db(value: datetime, dialect_name: str) -> Any:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: use aware UTC")

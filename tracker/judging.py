@@ -1,5 +1,6 @@
-"""The one place evaluation touches the database: read the readings as of `now`, judge
-every goal. The alert cycle, the daemon, /metrics, the report and `tracker status` call it."""
+"""The one place evaluation touches the database: aggregate the actuals as of `now` in SQL,
+one row per metric and window, and judge every goal from those. The alert cycle, the daemon,
+/metrics, the report and `tracker status` call it."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from tracker import store
+from tracker.aggregate_sql import aggregates_until
 from tracker.catalog import Catalog
-from tracker.evaluation import evaluate_all
+from tracker.evaluation import evaluate_aggregated, requests_for
 from tracker.verdict import Evaluation
 
 
 def evaluate_from_db(session: Session, *, catalog: Catalog, now: datetime) -> list[Evaluation]:
-    metrics = {name for goal in catalog.goals for name in goal.metrics}
-    readings = store.readings_until(session, metrics=metrics, until=now)
-    return evaluate_all(catalog, readings, now)
+    requests = requests_for(catalog, now)
+    found = aggregates_until(session, requests=requests, tz=catalog.timezone, until=now)
+    return evaluate_aggregated(catalog, found, now)

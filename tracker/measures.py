@@ -26,7 +26,6 @@ class Measure:
     value: Decimal
     through: date
     shape: str  # "flow", "stock" or "rate"
-    periods: frozenset[Period]  # the periods that contributed
 
 
 def in_window(readings: Sequence[Reading], window: Span, visible_until: date) -> list[Reading]:
@@ -54,16 +53,15 @@ def measure(
     rows = in_window(readings.get(goal.metric, ()), window, visible_until)
     if not rows:
         return None
-    by_period = _latest_per_period(rows)
+    by_period = latest_per_period(rows)
     last = max(by_period)
-    periods = frozenset(by_period)
     if metrics[goal.metric].aggregation is Aggregation.LAST:
-        return Measure(by_period[last], last.end, "stock", periods)
-    return Measure(sum(by_period.values(), Decimal(0)), last.end, "flow", periods)
+        return Measure(by_period[last], last.end, "stock")
+    return Measure(sum(by_period.values(), Decimal(0)), last.end, "flow")
 
 
 def _rate(numerators: list[Reading], denominators: list[Reading]) -> Measure | None:
-    top, bottom = _latest_per_period(numerators), _latest_per_period(denominators)
+    top, bottom = latest_per_period(numerators), latest_per_period(denominators)
     both = top.keys() & bottom.keys()
     if not both:
         return None
@@ -71,10 +69,10 @@ def _rate(numerators: list[Reading], denominators: list[Reading]) -> Measure | N
     if denominator == 0:
         return None
     numerator = sum((top[p] for p in both), Decimal(0))
-    return Measure(numerator / denominator, max(both).end, "rate", frozenset(both))
+    return Measure(numerator / denominator, max(both).end, "rate")
 
 
-def _latest_per_period(rows: Sequence[Reading]) -> dict[Period, Decimal]:
+def latest_per_period(rows: Sequence[Reading]) -> dict[Period, Decimal]:
     """One value per period: the most recently recorded, whatever order rows came in."""
     chosen = {row.period: row for row in rows}
     if len(chosen) < len(rows):  # the store gives one per period; other callers may not

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Index, LargeBinary, MetaData
+from sqlalchemy import JSON, BigInteger, Index, LargeBinary, MetaData
 from sqlmodel import Field, SQLModel
 
 from tracker.dbtypes import ExactDecimal, UTCDateTime
@@ -32,7 +32,12 @@ class Actual(SQLModel, table=True):
     # The partial unique index uq_actuals_current (one current row per metric and period)
     # lives in migration 0001 only: declaring postgresql_where here would load the
     # PostgreSQL dialect on every SQLite command, ~14 ms of a CLI call.
-    __table_args__ = (Index("ix_actuals_metric_current_start", "metric", "is_current", "period_start"),)
+    # Evaluation sums windows of current actuals from this index alone (a covering index:
+    # no table lookups), so it carries the bounds and the value's integer parts.
+    __table_args__ = (
+        Index("ix_actuals_metric_current_start", "metric", "is_current", "period_start", "period_end",
+              "value_whole", "value_nanos"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     metric: str = Field(max_length=100)
@@ -40,6 +45,10 @@ class Actual(SQLModel, table=True):
     period_start: datetime = Field(sa_type=UTCDateTime)
     period_end: datetime = Field(sa_type=UTCDateTime)
     value: Decimal = Field(sa_type=ExactDecimal)
+    # The value split into integers (tracker.dbtypes.value_parts) so that SQLite sums it
+    # exactly in SQL; NULL where it does not fit, and evaluation then adds `value` itself.
+    value_whole: int | None = Field(default=None, sa_type=BigInteger)
+    value_nanos: int | None = Field(default=None, sa_type=BigInteger)
     source: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
     recorded_at: datetime = Field(sa_type=UTCDateTime)

@@ -9,11 +9,13 @@ to the part of it that has elapsed, over the sum of all weights.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from tracker.periods import Granularity, Period, Span
 
 
+@lru_cache(maxsize=4096)  # pure; the goals of a cycle share a few windows and days
 def share_due(span: Span, weights: tuple[float, ...] | None, at: datetime, tz: ZoneInfo) -> float:
     """w(at) in [0, 1] for a window; `weights` are per month or per quarter of the window."""
     if not weights:

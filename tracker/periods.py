@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
+from functools import lru_cache
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
@@ -223,6 +224,7 @@ def parse_span(text: str) -> Span:
     return Span(start, end)
 
 
+@lru_cache(maxsize=4096)  # pure, and called per goal with the same few days in a cycle
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The instant a local calendar day begins, as an aware UTC datetime."""
     return datetime.combine(day, time(), tzinfo=tz).astimezone(timezone.utc)

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from tracker.catalog import Catalog
-from tracker.dbtypes import decimal_to_db, utc_to_db
+from tracker.dbtypes import decimal_to_db, utc_to_db, value_parts
 from tracker.errors import BadInput
 from tracker.goals import Metric
 from tracker.models import Actual
@@ -75,12 +75,15 @@ def record(
         existing.is_current = False
         db.flush()  # the partial unique index allows one current row per metric and period
     start, end = parsed.bounds(catalog.timezone)
+    whole, nanos = value_parts(amount)
     row = Actual(
         metric=spec.name,
         period=parsed.label,
         period_start=start,
         period_end=end,
         value=amount,
+        value_whole=whole,
+        value_nanos=nanos,
         source=source,
         note=note,
         recorded_at=now,
@@ -140,7 +143,8 @@ class _State(NamedTuple):
     index: int | None
 
 
-_COLUMNS = ("metric", "period", "period_start", "period_end", "value", "source", "note", "recorded_at", "revision", "is_current")
+_COLUMNS = ("metric", "period", "period_start", "period_end", "value", "source", "note", "recorded_at", "revision", "is_current",
+            "value_whole", "value_nanos")
 _IS_CURRENT = _COLUMNS.index("is_current")
 
 
@@ -192,7 +196,7 @@ def import_rows(
         state[key] = _State(revision, amount, None, len(params))
         params.append(
             [spec.name, info.label, info.start, info.end, decimal_to_db(amount, dialect),
-             source or default_source, note, recorded, revision, True]
+             source or default_source, note, recorded, revision, True, *value_parts(amount)]
         )
     _write(db, superseded, params)
     return len(params)

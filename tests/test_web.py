@@ -1,0 +1,165 @@
+"""The daemon's HTTP endpoints on a loopback port, and the metrics they expose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from tests.conftest import NOW
+
+
+def evaluation(goal: str, status: str, attainment: float | None = 0.5, projected: float | None = 0.9):
+    from tracker.verdict import Evaluation, Status
+
+    return Evaluation(
+        goal=goal, title=goal, kind="cumulative", period_start=date(2026, 1, 1), period_end=date(2027, 1, 1),
+        status=Status(status), evaluated_at=NOW, target=Decimal(100), attainment=attainment,
+        projected_attainment=projected,
+    )
+
+
+@dataclass
+class FakeState:
+    """What the web reads from the daemon: its metrics and its readiness checks."""
+
+    metrics: object
+    checks: dict = field(default_factory=lambda: {"database": (True, "reachable"), "catalog": (True, "13 goals"),
+                                                  "scheduler": (True, "running")})
+
+    def readiness(self):
+        return self.checks
+
+
+@pytest.fixture
+def state():
+    from tracker.metrics import DaemonMetrics
+
+    return FakeState(DaemonMetrics())
+
+
+@pytest.fixture
+def serve(state):
+    """Starts the server on an ephemeral loopback port; yields an httpx client for it."""
+    from tracker.web import App, Server
+
+    servers = []
+
+    def start(app=None):
+        server = Server(app or App(state), "127.0.0.1", 0, poll_interval=0.01).start()
+        servers.append(server)
+        return httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def families(text: str) -> dict:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def test_healthz_and_readyz_when_all_is_well(serve):
+    client = serve()
+    assert (client.get("/healthz").status_code, client.get("/healthz").text) == (200, "ok\n")
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "checks": {
+        "database": {"ok": True, "detail": "reachable"},
+        "catalog": {"ok": True, "detail": "13 goals"},
+        "scheduler": {"ok": True, "detail": "running"}}}
+
+
+@pytest.mark.parametrize("failing", ["database", "catalog", "scheduler"])
+def test_readyz_is_503_when_any_check_fails(serve, state, failing):
+    state.checks[failing] = (False, "down")
+    response = serve().get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["ready"] is False
+    assert response.json()["checks"][failing] == {"ok": False, "detail": "down"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/nope", 404), ("POST", "/metrics", 405), ("DELETE", "/healthz", 405), ("PUT", "/readyz", 405)],
+    ids=["unknown-path", "post", "delete", "put"],
+)
+def test_only_reads_are_served(serve, method, path, status):
+    response = serve().request(method, path)
+    assert response.status_code == status
+    if status == 405:
+        assert response.headers["allow"] == "GET, HEAD"
+
+
+def test_a_route_is_one_line_in_the_table(serve, state):
+    from tracker.web import ROUTES, App, Response
+
+    # (a path of its own: /api/goals/{goal_id} is a real route now, tests/test_dashboard.py)
+    routes = [*ROUTES, ("/api/things/{id}", lambda request: Response.json(200, {"thing": request.params["id"]}))]
+    client = serve(App(state, routes))
+    assert client.get("/api/things/ev-deliveries-2026").json() == {"thing": "ev-deliveries-2026"}
+    assert client.get("/api/things/a/b").status_code == 404
+
+
+def test_a_failing_handler_is_a_500_and_the_server_goes_on(serve, state):
+    from tracker.web import ROUTES, App
+
+    def broken(request):
+        raise RuntimeError("boom")
+
+    client = serve(App(state, [*ROUTES, ("/broken", broken)]))
+    assert client.get("/broken").status_code == 500
+    assert client.get("/healthz").status_code == 200
+
+
+def test_metrics_parse_and_say_what_the_last_evaluation_found(serve, state):
+    metrics = state.metrics
+    metrics.observe_evaluation(
+        [evaluation("ev-deliveries-2026", "at_risk", 0.4, 0.93), evaluation("home-stores-2026", "no_data", None, None)],
+        {"ev_deliveries": datetime(2026, 7, 3, 8, 0, tzinfo=timezone.utc)},
+    )
+    metrics.evaluation_seconds.observe(0.2)
+    metrics.observe_delivery({"ops": {"sent": 2, "failed": 1, "dead": 0}}, depth=3)
+    text = serve().get("/metrics").text
+    found = families(text)
+
+    status = {(s.labels["goal"], s.labels["status"]): s.value for s in found["tracker_goal_status"].samples}
+    assert status[("ev-deliveries-2026", "at_risk")] == 1.0
+    assert sum(v for (goal, _), v in status.items() if goal == "ev-deliveries-2026") == 1.0
+    assert len([key for key in status if key[0] == "home-stores-2026"]) == 6  # one series per status
+    assert [(s.labels, s.value) for s in found["tracker_goal_attainment"].samples] == [({"goal": "ev-deliveries-2026"}, 0.4)]
+    assert [s.value for s in found["tracker_goal_projected_attainment"].samples] == [0.93]
+    [last] = found["tracker_metric_last_actual_timestamp_seconds"].samples
+    assert last.labels == {"metric": "ev_deliveries"}
+    assert last.value == datetime(2026, 7, 3, 8, 0, tzinfo=timezone.utc).timestamp()
+    assert metrics.registry.get_sample_value("tracker_evaluation_duration_seconds_count") == 1
+    sent = {s.name: s.value for s in found["tracker_notifications_sent"].samples}
+    assert sent["tracker_notifications_sent_total"] == 2
+    assert metrics.registry.get_sample_value("tracker_notifications_failed_total", {"receiver": "ops"}) == 1
+    assert metrics.registry.get_sample_value("tracker_notifications_dead_total", {"receiver": "ops"}) == 0
+    assert found["tracker_outbox_depth"].samples[0].value == 3
+
+
+def test_a_goal_gone_from_the_catalog_leaves_metrics_at_the_next_evaluation(state):
+    metrics = state.metrics
+    metrics.observe_evaluation([evaluation("old-goal", "on_track")], {})
+    assert metrics.registry.get_sample_value("tracker_goal_status", {"goal": "old-goal", "status": "on_track"}) == 1
+    metrics.observe_evaluation([evaluation("new-goal", "off_track")], {})
+    assert metrics.registry.get_sample_value("tracker_goal_status", {"goal": "old-goal", "status": "on_track"}) is None
+    assert metrics.registry.get_sample_value("tracker_goal_status", {"goal": "new-goal", "status": "off_track"}) == 1
+
+
+def test_each_daemon_has_its_own_registry():
+    from prometheus_client import REGISTRY
+
+    from tracker.metrics import DaemonMetrics
+
+    first, second = DaemonMetrics(), DaemonMetrics()
+    first.observe_delivery({"ops": {"sent": 5}}, depth=None)
+    assert second.registry.get_sample_value("tracker_notifications_sent_total", {"receiver": "ops"}) is None
+    assert REGISTRY.get_sample_value("tracker_notifications_sent_total", {"receiver": "ops"}) is None

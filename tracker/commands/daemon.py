@@ -1,0 +1,105 @@
+"""`tracker run [--once]`: puts the daemon together and runs it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tracker.runtime import Runtime
+
+if TYPE_CHECKING:
+    from tracker.daemon import Daemon
+
+
+def run(
+    once: Annotated[bool, typer.Option("--once", help="one evaluation and one delivery pass, then exit")] = False,
+) -> None:
+    """Run the daemon: evaluate on schedule, deliver webhooks, serve /healthz /readyz /metrics."""
+    from tracker import logs
+    from tracker.lock import DaemonLock
+    from tracker.errors import TrackerError
+
+    runtime = Runtime.from_env()
+    catalog = runtime.catalog  # an invalid catalog stops here: one line, exit 2
+    settings = runtime.settings
+    secrets = logs.known_secrets(settings, os.environ, catalog)
+    scrubber = logs.configure(settings.resolved_log_format, settings.log_level, secrets=secrets)
+    threading.excepthook = _log_thread_crash
+    daemon, units = _assemble(runtime, scrubber)  # a bad schedule stops here: exit 2
+    lock = DaemonLock(settings.database_url).acquire()  # a second daemon stops here: exit 2
+    server = None
+    try:
+        if once:
+            status = daemon.once()
+        else:
+            daemon.install_signal_handlers()  # before migrating: a SIGTERM then is a clean stop
+            server = _start_http(daemon, settings)  # a taken port stops here, before any write
+            runtime.engine  # migrates a new database before the first job
+            status = daemon.serve()
+    except TrackerError:
+        raise
+    except Exception:
+        # An unforeseen crash still leaves one log line with the traceback, and exit 1.
+        logs.get("tracker.daemon").exception("daemon crashed")
+        status = 1
+    finally:
+        if server is not None:
+            server.stop()
+        units.close()
+        if "engine" in runtime.__dict__:
+            runtime.engine.dispose()
+        lock.release()
+    if status >= 128:
+        # Forced exit on a second signal: the job in hand is abandoned (its transaction never
+        # commits), and its executor thread would otherwise be joined at interpreter exit.
+        logging.shutdown()
+        os._exit(status)
+    raise typer.Exit(status)
+
+
+def _assemble(runtime: Runtime, scrubber: Any) -> tuple[Daemon, Any]:
+    """The metrics, the units of work, and the daemon that schedules them."""
+    from tracker import logs
+    from tracker.daemon import Daemon
+    from tracker.jobs import Units, build_jobs
+    from tracker.metrics import DaemonMetrics
+
+    settings = runtime.settings
+    metrics = DaemonMetrics()
+    units = Units(runtime, metrics)
+
+    def jobs_for(catalog):  # type: ignore[no-untyped-def]
+        return build_jobs(catalog, settings=settings, units=units)
+
+    def on_reload(catalog):  # type: ignore[no-untyped-def]
+        scrubber.add(logs.known_secrets(settings, os.environ, catalog))  # new receivers' secrets
+
+    jobs_for(runtime.catalog)  # a bad schedule is refused before anything starts
+    return Daemon(runtime, metrics, jobs_for, on_reload=on_reload), units
+
+
+def _log_thread_crash(hook: threading.ExceptHookArgs) -> None:
+    from tracker import logs
+
+    logs.get("tracker.daemon").error(
+        "thread crashed", thread=getattr(hook.thread, "name", None),
+        exc_info=(hook.exc_type, hook.exc_value, hook.exc_traceback),
+    )
+
+
+def _start_http(daemon: Daemon, settings: Any) -> Any:
+    if settings.http_port == 0:
+        return None
+    from tracker.errors import ConfigError
+    from tracker.web import App, Server
+
+    try:
+        return Server(App(daemon), settings.http_host, settings.http_port).start()
+    except OSError as problem:
+        where = f"{settings.http_host}:{settings.http_port}"
+        reason = problem.strerror or str(problem)
+        raise ConfigError(f"setting TRACKER_HTTP_PORT: cannot listen on {where} ({reason})") from None
