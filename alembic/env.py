@@ -4,7 +4,9 @@ a developer running `alembic` by hand gets an engine from TRACKER_DATABASE_URL."
 from alembic import context
 
 import tracker.leadership  # noqa: F401  registers the leases table
-import tracker.models  # noqa: F401  registers every table on the metadata
+import tracker.alert_tables  # noqa: F401  registers the alerting tables
+import tracker.collectors.table  # noqa: F401  registers the collections table
+import tracker.models  # noqa: F401  registers the actuals table
 from tracker.models import MIGRATION_ONLY_INDEXES, metadata
 
 config = context.config

@@ -27,7 +27,7 @@ from sqlalchemy import insert  # noqa: E402
 from tracker import db, outbox  # noqa: E402
 from tracker.delivery import deliver_pass  # noqa: E402
 from tracker.delivery.formats import Notice, render  # noqa: E402
-from tracker.models import OutboxRow  # noqa: E402
+from tracker.alert_tables import OutboxRow  # noqa: E402
 from tracker.runtime import Runtime  # noqa: E402
 from tracker.settings import Settings  # noqa: E402
 

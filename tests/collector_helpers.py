@@ -42,7 +42,7 @@ def actuals(engine, metric: str = "ev_deliveries") -> list[tuple[str, str, int, 
 def collections(engine) -> list[tuple[str, str, int, str | None]]:
     """(source, outcome, rows recorded, error) of every run, oldest first."""
     from tracker import db
-    from tracker.models import Collection
+    from tracker.collectors.table import Collection
 
     with db.session(engine) as session:
         rows = session.execute(select(Collection).order_by(Collection.id)).scalars()

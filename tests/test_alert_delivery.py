@@ -17,7 +17,7 @@ from tracker import db, outbox, silences
 from tracker.alert_view import receiver_items
 from tracker.alerts import evaluate_cycle
 from tracker.delivery import deliver_pass
-from tracker.models import OutboxRow
+from tracker.alert_tables import OutboxRow
 from tracker.verdict import Status
 
 T0 = datetime(2026, 7, 5, tzinfo=timezone.utc)

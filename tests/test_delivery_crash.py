@@ -18,7 +18,7 @@ from tests.alerting_helpers import make_runtime
 from tests.conftest import CATALOG, ROOT
 from tracker import db, outbox
 from tracker.delivery import deliver_pass
-from tracker.models import OutboxRow
+from tracker.alert_tables import OutboxRow
 
 pytestmark = pytest.mark.slow
 

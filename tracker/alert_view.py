@@ -11,7 +11,7 @@ from sqlmodel import Session
 from tracker import outbox, silences
 from tracker.alerts import open_alerts
 from tracker.delivery.worker import FAILING_AFTER
-from tracker.models import ReceiverState
+from tracker.alert_tables import ReceiverState
 
 
 def alert_items(db: Session, *, now: datetime) -> list[dict[str, Any]]:

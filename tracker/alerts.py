@@ -20,7 +20,7 @@ from sqlmodel import Session
 from tracker import db, outbox, silences
 from tracker.delivery.formats import Notice, render
 from tracker.lifecycle import FIRING, INACTIVE, PENDING, RESOLVED, AlertState, Sent, needs_update, step
-from tracker.models import AlertRow, NotifyLog
+from tracker.alert_tables import AlertRow, NotifyLog
 from tracker.routing import Plan, Route, Rule, plan_for
 from tracker.rules import Match, SourceHealth, goal_matches, source_matches
 from tracker.verdict import Evaluation

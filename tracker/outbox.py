@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
-from tracker.models import OutboxRow, ReceiverState
+from tracker.alert_tables import OutboxRow, ReceiverState
 
 QUEUED, SENT, DEAD, MUTED, SUPERSEDED = "queued", "sent", "dead", "muted", "superseded"
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from tracker.catalog import Catalog
 from tracker.errors import BadInput, NotFound
-from tracker.models import Silence
+from tracker.alert_tables import Silence
 from tracker.rules import goal_subject
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from tracker.models import Collection
+from tracker.collectors.table import Collection
 
 OK = "ok"
 FAILED = "failed"

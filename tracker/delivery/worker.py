@@ -22,7 +22,7 @@ from sqlmodel import Session
 from tracker import db, outbox, silences
 from tracker.delivery.channel import make_channel
 from tracker.delivery.pipeline import DEAD, MUTED, RETRY, SENT, SUPERSEDED, Context, Job, run
-from tracker.models import NotifyLog, OutboxRow, ReceiverState
+from tracker.alert_tables import NotifyLog, OutboxRow, ReceiverState
 from tracker.routing import plan_for
 
 if TYPE_CHECKING:
