@@ -27,6 +27,7 @@ from tracker.verdict import Evaluation
 
 if TYPE_CHECKING:
     from tracker.catalog import Catalog
+    from tracker.leadership import Fence
     from tracker.runtime import Runtime
 
 log = structlog.get_logger("tracker.alerts")
@@ -44,11 +45,18 @@ class CycleResult:
 
 
 def evaluate_cycle(
-    runtime: Runtime, *, now: datetime, sources: Sequence[SourceHealth] | None = None, judge: Judge | None = None
+    runtime: Runtime,
+    *,
+    now: datetime,
+    sources: Sequence[SourceHealth] | None = None,
+    judge: Judge | None = None,
+    fence: Fence | None = None,
 ) -> CycleResult:
     """Evaluates every goal as of `now` and updates alerts and the outbox. `sources` (the
     collectors' health) drives `source_failing` alerts; None reads it from the collections
-    table in the same transaction."""
+    table in the same transaction. `fence` (replicas on PostgreSQL): checked last, inside the
+    write transaction, with the lease row locked until commit; when this replica no longer
+    holds the lease it raises LeaseLost and the whole cycle is rolled back."""
     catalog = runtime.catalog
     with db.session(runtime.engine, write=True) as session:
         if sources is None:
@@ -65,6 +73,8 @@ def evaluate_cycle(
             session, matches=matches, rules=rules, plan=plan_for(runtime), now=now,
             result=result,
         )
+        if fence is not None:
+            fence.check(session, now=runtime.now())
     return result
 
 

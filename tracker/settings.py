@@ -25,6 +25,16 @@ def default_database_url() -> str:
 
 class EvaluateSettings(BaseModel):
     cron: str = Field("0 * * * *", description="when the daemon evaluates (crontab, catalog time zone)")
+    interval_seconds: float | None = Field(
+        None, gt=0, description="when set, evaluate every this many seconds instead of on `cron`"
+    )
+
+
+class LeadershipSettings(BaseModel):
+    ttl_seconds: float = Field(
+        30.0, ge=1, le=3600, description="evaluation lease among replicas on PostgreSQL: a dead leader is replaced "
+        "within this; renewed every third of it"
+    )
 
 
 class DeliverSettings(BaseModel):
@@ -51,6 +61,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     evaluate: EvaluateSettings = EvaluateSettings()
     deliver: DeliverSettings = DeliverSettings()
+    leadership: LeadershipSettings = LeadershipSettings()
 
     @field_validator("webhook_secret")
     @classmethod
