@@ -181,6 +181,20 @@ def test_evaluation_interval_and_lease_renewal_jobs(catalog, database_url, inter
         assert built["lead"].trigger.get_next_fire_time(start, start) - start == timedelta(seconds=renew_every)
 
 
+@pytest.mark.parametrize(
+    ("cron", "interval", "expected"),
+    [("0 * * * *", None, timedelta(hours=1)), ("*/5 * * * *", None, timedelta(minutes=5)),
+     ("0 9 * * 1-5", None, timedelta(days=3)), ("0 * * * *", 2.5, timedelta(seconds=2.5))],
+    ids=["hourly", "five-minutes", "weekdays-widest-gap-is-the-weekend", "interval-setting-wins"],
+)
+def test_evaluation_interval_is_the_widest_gap(catalog, cron, interval, expected):
+    from tracker.jobs import evaluation_interval
+    from tracker.settings import EvaluateSettings, Settings
+
+    settings = Settings(evaluate=EvaluateSettings(cron=cron, interval_seconds=interval))
+    assert evaluation_interval(settings, catalog) == expected
+
+
 @pytest.mark.parametrize("cron", ["every hour", "61 * * * *", "0 * * *"], ids=["words", "minute-61", "four-fields"])
 def test_a_bad_cron_is_a_config_error_naming_the_setting(catalog, cron):
     from tracker.errors import ConfigError

@@ -151,8 +151,9 @@ def _maybe_notify(
 ) -> None:
     entry = sent.get((row.fingerprint, route.receiver))
     last = Sent(entry.state, entry.at) if entry else None
+    repeat = timedelta(0) if plan.refreshes(route.receiver) else route.repeat_interval
     decision = needs_update(
-        last, state=row.state, repeat_interval=route.repeat_interval, send_resolved=route.send_resolved,
+        last, state=row.state, repeat_interval=repeat, send_resolved=route.send_resolved,
         silenced=silenced, now=now,
     )
     if not decision.remembers:
@@ -180,7 +181,7 @@ def _queue(db: Session, row: AlertRow, plan: Plan, receiver: str, reason: str, n
         event=event, timestamp=now, receiver=receiver, fingerprint=row.fingerprint, rule=row.rule,
         severity=row.severity, subject=row.subject, title=row.title, state=row.state, reason=reason,
         summary=row.summary, labels=row.labels, evaluation=row.evaluation, starts_at=row.starts_at,
-        ends_at=row.ends_at,
+        ends_at=row.ends_at, expires_at=now + plan.alert_ttl, generator_url=plan.generator_url,
     )
     return outbox.enqueue(db, receiver=receiver, fingerprint=row.fingerprint, subject=row.subject, event=event,
                           reason=reason, body=render(target.format, notice), now=now)

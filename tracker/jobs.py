@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,20 @@ def cron(expression: str, catalog: Catalog, what: str):  # type: ignore[no-untyp
         return CronTrigger.from_crontab(expression, timezone=catalog.timezone)
     except ValueError as problem:
         raise ConfigError(f"{what}: {expression!r} is not a crontab expression ({problem})") from None
+
+
+def evaluation_interval(settings: Any, catalog: Catalog) -> timedelta:
+    """The longest gap between evaluations: the interval setting, or the widest gap between
+    the cron schedule's fire times over a week from a fixed Monday (at most 2,000 of them)."""
+    if settings.evaluate.interval_seconds is not None:
+        return timedelta(seconds=settings.evaluate.interval_seconds)
+    trigger = cron(settings.evaluate.cron, catalog, "setting TRACKER_EVALUATE__CRON")
+    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    fires = [trigger.get_next_fire_time(None, start)]
+    while fires[-1] is not None and fires[-1] < start + timedelta(days=8) and len(fires) < 2000:
+        fires.append(trigger.get_next_fire_time(fires[-1], fires[-1] + timedelta(microseconds=1)))
+    gaps = [b - a for a, b in zip(fires, fires[1:]) if b is not None]
+    return max(gaps, default=timedelta(days=1))
 
 
 def build_jobs(catalog: Catalog, *, settings: Any, units: Units) -> list[JobSpec]:

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     http_port: int = Field(9464, ge=0, le=65535)
     http_host: str = "127.0.0.1"
+    external_url: str | None = Field(
+        None, pattern=r"^https?://", description="how others reach this daemon (Alertmanager's generatorURL)"
+    )
     evaluate: EvaluateSettings = EvaluateSettings()
     deliver: DeliverSettings = DeliverSettings()
     leadership: LeadershipSettings = LeadershipSettings()
