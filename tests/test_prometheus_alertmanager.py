@@ -161,3 +161,18 @@ def test_prometheus_scrapes_goals_and_alertmanager_gets_our_alerts(binaries, sql
             assert daemon.stop() == 0
         prometheus.stop()
         alertmanager.stop()
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [("promtool", ["check", "config", "deploy/prometheus.yml"]), ("amtool", ["check-config", "deploy/alertmanager.yml"])],
+    ids=["prometheus-example", "alertmanager-example"],
+)
+def test_the_deploy_examples_are_valid_configs(binaries, tool, args):
+    from tests.conftest import ROOT
+
+    binary = find(tool)  # shipped in the same packages as the servers
+    assert binary is not None, f"{tool} missing though its package is installed"
+    done = subprocess.run([binary, *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout + done.stderr
