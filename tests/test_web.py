@@ -99,10 +99,11 @@ def test_only_reads_are_served(serve, method, path, status):
 def test_a_route_is_one_line_in_the_table(serve, state):
     from tracker.web import ROUTES, App, Response
 
-    routes = [*ROUTES, ("/api/goals/{id}", lambda request: Response.json(200, {"goal": request.params["id"]}))]
+    # (a path of its own: /api/goals/{goal_id} is a real route now, tests/test_dashboard.py)
+    routes = [*ROUTES, ("/api/things/{id}", lambda request: Response.json(200, {"thing": request.params["id"]}))]
     client = serve(App(state, routes))
-    assert client.get("/api/goals/ev-deliveries-2026").json() == {"goal": "ev-deliveries-2026"}
-    assert client.get("/api/goals/a/b").status_code == 404
+    assert client.get("/api/things/ev-deliveries-2026").json() == {"thing": "ev-deliveries-2026"}
+    assert client.get("/api/things/a/b").status_code == 404
 
 
 def test_a_failing_handler_is_a_500_and_the_server_goes_on(serve, state):

@@ -13,6 +13,7 @@ import typer
 
 from tracker.commands import actuals as actuals_cmd
 from tracker.commands import alerts as alerts_cmd
+from tracker.commands import report as report_cmd
 from tracker.commands import daemon as daemon_cmd
 from tracker.commands import status as status_cmd
 from tracker.commands import sources as sources_cmd
@@ -35,6 +36,7 @@ app.command("actuals")(actuals_cmd.actuals)
 app.command("goals")(actuals_cmd.goals)
 app.command("check-config")(actuals_cmd.check_config)
 app.command("info")(actuals_cmd.info)
+app.command("report")(report_cmd.report)
 app.command("run")(daemon_cmd.run)
 app.command("evaluate")(alerts_cmd.evaluate)
 app.command("deliver")(alerts_cmd.deliver)

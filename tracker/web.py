@@ -17,7 +17,7 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from tracker import logs
+from tracker import dashboard, logs
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,25 @@ def metrics(request: Request) -> Callable:
     return make_wsgi_app(request.state.metrics.registry)
 
 
+def _page(handler: Callable[..., tuple[int, str, bytes]]) -> Handler:
+    """A tracker.dashboard handler as a route: called with the daemon's runtime (its catalog,
+    database and clock) and the path's `{names}`."""
+
+    def route(request: Request) -> Response:
+        status, content_type, body = handler(request.state.runtime, **request.params)
+        return Response(status, body, content_type)
+
+    route.__doc__ = handler.__doc__
+    return route
+
+
 ROUTES: list[tuple[str, Handler]] = [
     ("/healthz", healthz),
     ("/readyz", readyz),
     ("/metrics", metrics),
+    ("/", _page(dashboard.report_page)),
+    ("/api/status", _page(dashboard.api_status)),
+    ("/api/goals/{goal_id}", _page(dashboard.api_goal)),
 ]
 
 
