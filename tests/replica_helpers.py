@@ -20,7 +20,8 @@ def catalog_text(goals: int, extra: str = "") -> str:
     """Goals g0..g{n-1}, each the ratio m{i}/one against a target of 0.5 over the current year.
     off-track fires at once and resolves at once (no `for`, no keep_firing_for)."""
     head = 'timezone = "UTC"\nbands = { on_track = 0.97, at_risk = 0.90 }\n'
-    metric = '[metrics.{0}]\ntitle = "{0}"\nunit = "x"\ngranularity = "year"\naggregation = "last"\nmin = 0\nmax = 1000\n'
+    metric = ('[metrics.{0}]\ntitle = "{0}"\nunit = "x"\ngranularity = "year"\naggregation = "last"\n'
+              'min = 0\nmax = 1000\n')
     goal = (
         '[[goals]]\nid = "g{0}"\ntitle = "Goal {0}"\nkind = "ratio"\nnumerator = "m{0}"\ndenominator = "one"\n'
         'recurs = "year"\ntarget = 0.5\nlabels = {{ team = "t{0}" }}\n'

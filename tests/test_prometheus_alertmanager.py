@@ -165,7 +165,8 @@ def test_prometheus_scrapes_goals_and_alertmanager_gets_our_alerts(binaries, sql
 
 @pytest.mark.parametrize(
     ("tool", "args"),
-    [("promtool", ["check", "config", "deploy/prometheus.yml"]), ("amtool", ["check-config", "deploy/alertmanager.yml"])],
+    [("promtool", ["check", "config", "deploy/prometheus.yml"]),
+     ("amtool", ["check-config", "deploy/alertmanager.yml"])],
     ids=["prometheus-example", "alertmanager-example"],
 )
 def test_the_deploy_examples_are_valid_configs(binaries, tool, args):
