@@ -130,6 +130,9 @@ class FakeUnits:
     def collect(self, source, now):
         return {}
 
+    def lead(self, now):
+        return {}
+
 
 @pytest.mark.parametrize(
     ("cron", "after", "expected"),
@@ -153,6 +156,43 @@ def test_evaluation_follows_the_cron_setting_in_the_catalog_time_zone(catalog, c
     assert fire == expected
     start = datetime(2026, 7, 5, tzinfo=timezone.utc)
     assert jobs["deliver"].trigger.get_next_fire_time(start, start) - start == timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    ("database_url", "interval", "jobs", "evaluate_every", "renew_every"),
+    [
+        ("sqlite:///x.db", None, ["evaluate", "deliver"], None, None),
+        ("sqlite:///x.db", 0.5, ["evaluate", "deliver"], 0.5, None),
+        ("postgresql+psycopg://h/db", None, ["evaluate", "deliver", "lead"], None, 10.0),
+    ],
+    ids=["sqlite-cron", "interval-overrides-cron", "postgres-renews-every-third-of-ttl"],
+)
+def test_evaluation_interval_and_lease_renewal_jobs(catalog, database_url, interval, jobs, evaluate_every, renew_every):
+    from tracker.jobs import build_jobs
+    from tracker.settings import EvaluateSettings, Settings
+
+    settings = Settings(database_url=database_url, evaluate=EvaluateSettings(interval_seconds=interval))
+    built = {job.id: job for job in build_jobs(catalog, settings=settings, units=FakeUnits())}
+    assert list(built) == jobs
+    start = datetime(2026, 7, 5, tzinfo=timezone.utc)
+    step = built["evaluate"].trigger.get_next_fire_time(start, start) - start
+    assert step == (timedelta(seconds=evaluate_every) if evaluate_every else timedelta(hours=1))
+    if renew_every:
+        assert built["lead"].trigger.get_next_fire_time(start, start) - start == timedelta(seconds=renew_every)
+
+
+@pytest.mark.parametrize(
+    ("cron", "interval", "expected"),
+    [("0 * * * *", None, timedelta(hours=1)), ("*/5 * * * *", None, timedelta(minutes=5)),
+     ("0 9 * * 1-5", None, timedelta(days=3)), ("0 * * * *", 2.5, timedelta(seconds=2.5))],
+    ids=["hourly", "five-minutes", "weekdays-widest-gap-is-the-weekend", "interval-setting-wins"],
+)
+def test_evaluation_interval_is_the_widest_gap(catalog, cron, interval, expected):
+    from tracker.jobs import evaluation_interval
+    from tracker.settings import EvaluateSettings, Settings
+
+    settings = Settings(evaluate=EvaluateSettings(cron=cron, interval_seconds=interval))
+    assert evaluation_interval(settings, catalog) == expected
 
 
 @pytest.mark.parametrize("cron", ["every hour", "61 * * * *", "0 * * *"], ids=["words", "minute-61", "four-fields"])
@@ -406,8 +446,12 @@ def test_sighup_with_a_broken_catalog_keeps_the_old_one_and_runs_on(harness):
          "tracker: error: setting TRACKER_EVALUATE__CRON: 'every hour' is not a crontab expression"),
         ({"TRACKER_HTTP_PORT": "{busy}"}, "tracker: error: setting TRACKER_HTTP_PORT: cannot listen on 127.0.0.1:{busy}"),
         ({"TRACKER_CONFIG": "/nonexistent/goals.toml"}, "tracker: error: catalog /nonexistent/goals.toml: file not found"),
+        ({"TRACKER_LEADERSHIP__TTL_SECONDS": "0.5"},
+         "tracker: error: setting TRACKER_LEADERSHIP__TTL_SECONDS: Input should be greater than or equal to 1"),
+        ({"TRACKER_EVALUATE__INTERVAL_SECONDS": "0"},
+         "tracker: error: setting TRACKER_EVALUATE__INTERVAL_SECONDS: Input should be greater than 0"),
     ],
-    ids=["bad-cron", "port-taken", "no-catalog"],
+    ids=["bad-cron", "port-taken", "no-catalog", "lease-ttl-too-short", "zero-evaluation-interval"],
 )
 def test_run_refuses_bad_settings_with_one_line_exit_2_and_writes_nothing(cli, tmp_path, env, message):
     import socket

@@ -95,6 +95,33 @@ def test_alertmanager_firing_has_zero_end() -> None:
     assert alert["endsAt"] == "0001-01-01T00:00:00Z"
 
 
+LATER = NOW + timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    ("changes", "ends_at", "generator"),
+    [
+        ({"expires_at": LATER, "generator_url": "http://t:9464/metrics"}, "2026-07-05T04:00:00Z",
+         "http://t:9464/metrics"),
+        ({"state": "resolved", "event": "alert.resolved", "ends_at": NOW + timedelta(minutes=5),
+          "expires_at": LATER}, "2026-07-05T00:05:00Z", None),
+        ({}, None, None),
+    ],
+    ids=["firing-ends-ahead", "resolved-ends-at-resolve-time", "firing-without-expiry-leaves-endsAt-out"],
+)
+def test_alertmanager_api_body_is_a_list_of_one_alert_as_prometheus_pushes_it(changes, ends_at, generator) -> None:
+    (alert,) = json.loads(render("alertmanager_api", notice(**changes)))
+    assert alert["labels"] == {"alertname": "off-track", "business": "ev", "goal": "ev-deliveries-2026",
+                               "severity": "critical"}
+    assert alert["annotations"] == {
+        "summary": "EV deliveries 2026: projected 481,200 of 550,000 (87%)",
+        "description": "EV deliveries 2026: EV deliveries 2026: projected 481,200 of 550,000 (87%)",
+    }
+    assert alert["startsAt"] == "2026-07-05T00:00:00Z"
+    assert alert.get("endsAt") == ends_at and alert.get("generatorURL") == generator
+    assert set(alert) <= {"labels", "annotations", "startsAt", "endsAt", "generatorURL"}
+
+
 def test_slack_body_has_text_and_blocks() -> None:
     body = json.loads(render("slack", notice()))
     assert body["text"].startswith(":red_circle: [FIRING] EV deliveries 2026: EV deliveries 2026: projected")

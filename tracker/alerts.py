@@ -27,6 +27,7 @@ from tracker.verdict import Evaluation
 
 if TYPE_CHECKING:
     from tracker.catalog import Catalog
+    from tracker.leadership import Fence
     from tracker.runtime import Runtime
 
 log = structlog.get_logger("tracker.alerts")
@@ -44,11 +45,18 @@ class CycleResult:
 
 
 def evaluate_cycle(
-    runtime: Runtime, *, now: datetime, sources: Sequence[SourceHealth] | None = None, judge: Judge | None = None
+    runtime: Runtime,
+    *,
+    now: datetime,
+    sources: Sequence[SourceHealth] | None = None,
+    judge: Judge | None = None,
+    fence: Fence | None = None,
 ) -> CycleResult:
     """Evaluates every goal as of `now` and updates alerts and the outbox. `sources` (the
     collectors' health) drives `source_failing` alerts; None reads it from the collections
-    table in the same transaction."""
+    table in the same transaction. `fence` (replicas on PostgreSQL): checked last, inside the
+    write transaction, with the lease row locked until commit; when this replica no longer
+    holds the lease it raises LeaseLost and the whole cycle is rolled back."""
     catalog = runtime.catalog
     with db.session(runtime.engine, write=True) as session:
         if sources is None:
@@ -65,6 +73,8 @@ def evaluate_cycle(
             session, matches=matches, rules=rules, plan=plan_for(runtime), now=now,
             result=result,
         )
+        if fence is not None:
+            fence.check(session, now=runtime.now())
     return result
 
 
@@ -141,8 +151,9 @@ def _maybe_notify(
 ) -> None:
     entry = sent.get((row.fingerprint, route.receiver))
     last = Sent(entry.state, entry.at) if entry else None
+    repeat = timedelta(0) if plan.refreshes(route.receiver) else route.repeat_interval
     decision = needs_update(
-        last, state=row.state, repeat_interval=route.repeat_interval, send_resolved=route.send_resolved,
+        last, state=row.state, repeat_interval=repeat, send_resolved=route.send_resolved,
         silenced=silenced, now=now,
     )
     if not decision.remembers:
@@ -170,7 +181,7 @@ def _queue(db: Session, row: AlertRow, plan: Plan, receiver: str, reason: str, n
         event=event, timestamp=now, receiver=receiver, fingerprint=row.fingerprint, rule=row.rule,
         severity=row.severity, subject=row.subject, title=row.title, state=row.state, reason=reason,
         summary=row.summary, labels=row.labels, evaluation=row.evaluation, starts_at=row.starts_at,
-        ends_at=row.ends_at,
+        ends_at=row.ends_at, expires_at=now + plan.alert_ttl, generator_url=plan.generator_url,
     )
     return outbox.enqueue(db, receiver=receiver, fingerprint=row.fingerprint, subject=row.subject, event=event,
                           reason=reason, body=render(target.format, notice), now=now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -41,16 +41,38 @@ def cron(expression: str, catalog: Catalog, what: str):  # type: ignore[no-untyp
         raise ConfigError(f"{what}: {expression!r} is not a crontab expression ({problem})") from None
 
 
+def evaluation_interval(settings: Any, catalog: Catalog) -> timedelta:
+    """The longest gap between evaluations: the interval setting, or the widest gap between
+    the cron schedule's fire times over a week from a fixed Monday (at most 2,000 of them)."""
+    if settings.evaluate.interval_seconds is not None:
+        return timedelta(seconds=settings.evaluate.interval_seconds)
+    trigger = cron(settings.evaluate.cron, catalog, "setting TRACKER_EVALUATE__CRON")
+    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    fires = [trigger.get_next_fire_time(None, start)]
+    while fires[-1] is not None and fires[-1] < start + timedelta(days=8) and len(fires) < 2000:
+        fires.append(trigger.get_next_fire_time(fires[-1], fires[-1] + timedelta(microseconds=1)))
+    gaps = [b - a for a, b in zip(fires, fires[1:]) if b is not None]
+    return max(gaps, default=timedelta(days=1))
+
+
 def build_jobs(catalog: Catalog, *, settings: Any, units: Units) -> list[JobSpec]:
     """Every scheduled job for this catalog and these settings, in start-up order."""
     from apscheduler.triggers.interval import IntervalTrigger
 
-    evaluation = cron(settings.evaluate.cron, catalog, "setting TRACKER_EVALUATE__CRON")
+    from tracker.replicas import is_shared
+
+    if settings.evaluate.interval_seconds is not None:  # overrides the cron schedule
+        evaluation = IntervalTrigger(seconds=settings.evaluate.interval_seconds)
+    else:
+        evaluation = cron(settings.evaluate.cron, catalog, "setting TRACKER_EVALUATE__CRON")
     delivery = IntervalTrigger(seconds=settings.deliver.interval_seconds)
     jobs = [
         JobSpec("evaluate", units.evaluate, evaluation, run_at_start=True),
         JobSpec("deliver", units.deliver, delivery, run_at_start=True),
     ]
+    if is_shared(settings.database_url):  # replicas on PostgreSQL: keep the lease while leading
+        renew = IntervalTrigger(seconds=settings.leadership.ttl_seconds / 3)
+        jobs.append(JobSpec("lead", units.lead, renew))
     return jobs + source_jobs(catalog, units.collect)
 
 
@@ -67,8 +89,11 @@ class Units:
     """The units of work the daemon schedules: each takes `now` and returns what it did."""
 
     def __init__(self, runtime: Runtime, metrics: DaemonMetrics) -> None:
+        from tracker.replicas import Leadership
+
         self.runtime = runtime
         self.metrics = metrics
+        self.leadership = Leadership(runtime, metrics)
         self._client: httpx.Client | None = None
 
     @property
@@ -84,13 +109,27 @@ class Units:
         if self._client is not None:
             self._client.close()
 
+    def lead(self, now: datetime) -> dict[str, Any]:
+        return self.leadership.renew(now)
+
     def evaluate(self, now: datetime) -> dict[str, Any]:
         from tracker import db
         from tracker.alerts import evaluate_cycle
         from tracker.metrics import last_actuals
 
+        from tracker.leadership import LeaseLost
+
+        fence = self.leadership.acquire(now)
+        if fence is None:
+            # Another replica leads and evaluates; goal series come from it alone, never stale here.
+            self.metrics.observe_evaluation((), {})
+            return {}
         started = time.perf_counter()
-        result = evaluate_cycle(self.runtime, now=now)
+        try:
+            result = evaluate_cycle(self.runtime, now=now, fence=fence)
+        except LeaseLost as lost:
+            self.leadership.lost(str(lost))
+            return {"abandoned": 1}
         self.metrics.evaluation_seconds.observe(time.perf_counter() - started)
         with db.session(self.runtime.engine) as session:
             latest = last_actuals(session)

@@ -13,6 +13,7 @@ NTP-synchronised to well within the TTL (seconds against a TTL of tens of second
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -86,3 +87,20 @@ def release(session: Session, *, name: str, holder: str) -> None:
 
 def current(session: Session, *, name: str) -> Lease | None:
     return session.get(Lease, name)
+
+
+class LeaseLost(Exception):
+    """The evaluation's fence failed: another replica leads now; the cycle is abandoned."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """What an evaluation cycle checks inside its write transaction before it commits."""
+
+    name: str
+    holder: str
+    term: int
+
+    def check(self, session: Session, *, now: datetime) -> None:
+        if not holds(session, name=self.name, holder=self.holder, term=self.term, now=now):
+            raise LeaseLost(f"lease {self.name!r} term {self.term} is no longer held by {self.holder}")

@@ -90,6 +90,9 @@ class DaemonMetrics:
         self.job_last_success = Gauge(
             "tracker_job_last_success_timestamp_seconds", "When the job last finished without error.", **by_job
         )
+        self.leader = Gauge(
+            "tracker_leader", "1 while this replica holds the evaluation lease (always 1 on SQLite).", registry=reg
+        )
         self.reloads = Counter(
             "tracker_catalog_reloads", "Catalog reloads on SIGHUP by outcome.", labelnames=["outcome"], registry=reg
         )

@@ -96,6 +96,14 @@ class Target:
 class Plan:
     targets: dict[str, Target]
     routes: tuple[Route, ...]
+    # alertmanager_api: how long a pushed firing alert stays firing unless pushed again, and
+    # the link back to this daemon (Alertmanager's generatorURL)
+    alert_ttl: timedelta = timedelta(hours=4)
+    generator_url: str = ""
+
+    def refreshes(self, receiver: str) -> bool:
+        """Alertmanager's API forgets a firing alert at its endsAt: re-send it every cycle."""
+        return self.targets[receiver].format == "alertmanager_api"
 
     def routes_for(self, labels: Mapping[str, str], severity: str) -> list[Route]:
         """The routes an alert goes down: in order, stopping at the first match unless it says
@@ -134,4 +142,15 @@ def plan_for(runtime: Runtime) -> Plan:
     import os
 
     catalog = runtime.catalog
-    return plan(catalog.receivers, catalog.routes, runtime.settings, os.environ)
+    made = plan(catalog.receivers, catalog.routes, runtime.settings, os.environ)
+    if not any(target.format == "alertmanager_api" for target in made.targets.values()):
+        return made
+    from dataclasses import replace
+
+    from tracker.jobs import evaluation_interval
+
+    settings = runtime.settings
+    # As Prometheus does: a pushed alert ends four evaluation intervals on unless re-sent.
+    ttl = 4 * evaluation_interval(settings, catalog)
+    base = settings.external_url or f"http://{settings.http_host}:{settings.http_port}"
+    return replace(made, alert_ttl=ttl, generator_url=base.rstrip("/") + "/metrics")

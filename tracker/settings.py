@@ -25,6 +25,16 @@ def default_database_url() -> str:
 
 class EvaluateSettings(BaseModel):
     cron: str = Field("0 * * * *", description="when the daemon evaluates (crontab, catalog time zone)")
+    interval_seconds: float | None = Field(
+        None, gt=0, description="when set, evaluate every this many seconds instead of on `cron`"
+    )
+
+
+class LeadershipSettings(BaseModel):
+    ttl_seconds: float = Field(
+        30.0, ge=1, le=3600, description="evaluation lease among replicas on PostgreSQL: a dead leader is replaced "
+        "within this; renewed every third of it"
+    )
 
 
 class DeliverSettings(BaseModel):
@@ -49,8 +59,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     http_port: int = Field(9464, ge=0, le=65535)
     http_host: str = "127.0.0.1"
+    external_url: str | None = Field(
+        None, pattern=r"^https?://", description="how others reach this daemon (Alertmanager's generatorURL)"
+    )
     evaluate: EvaluateSettings = EvaluateSettings()
     deliver: DeliverSettings = DeliverSettings()
+    leadership: LeadershipSettings = LeadershipSettings()
 
     @field_validator("webhook_secret")
     @classmethod

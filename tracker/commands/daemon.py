@@ -40,6 +40,8 @@ def run(
             server = _start_http(daemon, settings)  # a taken port stops here, before any write
             runtime.engine  # migrates a new database before the first job
             status = daemon.serve()
+        if status == 0:
+            units.leadership.release()  # a successor need not wait out the lease
     except TrackerError:
         raise
     except Exception:

@@ -37,6 +37,8 @@ class Notice:
     evaluation: dict[str, Any] = field(default_factory=dict)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    expires_at: datetime | None = None  # alertmanager_api: firing until then unless re-sent
+    generator_url: str = ""
 
     @property
     def goal(self) -> str | None:
@@ -111,8 +113,20 @@ def alertmanager(notice: Notice) -> bytes:
 
 
 def alertmanager_api(notice: Notice) -> bytes:
-    alert = _am_alert(notice)
-    return _dump([{k: alert[k] for k in ("labels", "annotations", "startsAt", "endsAt", "generatorURL")}])
+    """One alert for POST /api/v2/alerts, as Prometheus pushes it: while firing, endsAt lies
+    a few evaluation intervals ahead and the alert is re-sent every cycle (Alertmanager
+    resolves an alert whose endsAt has passed); on resolve, endsAt is the resolve time."""
+    ends = notice.ends_at if notice.state == "resolved" else notice.expires_at
+    alert = {
+        "labels": {"alertname": notice.rule, **notice.labels, "severity": notice.severity},
+        "annotations": {"summary": notice.summary, "description": f"{notice.title}: {notice.summary}"},
+        "startsAt": utc_text(notice.starts_at or notice.timestamp),
+    }
+    if ends is not None:  # without it, Alertmanager applies its resolve_timeout
+        alert["endsAt"] = utc_text(ends)
+    if notice.generator_url:  # Alertmanager wants a URL or nothing
+        alert["generatorURL"] = notice.generator_url
+    return _dump([alert])
 
 
 _ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
