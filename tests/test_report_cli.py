@@ -47,6 +47,17 @@ def test_report_writes_a_page_that_agrees_with_status(cli, sampled, catalog, tmp
     assert not list(tmp_path.glob(".report.html.*"))  # no temporary file left behind
 
 
+def test_report_file_gets_the_usual_mode_not_mkstemps_private_one(cli, sampled, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "shared.html"
+    assert cli("report", "--at", AT, "--out", str(out)).code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
 def test_report_without_out_prints_the_page(cli, sampled):
     result = cli("report", "--at", AT)
     assert result.code == 0, result.err

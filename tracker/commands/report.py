@@ -44,7 +44,8 @@ def _writable(path: Path) -> Path:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """A reader (a browser reloading the file) never sees half a page."""
+    """A reader (a browser reloading the file) never sees half a page. The page is for
+    sharing, so it gets the mode any new file gets (mkstemp's own is 0600)."""
     import os
     import tempfile
 
@@ -52,6 +53,9 @@ def _write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
