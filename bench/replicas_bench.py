@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from tests.replica_helpers import OFF, ON, catalog_text, record  # noqa: E402
 from tracker import db, outbox  # noqa: E402
-from tracker.models import OutboxRow  # noqa: E402
+from tracker.alert_tables import OutboxRow  # noqa: E402
 
 NOW = datetime(2026, 7, 5, tzinfo=timezone.utc)
 

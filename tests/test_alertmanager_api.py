@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.alerting_helpers import EV, StubJudge, evaluation, make_runtime
 from tracker import db
 from tracker.alerts import evaluate_cycle
-from tracker.models import OutboxRow
+from tracker.alert_tables import OutboxRow
 from tracker.verdict import Status
 
 T0 = datetime(2026, 7, 5, tzinfo=timezone.utc)
