@@ -159,8 +159,12 @@ def test_info_masks_secrets(cli, tmp_path):
 
 
 def test_db_upgrade_then_info_shows_the_revision(cli):
+    from tracker.db import head_revision
+
     done = cli("db", "upgrade")
-    assert done.code == 0 and done.out.strip().endswith(": empty -> " + done.out.strip().split()[-1])
+    assert done.code == 0 and done.out.strip().endswith(f": empty -> {head_revision()}")
+    again = cli("db", "upgrade")
+    assert again.out.strip().endswith(f": {head_revision()} -> {head_revision()}")
     details = json.loads(cli("info", "--json").out)
     assert details["revision"] == details["head_revision"]
 

@@ -34,7 +34,7 @@ def test_recording_again_is_a_revision_and_keeps_history(engine, catalog):
         ("2026-03", "41000.5", 2, True),
     ]
     with db.session(engine) as session:
-        readings = store.current_readings(session, metrics=["ev_deliveries"], catalog=catalog)
+        readings = store.readings_until(session, metrics=["ev_deliveries"], until=NOW)
     assert [(r.period.label, r.value) for r in readings["ev_deliveries"]] == [("2026-03", Decimal("41000.5"))]
 
 
@@ -42,7 +42,7 @@ def test_values_are_exact(engine, catalog):
     for period, value in [("2026-Q1", "0.1"), ("2026-Q2", "0.2"), ("2026-Q3", "1.123456789012345678")]:
         _record(engine, catalog, "total_code_lines", period, value)
     with db.session(engine) as session:
-        values = [r.value for r in store.current_readings(session, metrics=["total_code_lines"], catalog=catalog)["total_code_lines"]]
+        values = [r.value for r in store.readings_until(session, metrics=["total_code_lines"], until=NOW)["total_code_lines"]]
     assert values[0] + values[1] == Decimal("0.3")
     assert str(values[2]) == "1.123456789012345678"
 

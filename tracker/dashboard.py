@@ -44,7 +44,7 @@ def api_status(runtime: Runtime) -> Response:
 
 def api_goal(runtime: Runtime, goal_id: str) -> Response:
     """One goal's status object, plus its target revisions and the current actuals of its
-    metrics; 404 with a JSON error for an id the catalog does not have."""
+    metrics (those an evaluation now may see); 404 with a JSON error for an id the catalog does not have."""
     from tracker import db, store
     from tracker.judging import evaluate_from_db
 
@@ -53,10 +53,11 @@ def api_goal(runtime: Runtime, goal_id: str) -> Response:
         goal = catalog.goal(goal_id)
     except KeyError:
         return _json(404, {"error": f"no goal {goal_id!r}", "goals": [g.id for g in catalog.goals]})
+    now = runtime.now()
+    alone = catalog.model_copy(update={"goals": (goal,)})  # judge this goal, not all of them
     with db.session(runtime.engine) as session:
-        evaluations = evaluate_from_db(session, catalog=catalog, now=runtime.now())
-        readings = store.current_readings(session, metrics=goal.metrics, catalog=catalog)
-    evaluation = next(e for e in evaluations if e.goal == goal.id)
+        (evaluation,) = evaluate_from_db(session, catalog=alone, now=now)
+        readings = store.readings_until(session, metrics=goal.metrics, until=now)
     body = evaluation.to_json()
     body["targets"] = [t.model_dump() for t in goal.targets]  # revisions, numbers as JSON numbers
     body["actuals"] = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
@@ -99,21 +99,6 @@ def history(db: Session, *, metric: str) -> Sequence[Actual]:
     """Every actual of a metric, revisions included, by period then revision."""
     query = select(Actual).where(Actual.metric == metric).order_by(Actual.period_start, Actual.revision)
     return db.execute(query).scalars().all()
-
-
-def current_readings(db: Session, *, metrics: Iterable[str], catalog: Catalog) -> dict[str, list[Reading]]:
-    """The current value of every period of the given metrics, in period order."""
-    names = sorted(set(metrics))
-    out: dict[str, list[Reading]] = {name: [] for name in names}
-    query = (
-        select(Actual.metric, Actual.period, Actual.value, Actual.recorded_at)
-        .where(Actual.metric.in_(names), Actual.is_current)
-        .order_by(Actual.metric, Actual.period_start)
-    )
-    parse = _period_parser()
-    for name, label, value, recorded_at in db.execute(query):
-        out[name].append(Reading(name, parse(label), value, recorded_at))
-    return out
 
 
 def _period_parser() -> Callable[[str], Period]:
