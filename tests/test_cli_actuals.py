@@ -69,6 +69,7 @@ def test_record_with_force_accepts_the_jump(cli, sqlite_url, seeded):
         ({"TRACKER_CONFIG": "/nonexistent/goals.toml"}, "catalog /nonexistent/goals.toml: file not found"),
         ({"TRACKER_HTTP_PORT": "abc"}, "setting TRACKER_HTTP_PORT: Input should be a valid integer"),
         ({"TRACKER_WEBHOOK_SECRET": "hunter2"}, "setting TRACKER_WEBHOOK_SECRET: must start with 'whsec_'"),
+        ({"TRACKER_WEBHOOK_SECRET": "whsec_%%%"}, "setting TRACKER_WEBHOOK_SECRET: the key after 'whsec_' must be non-empty base64"),
         ({"TRACKER_DATABASE_URL": "not a url"}, "setting TRACKER_DATABASE_URL: 'not a url' is not a database URL"),
     ],
 )
@@ -177,3 +178,30 @@ def test_check_config_ok(cli):
 def test_help_lists_commands_without_error(cli):
     done = cli("--help")
     assert done.code == 0 and "record" in done.out and "import" in done.out
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (None, "receiver ops: secret_env OPS_SECRET is not set"),
+        ("whsec_!!notbase64", "receiver ops: OPS_SECRET the key after 'whsec_' must be non-empty base64"),
+        ("plain", "receiver ops: OPS_SECRET must start with 'whsec_'"),
+    ],
+)
+def test_a_receiver_that_means_to_sign_needs_a_good_secret(cli, tmp_path, value, message):
+    catalog = tmp_path / "goals.toml"
+    from tests.conftest import CATALOG
+
+    catalog.write_text(
+        CATALOG.read_text(encoding="utf-8")
+        + '\n[[receivers]]\nname = "ops"\nurl = "https://ops.example/hook"\nsecret_env = "OPS_SECRET"\n',
+        encoding="utf-8",
+    )
+    env = {"TRACKER_CONFIG": str(catalog)} | ({"OPS_SECRET": value} if value else {})
+    assert_refused(cli("check-config", env=env), message)
+    assert_refused(cli("run", "--once", env={**env, "TRACKER_HTTP_PORT": "0"}), message)
+
+
+def test_run_once_with_a_bad_database_url_is_one_line(cli):
+    result = cli("run", "--once", env={"TRACKER_DATABASE_URL": "foo://x", "TRACKER_HTTP_PORT": "0"})
+    assert_refused(result, "setting TRACKER_DATABASE_URL: use sqlite:///PATH or postgresql+psycopg://")

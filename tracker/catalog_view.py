@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from tracker.catalog import Catalog
@@ -68,12 +67,3 @@ def goals_table(catalog: Catalog):  # type: ignore[no-untyped-def]
         source = f"{goal.source.publisher} {goal.source.published:%Y-%m-%d}"
         table.add_row(f"{goal.id}\n[dim]{goal.title}[/dim]", goal.kind.value, period, describe_target(goal), source)
     return table
-
-
-def receiver_warnings(catalog: Catalog) -> list[str]:
-    """Receivers whose secret variable is not set sign nothing: worth a word, not an error."""
-    return [
-        f"receiver {r.name}: {r.secret_env} is not set, so its requests will not be signed"
-        for r in catalog.receivers
-        if r.secret_env and not os.environ.get(r.secret_env)
-    ]

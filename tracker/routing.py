@@ -122,10 +122,7 @@ def plan(
 ) -> Plan:
     """Receivers and routes in effect. Catalog receivers without any [[routes]] each get every
     alert; the TRACKER_WEBHOOK_URL receiver always gets every alert."""
-    targets = {
-        r.name: Target(r.name, r.url, r.format, tuple(r.headers.items()), environ.get(r.secret_env or "") or None)
-        for r in receivers
-    }
+    targets = {r.name: Target(r.name, r.url, r.format, tuple(r.headers.items()), _secret(r, environ)) for r in receivers}
     effective = list(routes) or [Route(receiver=r.name, **{"continue": True}) for r in receivers]
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -135,6 +132,24 @@ def plan(
         targets[LOG_RECEIVER] = Target(LOG_RECEIVER, None)
         effective = [Route(receiver=LOG_RECEIVER)]
     return Plan(targets, tuple(effective))
+
+
+def _secret(receiver: Receiver, environ: Mapping[str, str]) -> str | None:
+    """The receiver's signing secret. A receiver that names a variable means to sign, so an
+    unset or malformed one is a configuration error, never a quiet unsigned request."""
+    if not receiver.secret_env:
+        return None
+    from tracker.errors import ConfigError
+    from tracker.settings import check_secret
+
+    value = environ.get(receiver.secret_env)
+    if not value:
+        raise ConfigError(f"receiver {receiver.name}: secret_env {receiver.secret_env} is not set")
+    try:
+        check_secret(value)
+    except ValueError as problem:
+        raise ConfigError(f"receiver {receiver.name}: {receiver.secret_env} {problem}") from None
+    return value
 
 
 def plan_for(runtime: Runtime) -> Plan:

@@ -69,8 +69,8 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _secret_form(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("whsec_"):
-            raise ValueError("must start with 'whsec_' followed by a base64 key")
+        if value is not None:
+            check_secret(value.get_secret_value())
         return value
 
     @field_validator("webhook_url")
@@ -85,6 +85,22 @@ class Settings(BaseSettings):
         if self.log_format:
             return self.log_format
         return "console" if sys.stderr.isatty() else "json"
+
+
+def check_secret(value: str) -> None:
+    """A Standard Webhooks secret: `whsec_` and a non-empty base64 key. Raises ValueError
+    (without the value) so every place a secret comes from reports it the same way."""
+    import base64
+    import binascii
+
+    if not value.startswith("whsec_"):
+        raise ValueError("must start with 'whsec_' followed by a base64 key")
+    try:
+        key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except binascii.Error:
+        key = b""
+    if not key:
+        raise ValueError("the key after 'whsec_' must be non-empty base64")
 
 
 def load_settings() -> Settings:

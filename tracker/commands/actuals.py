@@ -139,10 +139,9 @@ def check_config() -> None:
     """Validate the catalog and settings, pointing at the file and field that is wrong."""
     runtime = Runtime.from_env()
     catalog = runtime.catalog
-    from tracker.catalog_view import receiver_warnings
+    from tracker.routing import plan_for
 
-    for warning in receiver_warnings(catalog):
-        print(f"warning: {warning}", file=sys.stderr)
+    plan_for(runtime)  # receivers' secrets: set and well formed
     print(
         f"{catalog.path}: OK ({len(catalog.goals)} goals, {len(catalog.metrics)} metrics, "
         f"{len(catalog.effective_rules())} rules, {len(catalog.receivers)} receivers, "

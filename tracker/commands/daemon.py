@@ -34,6 +34,7 @@ def run(
     server = None
     try:
         if once:
+            runtime.engine  # a bad database URL is one line and exit 2, not two failed jobs
             status = daemon.once()
         else:
             daemon.install_signal_handlers()  # before migrating: a SIGTERM then is a clean stop
@@ -69,6 +70,7 @@ def _assemble(runtime: Runtime, scrubber: Any) -> tuple[Daemon, Any]:
     from tracker.daemon import Daemon
     from tracker.jobs import Units, build_jobs
     from tracker.metrics import DaemonMetrics
+    from tracker.routing import plan_for
 
     settings = runtime.settings
     metrics = DaemonMetrics()
@@ -81,6 +83,7 @@ def _assemble(runtime: Runtime, scrubber: Any) -> tuple[Daemon, Any]:
         scrubber.add(logs.known_secrets(settings, os.environ, catalog))  # new receivers' secrets
 
     jobs_for(runtime.catalog)  # a bad schedule is refused before anything starts
+    plan_for(runtime)  # so is a receiver whose signing secret is missing or malformed
     return Daemon(runtime, metrics, jobs_for, on_reload=on_reload), units
 
 
@@ -102,6 +105,9 @@ def _start_http(daemon: Daemon, settings: Any) -> Any:
     try:
         return Server(App(daemon), settings.http_host, settings.http_port).start()
     except OSError as problem:
+        import socket
+
         where = f"{settings.http_host}:{settings.http_port}"
         reason = problem.strerror or str(problem)
-        raise ConfigError(f"setting TRACKER_HTTP_PORT: cannot listen on {where} ({reason})") from None
+        name = "TRACKER_HTTP_HOST" if isinstance(problem, socket.gaierror) else "TRACKER_HTTP_PORT"
+        raise ConfigError(f"setting {name}: cannot listen on {where} ({reason})") from None
