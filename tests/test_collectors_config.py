@@ -48,6 +48,12 @@ def test_valid_sources_load(source, tmp_path: Path) -> None:
         pytest.param({**HTTP, "metric": "ev_deliverys", "value_path": "v", "period": "current"}, "metric 'ev_deliverys'", id="unknown-metric"),
         pytest.param({**CSV, "name": "Inbox!"}, "field name", id="bad-name"),
         pytest.param({**CSV, "failures_before_alert": 0}, "failures_before_alert", id="zero-threshold"),
+        pytest.param({**HTTP, "url": "http://127.0.0.1:99999/x", "records_path": "d"}, "Port out of range", id="port-out-of-range"),
+        pytest.param({**HTTP, "url": "http://[::1/x", "records_path": "d"}, "Invalid IPv6 URL", id="broken-ipv6"),
+        pytest.param({**HTTP, "url": "http:///x", "records_path": "d"}, "with a host", id="no-host"),
+        pytest.param({**HTTP, "records_path": "d", "headers": {"X": "é"}}, "printable ASCII", id="non-ascii-header"),
+        pytest.param({**HTTP, "records_path": "d", "headers": {"X": "a\r\nInjected: 1"}}, "printable ASCII", id="header-newline"),
+        pytest.param({**CSV, "directory": ""}, "not empty, and not the catalog's own folder", id="empty-directory"),
     ],
 )
 def test_bad_sources_are_refused_with_the_source_and_reason(source, message, tmp_path: Path) -> None:

@@ -144,6 +144,14 @@ def test_instants_without_offset_are_read_in_the_catalog_zone(text, expected):
     assert parse_instant(text, SHANGHAI) == expected
 
 
-def test_malformed_instant_is_bad_input():
-    with pytest.raises(BadInput, match="is not ISO 8601"):
-        parse_instant("next tuesday", SHANGHAI)
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("next tuesday", "is not ISO 8601"),
+        ("0001-01-01", "is outside the years 1900 to 9000"),
+        ("9999-12-31T23:59", "is outside the years 1900 to 9000"),
+    ],
+)
+def test_malformed_or_far_instants_are_bad_input(text, message):
+    with pytest.raises(BadInput, match=message):
+        parse_instant(text, SHANGHAI)

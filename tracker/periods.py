@@ -236,6 +236,8 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadInput(f"time {text!r} is not ISO 8601 (like 2026-07-05 or 2026-07-05T09:30+08:00)") from None
+    if not 1900 <= value.year <= 9000:
+        raise BadInput(f"time {text!r} is outside the years 1900 to 9000")
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(timezone.utc)

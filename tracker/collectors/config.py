@@ -70,14 +70,25 @@ class SourceConfig(Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
+        if value is None:
+            return value
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  raises for a port out of range
+        except ValueError as problem:
+            raise ValueError(f"is not a valid URL ({problem})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
         return value
 
     @field_validator("headers")
     @classmethod
     def _headers(cls, value: dict[str, str]) -> dict[str, str]:
         for name, text in value.items():
+            if not (name + text).isascii() or not (name + text).isprintable():
+                raise ValueError(f"header {name!r}: names and values must be printable ASCII")
             if "$" in ENV_REFERENCE.sub("", text):
                 raise ValueError(f"header {name}: write environment references as ${{NAME}}")
         return value
@@ -118,5 +129,5 @@ def _check_csv(source: SourceConfig) -> None:
     stray = _set(source, _HTTP_FIELDS + ("metric",)) + (["headers"] if source.headers else [])
     if stray:
         raise ValueError(f"{', '.join(stray)} is for http_json sources, not csv_dir")
-    if source.directory is None:
-        raise ValueError("a csv_dir source needs a directory")
+    if source.directory is None or not str(source.directory).strip() or str(source.directory) == ".":
+        raise ValueError("a csv_dir source needs a directory (not empty, and not the catalog's own folder)")

@@ -36,6 +36,9 @@ def fetch(client: httpx.Client, source: SourceConfig, *, environ: Mapping[str, s
         raise CollectionFailed(f"{where}: no answer within {source.timeout_seconds:g}s") from None
     except httpx.HTTPError as error:
         raise CollectionFailed(f"{where}: {type(error).__name__}: {error}") from None
+    except (httpx.InvalidURL, UnicodeEncodeError, ValueError) as error:
+        # e.g. a header whose ${VARIABLE} expanded to text HTTP cannot carry; the value is not shown
+        raise CollectionFailed(f"{where}: the request cannot be made ({type(error).__name__})") from None
     if response.status_code != 200:
         raise CollectionFailed(f"{where}: HTTP {response.status_code} {response.reason_phrase}")
     try:
