@@ -52,6 +52,13 @@ def test_api_goal_adds_the_actuals_and_target_revisions(runtime):
     deliveries = goal["actuals"]["ev_deliveries"]
     assert deliveries[0] == {"period": "2025-01", "value": 22000, "recorded_at": "2026-07-05T00:00:00+00:00"}
     assert [row["period"] for row in deliveries][-1] == "2026-06"
+    # the verdict is the one the whole-catalog judgement gives for this goal
+    from tracker import db
+    from tracker.judging import evaluate_from_db
+
+    with db.session(runtime.engine) as session:
+        everyone = {e.goal: e.to_json() for e in evaluate_from_db(session, catalog=runtime.catalog, now=runtime.now())}
+    assert {k: v for k, v in goal.items() if k not in ("targets", "actuals")} == everyone["ev-deliveries-2025"]
 
 
 def test_api_goal_answers_404_for_an_unknown_id(runtime):

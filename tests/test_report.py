@@ -137,7 +137,7 @@ def test_a_goal_without_data_still_gets_a_chart(catalog, goal_id):
         pytest.param("number", "vehicles", Decimal("550000"), "550,000 vehicles", id="count"),
         pytest.param("number", "RMB per unit", Decimal("1152.34"), "1,152 RMB per unit", id="large-decimal"),
         pytest.param("number", None, Decimal("12.346"), "12.35", id="small-decimal-no-unit"),
-        pytest.param("percent", None, Decimal("0.0812"), "8.12%", id="percent"),
+        pytest.param("percent", None, Decimal("0.0812"), "8.1%", id="percent"),
         pytest.param("number", "stores", None, "", id="missing"),
     ],
 )
@@ -152,7 +152,7 @@ def test_figures_are_formatted_for_people(catalog, display, unit, value, text):
         pytest.param({"required_rate": Decimal("56500"), "rate_unit": "month", "unit": "vehicles", "display": "number"},
                      "56,500 vehicles per month", id="per-month"),
         pytest.param({"required_rate": Decimal("0.021"), "rate_unit": "quarter", "display": "percent"},
-                     "2.10% per quarter", id="percent"),
+                     "2.1% per quarter", id="percent"),
         pytest.param({"required_rate": None}, "", id="none"),
     ],
 )

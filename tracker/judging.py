@@ -1,6 +1,7 @@
 """The one place evaluation touches the database: aggregate the actuals as of `now` in SQL,
 one row per metric and window, and judge every goal from those. The alert cycle, the daemon,
-/metrics, the report and `tracker status` call it."""
+/metrics and `tracker status` call it. The report judges the readings it draws with
+`evaluation.evaluate_all` instead, so its charts show exactly what its verdicts saw."""
 
 from __future__ import annotations
 

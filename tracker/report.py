@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from tracker.summary import number
 from tracker.verdict import Evaluation, Status
 
 if TYPE_CHECKING:
@@ -82,11 +83,12 @@ def render(
     from tracker.chartdata import chart_data
     from tracker.charts import render_svg
 
+    goals = {goal.id: goal for goal in catalog.goals}  # catalog.goal() scans: n goals, n scans
     groups = []
     for name, members in group(evaluations):
         cards = []
         for evaluation in members:
-            goal = catalog.goal(evaluation.goal)
+            goal = goals[evaluation.goal]
             data = chart_data(goal, evaluation, readings, catalog.timezone, pace_for(goal))
             svg = render_svg(data, salt=goal.id, label=chart_label(evaluation))
             word, symbol = STATUS_WORDS[evaluation.status]
@@ -151,12 +153,11 @@ def figures(e: Evaluation, goal: Goal) -> tuple[tuple[str, str], ...]:
 
 
 def fmt(e: Evaluation, value: Decimal | None) -> str:
+    """A figure as `tracker status` and the webhook summaries write it, with its unit."""
     if value is None:
         return ""
-    if e.display == "percent":
-        return f"{float(value) * 100:.2f}%"
-    number = f"{value:,.0f}" if abs(value) >= 100 or value == value.to_integral_value() else f"{value:,.2f}"
-    return f"{number} {e.unit}" if e.unit else number
+    text = number(value, e.display)
+    return f"{text} {e.unit}" if e.unit and e.display != "percent" else text
 
 
 def share(value: float | None) -> str:
@@ -167,8 +168,6 @@ def rate(e: Evaluation) -> str:
     if e.required_rate is None:
         return ""
     per = f" per {e.rate_unit}" if e.rate_unit else ""
-    if e.display == "percent":
-        return f"{float(e.required_rate) * 100:.2f}%{per}"
     return f"{fmt(e, e.required_rate)}{per}"
 
 
