@@ -205,3 +205,19 @@ def test_a_receiver_that_means_to_sign_needs_a_good_secret(cli, tmp_path, value,
 def test_run_once_with_a_bad_database_url_is_one_line(cli):
     result = cli("run", "--once", env={"TRACKER_DATABASE_URL": "foo://x", "TRACKER_HTTP_PORT": "0"})
     assert_refused(result, "setting TRACKER_DATABASE_URL: use sqlite:///PATH or postgresql+psycopg://")
+
+
+def test_working_commands_answer_on_stdout_and_log_json_to_stderr(cli, seeded):
+    """`evaluate` and `deliver` use the shared log setup: stdout is the answer alone, stderr
+    JSON lines with the webhook URL's path (Slack's token) masked."""
+    token = "T000SECRETPATH"
+    env = {"TRACKER_WEBHOOK_URL": f"http://127.0.0.1:9/services/{token}", "TRACKER_LOG_FORMAT": "json"}
+    evaluated = cli("evaluate", "--at", "2026-07-05", env=env)
+    assert evaluated.code == 0 and len(evaluated.out.strip().splitlines()) == 1
+    assert evaluated.out.startswith("evaluated 13 goals")
+    delivered = cli("deliver", env=env)
+    assert delivered.code == 0
+    assert not any(line.startswith("{") for line in delivered.out.splitlines())
+    logged = [json.loads(line) for line in (evaluated.err + delivered.err).splitlines() if line.strip()]
+    assert logged and all("event" in entry for entry in logged)
+    assert token not in evaluated.err + delivered.err + evaluated.out + delivered.out

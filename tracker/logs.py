@@ -127,6 +127,16 @@ def renderer(fmt: str, scrubber: Scrubber) -> Processor:
     return render
 
 
+def setup(runtime: Any, environ: Mapping[str, str] | None = None) -> Scrubber:
+    """Logging for a command that does work (run, evaluate, deliver, collect): the format and
+    level from settings, to stderr, with every secret this process may hold masked."""
+    import os
+
+    settings = runtime.settings
+    secrets = known_secrets(settings, os.environ if environ is None else environ, runtime.catalog)
+    return configure(settings.resolved_log_format, settings.log_level, secrets=secrets)
+
+
 def configure(
     fmt: str, level: str = "info", *, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> Scrubber:

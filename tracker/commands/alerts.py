@@ -21,9 +21,11 @@ def evaluate(
     at: Annotated[str | None, typer.Option("--at", help="ISO 8601 time to evaluate as of (default: now)")] = None,
 ) -> None:
     """One evaluation cycle: update alert states and queue notifications, as the daemon does."""
+    from tracker import logs
     from tracker.alerts import evaluate_cycle
 
     runtime = Runtime.from_env()
+    logs.setup(runtime)  # to stderr, secrets masked: stdout keeps the answer
     now = _instant(runtime, at)
     result = evaluate_cycle(runtime, now=now)
     muted = result.suppressed.get("silenced", 0)
@@ -38,10 +40,11 @@ def deliver(
     replay_dead: Annotated[bool, typer.Option("--replay-dead", help="queue dead notifications again first")] = False,
 ) -> None:
     """One delivery pass over the queued notifications that are due."""
-    from tracker import db, outbox
+    from tracker import db, logs, outbox
     from tracker.delivery import deliver_pass
 
     runtime = Runtime.from_env()
+    logs.setup(runtime)  # to stderr, secrets masked: stdout keeps the answer
     now = runtime.now()
     if replay_dead:
         with db.session(runtime.engine, write=True) as session:

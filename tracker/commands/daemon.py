@@ -24,10 +24,9 @@ def run(
     from tracker.errors import TrackerError
 
     runtime = Runtime.from_env()
-    catalog = runtime.catalog  # an invalid catalog stops here: one line, exit 2
+    runtime.catalog  # an invalid catalog stops here: one line, exit 2
     settings = runtime.settings
-    secrets = logs.known_secrets(settings, os.environ, catalog)
-    scrubber = logs.configure(settings.resolved_log_format, settings.log_level, secrets=secrets)
+    scrubber = logs.setup(runtime)
     threading.excepthook = _log_thread_crash
     daemon, units = _assemble(runtime, scrubber)  # a bad schedule stops here: exit 2
     lock = DaemonLock(settings.database_url).acquire()  # a second daemon stops here: exit 2

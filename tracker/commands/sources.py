@@ -72,17 +72,10 @@ def collect(
     if source is None:
         known = ", ".join(s.name for s in catalog.sources) or "none"
         raise NotFound(f"unknown source {name!r}; the catalog has: {known}")
-    _log_to_stderr()
+    from tracker import logs
+
+    logs.setup(runtime)  # to stderr, secrets (header tokens too) masked
     result = run(runtime, source, now=runtime.now())
     if not result.ok:
         raise TrackerError(f"source {name}: {result.error}")
     print(f"collected {name}: {result.recorded} actual(s) recorded")
-
-
-def _log_to_stderr() -> None:
-    """Keeps stdout for the command's answer. (When tracker.logs exists, its setup belongs here.)"""
-    import sys
-
-    import structlog
-
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
