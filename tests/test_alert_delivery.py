@@ -23,6 +23,7 @@ from tracker.verdict import Status
 T0 = datetime(2026, 7, 5, tzinfo=timezone.utc)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 class Receiver:
@@ -321,3 +322,20 @@ def test_prune_keeps_queued_and_dead_rows(engine) -> None:
         assert outbox.prune(session, before=T0) == 0
         assert outbox.prune(session, before=T0 + HOUR) == 3
         assert sorted(session.execute(select(OutboxRow.state)).scalars()) == ["dead", "queued"]
+
+
+def test_a_settled_alert_is_not_rewritten_by_later_cycles(engine) -> None:
+    from tracker.alert_tables import AlertRow
+
+    runtime = make_runtime(engine)
+    cycle(runtime, StubJudge(evaluation(Status.OFF_TRACK)), T0)
+    cycle(runtime, StubJudge(evaluation(Status.ON_TRACK)), T0 + 2 * DAY)  # past keep_firing_for
+
+    def rows():  # type: ignore[no-untyped-def]
+        with db.session(engine) as session:
+            return {(r.rule, r.state, r.updated_at) for r in session.execute(select(AlertRow)).scalars()}
+
+    settled = rows()
+    assert {state for _, state, _ in settled} == {"resolved"}
+    cycle(runtime, StubJudge(evaluation(Status.ON_TRACK)), T0 + 3 * DAY)
+    assert rows() == settled

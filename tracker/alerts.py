@@ -112,7 +112,8 @@ def update_alerts(
 
 
 def _advance(db: Session, row: AlertRow | None, match: Match | None, rules: dict[str, Rule], now: datetime) -> AlertRow:
-    """Steps one alert's lifecycle and writes the row (created on first match)."""
+    """Steps one alert's lifecycle and writes the row (created on first match) when it is
+    matched or its state moved."""
     rule = rules.get(match.rule if match else row.rule)  # type: ignore[union-attr]
     previous = AlertState() if row is None else _state(row)
     moved = step(
@@ -122,6 +123,8 @@ def _advance(db: Session, row: AlertRow | None, match: Match | None, rules: dict
         keep_firing_for=rule.keep_firing_for if rule else timedelta(0),
         now=now,
     )
+    if row is not None and match is None and moved.state == previous:
+        return row  # nothing holds and nothing moved: no write (old alerts cost a read, not an UPDATE)
     if row is None:
         assert match is not None
         row = AlertRow(fingerprint=match.fingerprint, subject=match.subject, rule=match.rule, state=INACTIVE,
