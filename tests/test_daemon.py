@@ -133,6 +133,9 @@ class FakeUnits:
     def lead(self, now):
         return {}
 
+    def prune(self, now):
+        return {}
+
 
 @pytest.mark.parametrize(
     ("cron", "after", "expected"),
@@ -150,7 +153,7 @@ def test_evaluation_follows_the_cron_setting_in_the_catalog_time_zone(catalog, c
 
     settings = Settings(evaluate=EvaluateSettings(cron=cron))
     jobs = {job.id: job for job in build_jobs(catalog, settings=settings, units=FakeUnits())}
-    assert list(jobs) == ["evaluate", "deliver"]
+    assert list(jobs) == ["evaluate", "deliver", "prune"]
     assert jobs["evaluate"].run_at_start and jobs["deliver"].run_at_start
     fire = jobs["evaluate"].trigger.get_next_fire_time(None, after)
     assert fire == expected
@@ -161,9 +164,9 @@ def test_evaluation_follows_the_cron_setting_in_the_catalog_time_zone(catalog, c
 @pytest.mark.parametrize(
     ("database_url", "interval", "jobs", "evaluate_every", "renew_every"),
     [
-        ("sqlite:///x.db", None, ["evaluate", "deliver"], None, None),
-        ("sqlite:///x.db", 0.5, ["evaluate", "deliver"], 0.5, None),
-        ("postgresql+psycopg://h/db", None, ["evaluate", "deliver", "lead"], None, 10.0),
+        ("sqlite:///x.db", None, ["evaluate", "deliver", "prune"], None, None),
+        ("sqlite:///x.db", 0.5, ["evaluate", "deliver", "prune"], 0.5, None),
+        ("postgresql+psycopg://h/db", None, ["evaluate", "deliver", "prune", "lead"], None, 10.0),
     ],
     ids=["sqlite-cron", "interval-overrides-cron", "postgres-renews-every-third-of-ttl"],
 )
@@ -224,7 +227,7 @@ def test_each_source_gets_a_job_on_its_own_schedule(catalog):
     fire = jobs[0].trigger.get_next_fire_time(None, NOW)  # NOW is 08:00 on the 5th in Shanghai
     assert fire == datetime(2026, 7, 5, 2, 0, tzinfo=timezone.utc)  # 10:00 the same day
     assert [job.id for job in build_jobs(with_source, settings=Settings(), units=FakeUnits())] == [
-        "evaluate", "deliver", "collect:ev-monthly"]
+        "evaluate", "deliver", "prune", "collect:ev-monthly"]
 
 
 # ---------------------------------------------------------------- the scheduler, in-process
@@ -512,5 +515,23 @@ def test_the_collect_unit_records_a_sources_actuals(runtime, metrics, tmp_path):
         assert units.collect(source, NOW) == {"outcome": "ok", "recorded": 0}  # the file moved to done/
     finally:
         units.close()
+    counted = metrics.registry.get_sample_value("tracker_collections_total", {"source": "ev-drop", "outcome": "ok"})
+    assert counted == 2
     with db.session(runtime.engine) as session:
         assert [(r.period, r.value) for r in store.history(session, metric="ev_deliveries")] == [("2026-05", 40123)]
+
+
+def test_the_prune_unit_removes_finished_notifications_past_retention(runtime, metrics):
+    from tracker import db, outbox
+    from tracker.jobs import OUTBOX_RETENTION, Units
+
+    with db.session(runtime.engine, write=True) as session:
+        for event in ("alert.firing", "alert.resolved"):
+            row = outbox.enqueue(session, receiver="r", fingerprint="f", subject="goal:g", event=event,
+                                 reason="first notification", body=b"{}", now=NOW)
+            row.state = outbox.SENT if event == "alert.firing" else row.state  # one sent, one still queued
+    units = Units(runtime, metrics)
+    assert units.prune(NOW + OUTBOX_RETENTION) == {}  # not older than the retention yet
+    assert units.prune(NOW + OUTBOX_RETENTION + timedelta(seconds=1)) == {"pruned": 1}
+    with db.session(runtime.engine) as session:
+        assert outbox.depth(session) == 1  # the queued one stays

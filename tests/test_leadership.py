@@ -38,7 +38,7 @@ def test_holds_is_false_after_takeover(engine):
     assert _acquire(engine, "b", NOW + timedelta(seconds=31)) == 2
     with db.session(engine, write=True) as session:
         assert not leadership.holds(session, name="evaluator", holder="a", term=term, now=NOW + timedelta(seconds=32))
-        assert leadership.current(session, name="evaluator").holder == "b"
+        assert session.get(leadership.Lease, "evaluator").holder == "b"
 
 
 def test_release_lets_a_successor_in_at_once(engine):

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 Collect = Callable[["SourceConfig", datetime], "Mapping[str, Any] | None"]
 
 
+# Finished notifications (sent, muted, superseded) are kept this long, then pruned daily;
+# queued and dead ones stay until delivered or replayed.
+OUTBOX_RETENTION = timedelta(days=30)
+PRUNE_SCHEDULE = "17 3 * * *"
+
+
 def cron(expression: str, catalog: Catalog, what: str):  # type: ignore[no-untyped-def]
     """A crontab trigger in the catalog's time zone; a bad expression names its setting."""
     from apscheduler.triggers.cron import CronTrigger
@@ -41,12 +47,22 @@ def cron(expression: str, catalog: Catalog, what: str):  # type: ignore[no-untyp
         raise ConfigError(f"{what}: {expression!r} is not a crontab expression ({problem})") from None
 
 
+def evaluation_trigger(settings: Any, catalog: Catalog):  # type: ignore[no-untyped-def]
+    """When the daemon evaluates: every TRACKER_EVALUATE__INTERVAL_SECONDS when set, else
+    on the TRACKER_EVALUATE__CRON schedule."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if settings.evaluate.interval_seconds is not None:
+        return IntervalTrigger(seconds=settings.evaluate.interval_seconds)
+    return cron(settings.evaluate.cron, catalog, "setting TRACKER_EVALUATE__CRON")
+
+
 def evaluation_interval(settings: Any, catalog: Catalog) -> timedelta:
     """The longest gap between evaluations: the interval setting, or the widest gap between
     the cron schedule's fire times over a week from a fixed Monday (at most 2,000 of them)."""
     if settings.evaluate.interval_seconds is not None:
         return timedelta(seconds=settings.evaluate.interval_seconds)
-    trigger = cron(settings.evaluate.cron, catalog, "setting TRACKER_EVALUATE__CRON")
+    trigger = evaluation_trigger(settings, catalog)
     start = datetime(2026, 1, 5, tzinfo=timezone.utc)
     fires = [trigger.get_next_fire_time(None, start)]
     while fires[-1] is not None and fires[-1] < start + timedelta(days=8) and len(fires) < 2000:
@@ -61,14 +77,11 @@ def build_jobs(catalog: Catalog, *, settings: Any, units: Units) -> list[JobSpec
 
     from tracker.replicas import is_shared
 
-    if settings.evaluate.interval_seconds is not None:  # overrides the cron schedule
-        evaluation = IntervalTrigger(seconds=settings.evaluate.interval_seconds)
-    else:
-        evaluation = cron(settings.evaluate.cron, catalog, "setting TRACKER_EVALUATE__CRON")
     delivery = IntervalTrigger(seconds=settings.deliver.interval_seconds)
     jobs = [
-        JobSpec("evaluate", units.evaluate, evaluation, run_at_start=True),
+        JobSpec("evaluate", units.evaluate, evaluation_trigger(settings, catalog), run_at_start=True),
         JobSpec("deliver", units.deliver, delivery, run_at_start=True),
+        JobSpec("prune", units.prune, cron(PRUNE_SCHEDULE, catalog, "prune schedule")),
     ]
     if is_shared(settings.database_url):  # replicas on PostgreSQL: keep the lease while leading
         renew = IntervalTrigger(seconds=settings.leadership.ttl_seconds / 3)
@@ -147,7 +160,16 @@ class Units:
 
         with logs.bound(source=source.name, metric=source.metric):
             result = collect(self.runtime, source, now=now, client=self.client)
+        self.metrics.collections.labels(source=source.name, outcome=result.outcome).inc()
         return {"outcome": result.outcome, "recorded": result.recorded}
+
+    def prune(self, now: datetime) -> dict[str, Any]:
+        """Deletes finished notifications older than OUTBOX_RETENTION."""
+        from tracker import db, outbox
+
+        with db.session(self.runtime.engine, write=True) as session:
+            removed = outbox.prune(session, before=now - OUTBOX_RETENTION)
+        return {"pruned": removed} if removed else {}
 
     def deliver(self, now: datetime) -> dict[str, Any]:
         from tracker import db

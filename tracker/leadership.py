@@ -85,10 +85,6 @@ def release(session: Session, *, name: str, holder: str) -> None:
     session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
 
 
-def current(session: Session, *, name: str) -> Lease | None:
-    return session.get(Lease, name)
-
-
 class LeaseLost(Exception):
     """The evaluation's fence failed: another replica leads now; the cycle is abandoned."""
 

@@ -93,6 +93,10 @@ class DaemonMetrics:
         self.leader = Gauge(
             "tracker_leader", "1 while this replica holds the evaluation lease (always 1 on SQLite).", registry=reg
         )
+        self.collections = Counter(
+            "tracker_collections", "Collector runs by source and outcome (ok, failed).",
+            labelnames=["source", "outcome"], registry=reg,
+        )
         self.reloads = Counter(
             "tracker_catalog_reloads", "Catalog reloads on SIGHUP by outcome.", labelnames=["outcome"], registry=reg
         )

@@ -134,7 +134,7 @@ def counts_by_receiver(db: Session) -> dict[str, dict[str, int]]:
 
 def prune(db: Session, *, before: datetime) -> int:
     """Deletes finished rows (sent, muted, superseded) created before `before`; queued and
-    dead rows stay. For a periodic housekeeping job: the outbox otherwise only grows."""
+    dead rows stay. The daemon's daily `prune` job calls it (tracker.jobs.OUTBOX_RETENTION)."""
     done = (SENT, MUTED, SUPERSEDED)
     return db.execute(
         delete(OutboxRow).where(OutboxRow.state.in_(done), OutboxRow.created_at < before)

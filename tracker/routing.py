@@ -64,6 +64,11 @@ class Route(Strict):
     continue_: bool = Field(False, alias="continue")
 
 
+def matches(match: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """Alertmanager's equality matchers: every label named in `match` has that value."""
+    return all(labels.get(key) == value for key, value in match.items())
+
+
 def defaults() -> list[Rule]:
     """The rules every goal gets unless the catalog overrides one by name."""
     day = timedelta(days=1)
@@ -110,7 +115,7 @@ class Plan:
         `continue`."""
         chosen = []
         for route in self.routes:
-            if severity in route.severities and all(labels.get(k) == v for k, v in route.match.items()):
+            if severity in route.severities and matches(route.match, labels):
                 chosen.append(route)
                 if not route.continue_:
                     break

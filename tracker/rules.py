@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tracker.routing import Rule
+from tracker.routing import Rule, matches
 from tracker.verdict import Evaluation, Status
 
 _RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -75,7 +75,7 @@ def cap_severity(severity: str, cap: str | None) -> str:
 
 
 def applies(rule: Rule, labels: dict[str, str]) -> bool:
-    return rule.enabled and all(labels.get(key) == value for key, value in rule.match.items())
+    return rule.enabled and matches(rule.match, labels)
 
 
 def why_holds(condition: str, evaluation: Evaluation) -> str | None:
@@ -151,7 +151,7 @@ def source_matches(records: Iterable[SourceHealth], rules: Sequence[Rule]) -> li
     """`source_failing` alerts for sources that failed at least their threshold in a row."""
     found = []
     for record in records:
-        if record.consecutive_failures < record.threshold:
+        if not record.alerting:
             continue
         labels = {"source": record.name}
         for rule in rules:

@@ -45,7 +45,3 @@ def active(db: Session, *, now: datetime) -> dict[str, datetime]:
     """Subjects silenced at `now`, with the end of their silence."""
     rows = db.execute(select(Silence.subject, Silence.ends_at).where(Silence.ends_at > now))
     return {subject: ends for subject, ends in rows}
-
-
-def listing(db: Session, *, now: datetime) -> list[Silence]:
-    return list(db.execute(select(Silence).where(Silence.ends_at > now).order_by(Silence.ends_at)).scalars())

@@ -1,5 +1,6 @@
 """How the sources are doing, read from the collections table: for the alert cycle (a
-source_failing alert once failures reach the source's threshold) and for /metrics."""
+source_failing alert once failures reach the source's threshold). The daemon counts runs
+for /metrics itself (tracker_collections_total)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,3 @@ def failing_sources(session: Session, *, catalog: Catalog) -> list[SourceHealth]
                 )
             )
     return out
-
-
-def counts(session: Session) -> dict[str, dict[str, int]]:
-    """Collections by source and outcome ("ok", "failed"), e.g. for a Prometheus counter
-    tracker_collections_total{source, outcome}."""
-    return journal.counts(session)

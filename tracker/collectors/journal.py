@@ -67,13 +67,3 @@ def streaks(db: Session) -> dict[str, Streak]:
     last_ids = [row[3] for row in found]
     errors = dict(db.execute(select(Collection.id, Collection.error).where(Collection.id.in_(last_ids))).all())
     return {source: Streak(count, since, errors.get(last_id)) for source, count, since, last_id in found}
-
-
-def counts(db: Session) -> dict[str, dict[str, int]]:
-    """Runs by source and outcome, for the daemon's /metrics."""
-    query = select(Collection.source, Collection.outcome, func.count()).group_by(Collection.source, Collection.outcome)
-    out: dict[str, dict[str, int]] = {}
-    for source, outcome, count in db.execute(query):
-        out.setdefault(source, {})[outcome] = count
-    return out
-
