@@ -16,7 +16,9 @@ from tracker.delivery.channel import Channel, DeliveryError
 from tracker.delivery.schedule import next_attempt
 from tracker.delivery.formats import utc_text
 
-SENT, RETRY, DEAD, MUTED, SUPERSEDED = "sent", "retry", "dead", "muted", "superseded"
+from tracker.outbox import DEAD, MUTED, SENT, SUPERSEDED  # outcomes that are also the row's state
+
+RETRY = "retry"  # the one outcome that leaves the row queued
 
 
 @dataclass(frozen=True)
