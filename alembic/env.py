@@ -3,11 +3,11 @@ a developer running `alembic` by hand gets an engine from TRACKER_DATABASE_URL."
 
 from alembic import context
 
-import tracker.leadership  # noqa: F401  registers the leases table
-import tracker.alert_tables  # noqa: F401  registers the alerting tables
+import tracker.store.leadership  # noqa: F401  registers the leases table
+import tracker.store.alert_tables  # noqa: F401  registers the alerting tables
 import tracker.collectors.table  # noqa: F401  registers the collections table
-import tracker.models  # noqa: F401  registers the actuals table
-from tracker.models import MIGRATION_ONLY_INDEXES, metadata
+import tracker.store.models  # noqa: F401  registers the actuals table
+from tracker.store.models import MIGRATION_ONLY_INDEXES, metadata
 
 config = context.config
 
@@ -29,8 +29,8 @@ def main() -> None:
     if connection is not None:
         run(connection)
         return
-    from tracker.db import make_engine, writer
-    from tracker.settings import load_settings
+    from tracker.store.db import make_engine, writer
+    from tracker.catalog.settings import load_settings
 
     engine = make_engine(load_settings().database_url)
     with writer(engine).begin() as own:

@@ -24,12 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from tracker import db, outbox  # noqa: E402
+from tracker.store import db  # noqa: E402
+
+from tracker.delivery import outbox
 from tracker.delivery import deliver_pass  # noqa: E402
 from tracker.delivery.formats import Notice, render  # noqa: E402
-from tracker.alert_tables import OutboxRow  # noqa: E402
-from tracker.runtime import Runtime  # noqa: E402
-from tracker.settings import Settings  # noqa: E402
+from tracker.store.alert_tables import OutboxRow  # noqa: E402
+from tracker.store.runtime import Runtime  # noqa: E402
+from tracker.catalog.settings import Settings  # noqa: E402
 
 NOW = datetime(2026, 7, 5, tzinfo=timezone.utc)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

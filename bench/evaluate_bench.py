@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tracker import db  # noqa: E402
-from tracker.catalog import parse_catalog  # noqa: E402
-from tracker.dbtypes import value_parts  # noqa: E402
-from tracker.aggregate_sql import aggregates_until  # noqa: E402
-from tracker.evaluation import evaluate_aggregated, requests_for  # noqa: E402
-from tracker.judging import evaluate_from_db  # noqa: E402
+from tracker.store import db  # noqa: E402
+from tracker.catalog.model import parse_catalog  # noqa: E402
+from tracker.store.dbtypes import value_parts  # noqa: E402
+from tracker.store.aggregate_sql import aggregates_until  # noqa: E402
+from tracker.core.evaluation import evaluate_aggregated, requests_for  # noqa: E402
+from tracker.store.judging import evaluate_from_db  # noqa: E402
 
 NOW = datetime(2026, 9, 15, tzinfo=timezone.utc)
 MONTHS = [(2018 + (4 + k) // 12, (4 + k) % 12 + 1) for k in range(100)]

@@ -74,7 +74,7 @@ def main() -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-        env.update(PYTHONPATH=str(ROOT), TRACKER_DATABASE_URL=f"sqlite:///{tmp}/tracker.db",
+        env.update(PYTHONPATH=str(ROOT), TRACKER_DATABASE_URL=f"sqlite:///{tmp}/tracker.store.db",
                    TRACKER_CONFIG=str(ROOT / "config" / "goals.toml"), TRACKER_HTTP_PORT=str(port),
                    TRACKER_LOG_FORMAT="json")
         daemon = subprocess.Popen([sys.executable, "-m", "tracker", "run"], env=env, cwd=tmp,

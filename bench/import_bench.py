@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import db  # noqa: E402
-from tracker.catalog import parse_catalog  # noqa: E402
-from tracker.importer import import_file  # noqa: E402
+from tracker.store import db  # noqa: E402
+from tracker.catalog.model import parse_catalog  # noqa: E402
+from tracker.store.importer import import_file  # noqa: E402
 
 DAYS = 1000
 

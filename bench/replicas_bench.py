@@ -32,24 +32,25 @@ from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from tests.replica_helpers import OFF, ON, catalog_text, record  # noqa: E402
-from tracker import db, outbox  # noqa: E402
-from tracker.alert_tables import OutboxRow  # noqa: E402
+from tracker.store import db  # noqa: E402
+from tracker.delivery import outbox
+from tracker.store.alert_tables import OutboxRow  # noqa: E402
 
 NOW = datetime(2026, 7, 5, tzinfo=timezone.utc)
 
 
 def runtime_for(url: str, catalog: Path, webhook: str | None = None):  # type: ignore[no-untyped-def]
-    from tracker.runtime import Runtime
-    from tracker.settings import Settings
+    from tracker.store.runtime import Runtime
+    from tracker.catalog.settings import Settings
 
     return Runtime(Settings(database_url=url, config=catalog, webhook_url=webhook, http_port=0))
 
 
 def evaluating(url: str, catalog: Path, seconds: float, leased: bool, done) -> None:  # type: ignore[no-untyped-def]
     """One replica: evaluates for `seconds`; counts the cycles it completed."""
-    from tracker.alerts import evaluate_cycle
-    from tracker.metrics import DaemonMetrics
-    from tracker.replicas import Leadership
+    from tracker.alerting.cycle import evaluate_cycle
+    from tracker.service.metrics import DaemonMetrics
+    from tracker.service.replicas import Leadership
 
     runtime = runtime_for(url, catalog)
     leadership = Leadership(runtime, DaemonMetrics())
@@ -142,7 +143,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--count", type=int, default=2000)
     args = parser.parse_args()
-    from tracker import logs
+    from tracker.service import logs
 
     logs.configure("console", "warning")  # alert transitions are info lines: keep them out
     url = fresh_database(args.url)

@@ -19,12 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import db, store  # noqa: E402
-from tracker.catalog import load_catalog  # noqa: E402
-from tracker.charts import render_svg  # noqa: E402
-from tracker.importer import read_csv  # noqa: E402
-from tracker.judging import evaluate_from_db  # noqa: E402
-from tracker.report import render_from_db  # noqa: E402
+from tracker.store import db  # noqa: E402
+
+from tracker.store import actuals as store
+from tracker.catalog.model import load_catalog  # noqa: E402
+from tracker.views.charts import render_svg  # noqa: E402
+from tracker.store.importer import read_csv  # noqa: E402
+from tracker.store.judging import evaluate_from_db  # noqa: E402
+from tracker.views.report import render_from_db  # noqa: E402
 
 NOW = datetime(2026, 7, 5, tzinfo=timezone.utc)
 ROUNDS = 5

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
-from tracker.verdict import Evaluation, Status
+from tracker.core.verdict import Evaluation, Status
 
 EV = "ev-deliveries-2026"
 EV_SUMMARY = "EV deliveries 2026: projected 481,200 of 550,000 (87%); needs 58,400 a month for the rest of the year"
@@ -41,8 +41,8 @@ def make_runtime(engine, *, webhook_url: str | None = None, secret: str | None =
     """A Runtime on an open engine, with the shipped catalog (or `catalog`) and the default
     receiver pointed at `webhook_url`."""
     from tests.conftest import CATALOG
-    from tracker.runtime import Runtime
-    from tracker.settings import Settings
+    from tracker.catalog.settings import Settings
+    from tracker.store.runtime import Runtime
 
     settings = Settings(
         database_url=engine.url.render_as_string(hide_password=False),

@@ -12,15 +12,15 @@ from tests.conftest import CATALOG
 
 
 def catalog_with(sources: list[dict[str, Any]], path: Path):
-    from tracker.catalog import parse_catalog
+    from tracker.catalog.model import parse_catalog
 
     data = tomllib.loads(CATALOG.read_text(encoding="utf-8"))
     return parse_catalog({**data, "sources": sources}, path)
 
 
 def runtime_for(engine, catalog):
-    from tracker.runtime import Runtime
-    from tracker.settings import Settings
+    from tracker.catalog.settings import Settings
+    from tracker.store.runtime import Runtime
 
     runtime = Runtime(Settings(database_url=str(engine.url), config=catalog.path))
     # cached properties: the test's migrated engine and catalog stand in for the settings'
@@ -31,8 +31,8 @@ def runtime_for(engine, catalog):
 
 def actuals(engine, metric: str = "ev_deliveries") -> list[tuple[str, str, int, bool, str | None]]:
     """(period, value, revision, current, source) of every row of a metric."""
-    from tracker import db
-    from tracker.models import Actual
+    from tracker.store import db
+    from tracker.store.models import Actual
 
     with db.session(engine) as session:
         rows = session.execute(select(Actual).where(Actual.metric == metric).order_by(Actual.id)).scalars()
@@ -41,8 +41,8 @@ def actuals(engine, metric: str = "ev_deliveries") -> list[tuple[str, str, int, 
 
 def collections(engine) -> list[tuple[str, str, int, str | None]]:
     """(source, outcome, rows recorded, error) of every run, oldest first."""
-    from tracker import db
     from tracker.collectors.table import Collection
+    from tracker.store import db
 
     with db.session(engine) as session:
         rows = session.execute(select(Collection).order_by(Collection.id)).scalars()

@@ -25,7 +25,7 @@ NOW = datetime(2026, 7, 5, 0, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def catalog():
-    from tracker.catalog import load_catalog
+    from tracker.catalog.model import load_catalog
 
     return load_catalog(CATALOG)
 
@@ -78,7 +78,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def engine(database_url: str):
-    from tracker.db import ensure_schema, make_engine
+    from tracker.store.db import ensure_schema, make_engine
 
     engine = make_engine(database_url)
     ensure_schema(engine)

@@ -14,10 +14,10 @@ from pathlib import Path
 def main(directory: Path) -> int:
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from tracker import logs
-    from tracker.daemon import Daemon, JobSpec
-    from tracker.metrics import DaemonMetrics
-    from tracker.runtime import Runtime
+    from tracker.service import logs
+    from tracker.service.daemon import Daemon, JobSpec
+    from tracker.service.metrics import DaemonMetrics
+    from tracker.store.runtime import Runtime
 
     runtime = Runtime.from_env()
     logs.configure("json", "info")

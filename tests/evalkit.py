@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tracker.periods import Period
-from tracker.store import Reading
+from tracker.core.periods import Period
+from tracker.core.readings import Reading
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RECORDED = datetime(2020, 1, 1, tzinfo=timezone.utc)

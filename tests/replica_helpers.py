@@ -36,8 +36,9 @@ def catalog_text(goals: int, extra: str = "") -> str:
 def record(url: str, catalog_path: Path, values: dict[str, str], now: datetime | None = None) -> None:
     """Records actuals for the year of `now` (default: the daemons' wall clock), in one
     transaction, in-process."""
-    from tracker import db, store
-    from tracker.catalog import load_catalog
+    from tracker.catalog.model import load_catalog
+    from tracker.store import actuals as store
+    from tracker.store import db
 
     catalog = load_catalog(catalog_path)
     now = now or datetime.now(timezone.utc)

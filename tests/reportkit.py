@@ -6,9 +6,9 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from tracker.catalog import Catalog
-from tracker.periods import Period
-from tracker.verdict import Evaluation, Status
+from tracker.catalog.model import Catalog
+from tracker.core.periods import Period
+from tracker.core.verdict import Evaluation, Status
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "config" / "sample-actuals.csv"
@@ -16,14 +16,14 @@ AS_OF = datetime(2026, 7, 5, tzinfo=timezone.utc)
 
 
 def real_pace(goal, catalog: Catalog):  # type: ignore[no-untyped-def]
-    from tracker.evaluation import pace
+    from tracker.core.evaluation import pace
 
     return lambda at: pace(goal, catalog=catalog, at=at)
 
 
 def sample_readings(catalog: Catalog):  # type: ignore[no-untyped-def]
-    from tracker.importer import read_csv
-    from tracker.store import Reading
+    from tracker.core.readings import Reading
+    from tracker.store.importer import read_csv
 
     out: dict[str, list[Reading]] = {name: [] for name in catalog.metrics}
     for row in read_csv(SAMPLE):

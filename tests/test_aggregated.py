@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 
 from tests.evalkit import local
 from tests.test_evaluation_props import catalog_for, goal_tables, numbers
-from tracker import db, store
-from tracker.aggregates import aggregate_readings
-from tracker.dbtypes import decimal_to_db, utc_to_db, value_parts
-from tracker.evaluation import evaluate_aggregated, evaluate_all, requests_for
-from tracker.judging import evaluate_from_db
-from tracker.periods import Period, Span
-from tracker.store import RowInput
+from tracker.core.aggregates import aggregate_readings
+from tracker.core.evaluation import evaluate_aggregated, evaluate_all, requests_for
+from tracker.core.periods import Period, Span
+from tracker.store import actuals as store
+from tracker.store import db
+from tracker.store.actuals import RowInput
+from tracker.store.dbtypes import decimal_to_db, utc_to_db, value_parts
+from tracker.store.judging import evaluate_from_db
 
 RECORDED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 ODD = ["1E+3", "2.5E-7", "0.0000000001", "123456789012345.5", "-0", "2.50", "-7.125"]
@@ -101,9 +102,10 @@ def test_generated_catalogs_judged_the_same_from_sql(engine, goal, data, revised
 
 def test_migration_fills_the_parts_of_existing_actuals(database_url):
     """Rows recorded before migration 0004 get their integer parts; odd ones stay NULL."""
-    from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine, text
+
+    from alembic import command
 
     engine = create_engine(database_url)
     dialect = engine.dialect.name

@@ -21,8 +21,8 @@ def dump(url: str) -> dict[str, list]:
 @pytest.fixture(scope="module")
 def silenced_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated database with one silence, made once (migrating in each subprocess is slow)."""
-    from tracker import db, silences
-    from tracker.catalog import load_catalog
+    from tracker.catalog.model import load_catalog
+    from tracker.store import db, silences
 
     path = tmp_path_factory.mktemp("template") / "tracker.db"
     engine = db.make_engine(f"sqlite:///{path}")
@@ -86,7 +86,7 @@ def test_evaluate_then_alerts_lists_what_fires(cli) -> None:
         assert cli("record", "ev_deliveries", f"2026-{month:02d}", "20000").code == 0
     done = cli("evaluate", "--at", "2026-07-05")
     assert done.code == 0, done.err
-    last = done.out.strip().splitlines()[-1]  # (logging goes where tracker.logs sends it)
+    last = done.out.strip().splitlines()[-1]  # (logging goes where tracker.service.logs sends it)
     assert last.startswith("evaluated 13 goals as of 2026-07-04T16:00:00+00:00: ") and "queued" in last
     listed = json.loads(cli("alerts", "--json").out)
     ev = [a for a in listed["alerts"] if a["subject"] == "goal:ev-deliveries-2026"]

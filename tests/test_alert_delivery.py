@@ -13,12 +13,12 @@ from standardwebhooks import Webhook
 from werkzeug import Request, Response
 
 from tests.alerting_helpers import EV, StubJudge, evaluation, make_runtime
-from tracker import db, outbox, silences
-from tracker.alert_view import receiver_items
-from tracker.alerts import evaluate_cycle
-from tracker.delivery import deliver_pass
-from tracker.alert_tables import OutboxRow
-from tracker.verdict import Status
+from tracker.alerting.cycle import evaluate_cycle
+from tracker.core.verdict import Status
+from tracker.delivery import deliver_pass, outbox
+from tracker.store import db, silences
+from tracker.store.alert_tables import OutboxRow
+from tracker.views.alert_view import receiver_items
 
 T0 = datetime(2026, 7, 5, tzinfo=timezone.utc)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -211,8 +211,8 @@ def test_claims_are_compare_and_set_and_expire_after_the_lease(engine, httpserve
 
 
 def test_routes_pick_receivers_and_formats(engine, httpserver) -> None:
-    from tracker.routing import Receiver as ReceiverConfig
-    from tracker.routing import Route
+    from tracker.catalog.routing import Receiver as ReceiverConfig
+    from tracker.catalog.routing import Route
 
     ops, chat = Receiver(httpserver), None
     httpserver.expect_request("/chat", method="POST").respond_with_data("ok")
@@ -246,7 +246,7 @@ def test_no_receiver_writes_notifications_to_the_log(engine) -> None:
 
 
 def test_source_failing_alerts_come_and_go_with_source_health(engine) -> None:
-    from tracker.rules import SourceHealth
+    from tracker.core.rules import SourceHealth
 
     runtime = make_runtime(engine)
     failing = [SourceHealth("ev-monthly", 3, 3, "HTTP 502", T0)]
@@ -260,8 +260,8 @@ def test_source_failing_alerts_come_and_go_with_source_health(engine) -> None:
 def test_the_cycle_reads_source_health_from_the_collections_journal(engine) -> None:
     """Failed collections recorded by the collectors raise source_failing once the streak
     reaches the source's threshold, and a good run resolves it."""
+    from tracker.catalog.sources import SourceConfig
     from tracker.collectors import journal
-    from tracker.collectors.config import SourceConfig
 
     source = SourceConfig(name="ev-monthly", kind="http_json", schedule="0 * * * *", metric="ev_deliveries",
                           url="http://127.0.0.1:9/x", value_path="value", period_path="period", failures_before_alert=2)
@@ -283,7 +283,7 @@ def test_the_cycle_reads_source_health_from_the_collections_journal(engine) -> N
 
 @pytest.mark.parametrize("for_", ["2h"], ids=["for-2h"])
 def test_for_holds_an_alert_pending(engine, for_: str) -> None:
-    from tracker.routing import Rule
+    from tracker.core.rules import Rule
 
     runtime = make_runtime(engine)
     rule = Rule(name="off-track", condition="off_track", severity="critical", **{"for": for_})
@@ -325,7 +325,7 @@ def test_prune_keeps_queued_and_dead_rows(engine) -> None:
 
 
 def test_a_settled_alert_is_not_rewritten_by_later_cycles(engine) -> None:
-    from tracker.alert_tables import AlertRow
+    from tracker.store.alert_tables import AlertRow
 
     runtime = make_runtime(engine)
     cycle(runtime, StubJudge(evaluation(Status.OFF_TRACK)), T0)

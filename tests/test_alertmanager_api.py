@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.alerting_helpers import EV, StubJudge, evaluation, make_runtime
-from tracker import db
-from tracker.alerts import evaluate_cycle
-from tracker.alert_tables import OutboxRow
-from tracker.verdict import Status
+from tracker.alerting.cycle import evaluate_cycle
+from tracker.core.verdict import Status
+from tracker.store import db
+from tracker.store.alert_tables import OutboxRow
 
 T0 = datetime(2026, 7, 5, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
@@ -29,8 +29,9 @@ def pushed(engine) -> list[tuple[str, dict]]:
 @pytest.mark.parametrize(("interval", "ahead"), [(None, 4 * HOUR), (30.0, timedelta(minutes=2))],
                          ids=["hourly-cron", "interval-setting"])
 def test_firing_is_refreshed_every_cycle_and_the_resolve_ends_it(engine, interval, ahead) -> None:
-    from tracker.routing import Receiver, Rule
-    from tracker.settings import EvaluateSettings
+    from tracker.catalog.routing import Receiver
+    from tracker.catalog.settings import EvaluateSettings
+    from tracker.core.rules import Rule
 
     runtime = make_runtime(engine)
     runtime.settings.evaluate = EvaluateSettings(interval_seconds=interval)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tracker.catalog import load_catalog, parse_catalog
-from tracker.errors import ConfigError
-from tracker.goals import Kind
 from tests.conftest import CATALOG
+from tracker.catalog.model import load_catalog, parse_catalog
+from tracker.core.errors import ConfigError
+from tracker.core.goals import Kind
 
 # GOALS.md: goal ids, kinds and metrics are part of the public contract.
 SHIPPED = {

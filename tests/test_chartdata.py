@@ -1,4 +1,4 @@
-"""What each goal's chart shows, checked as numbers (tracker.chartdata is pure)."""
+"""What each goal's chart shows, checked as numbers (tracker.views.chartdata is pure)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from tests.reportkit import AS_OF, made_up
-from tracker.chartdata import chart_data
-from tracker.periods import Period
-from tracker.store import Reading
-from tracker.verdict import Status
+from tracker.core.periods import Period
+from tracker.core.readings import Reading
+from tracker.core.verdict import Status
+from tracker.views.chartdata import chart_data
 
 
 def readings(metric: str, *pairs: tuple[str, str]) -> dict[str, list[Reading]]:

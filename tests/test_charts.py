@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from tracker.chartdata import Bar, ChartData, Revision
-from tracker.charts import _number, render_svg
+from tracker.views.chartdata import Bar, ChartData, Revision
+from tracker.views.charts import _number, render_svg
 
 PROGRESS = ChartData(
     shape="progress", percent=False, start=date(2025, 1, 1), end=date(2026, 1, 1), as_of=date(2025, 7, 5),

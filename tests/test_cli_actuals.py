@@ -13,7 +13,8 @@ SEED = [("ev_deliveries", "2026-02", "4000"), ("home_stores", "2026-02", "600")]
 def seeded(sqlite_url, catalog):
     """A database with two actuals, written in-process (quicker than the CLI)."""
     from tests.conftest import NOW
-    from tracker import db, store
+    from tracker.store import actuals as store
+    from tracker.store import db
 
     engine = db.make_engine(sqlite_url)
     db.ensure_schema(engine)
@@ -160,7 +161,7 @@ def test_info_masks_secrets(cli, tmp_path):
 
 
 def test_db_upgrade_then_info_shows_the_revision(cli):
-    from tracker.db import head_revision
+    from tracker.store.db import head_revision
 
     done = cli("db", "upgrade")
     assert done.code == 0 and done.out.strip().endswith(f": empty -> {head_revision()}")

@@ -57,7 +57,7 @@ def test_valid_sources_load(source, tmp_path: Path) -> None:
     ],
 )
 def test_bad_sources_are_refused_with_the_source_and_reason(source, message, tmp_path: Path) -> None:
-    from tracker.errors import ConfigError
+    from tracker.core.errors import ConfigError
 
     source = {k: v for k, v in source.items() if v is not None}
     with pytest.raises(ConfigError) as caught:
@@ -67,7 +67,7 @@ def test_bad_sources_are_refused_with_the_source_and_reason(source, message, tmp
 
 
 def test_a_name_used_twice_is_refused(tmp_path: Path) -> None:
-    from tracker.errors import ConfigError
+    from tracker.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="sources: a name is used twice"):
         catalog_with([CSV, CSV], tmp_path / "goals.toml")
@@ -83,7 +83,7 @@ def test_the_shipped_catalog_has_no_live_source_and_its_examples_load(tmp_path: 
     import tomllib
 
     from tests.conftest import CATALOG
-    from tracker.catalog import load_catalog
+    from tracker.catalog.model import load_catalog
 
     assert load_catalog(CATALOG).sources == ()
     text = CATALOG.read_text(encoding="utf-8")

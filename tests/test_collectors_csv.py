@@ -28,7 +28,7 @@ def collect(engine, tmp_path: Path):
     (config,) = runtime.catalog.sources
 
     def run(now: datetime = NOW):
-        from tracker.collectors import collect as collect_now
+        from tracker.collectors.runner import collect as collect_now
 
         return collect_now(runtime, config, now=now)
 

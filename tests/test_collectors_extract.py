@@ -90,8 +90,8 @@ def test_extract(fields, document, expected, tmp_path: Path) -> None:
     ],
 )
 def test_extract_refuses_malformed_documents(fields, document, message, tmp_path: Path) -> None:
-    from tracker.collectors import CollectionFailed
     from tracker.collectors.http_json import extract
+    from tracker.collectors.outcome import CollectionFailed
 
     source = _source(tmp_path, **fields)
     with pytest.raises(CollectionFailed) as caught:
@@ -114,8 +114,8 @@ def test_expand_headers(headers, environ, expected) -> None:
 
 
 def test_a_missing_variable_is_named_without_any_value() -> None:
-    from tracker.collectors import CollectionFailed
     from tracker.collectors.http_json import expand_headers
+    from tracker.collectors.outcome import CollectionFailed
 
     with pytest.raises(CollectionFailed, match="header Authorization: environment variable TOKEN is not set"):
         expand_headers({"Authorization": "Bearer ${TOKEN}"}, {"OTHER": "x"})

@@ -28,7 +28,7 @@ def make(engine, httpserver, tmp_path: Path):
         (config,) = runtime.catalog.sources
 
         def collect(now: datetime = NOW):
-            from tracker.collectors import collect as run
+            from tracker.collectors.runner import collect as run
 
             with httpx.Client() as client:
                 return run(runtime, config, now=now, client=client)
@@ -97,7 +97,8 @@ def test_bad_responses_record_nothing_and_say_why(make, engine, httpserver, resp
 
 
 def test_a_tenfold_jump_is_not_recorded(make, engine, httpserver) -> None:
-    from tracker import db, store
+    from tracker.store import actuals as store
+    from tracker.store import db
 
     runtime, collect = make()
     with db.session(engine, write=True) as session:
@@ -144,8 +145,8 @@ def test_header_secrets_come_from_the_environment_and_are_never_stored(make, eng
 
 
 def test_failures_are_counted_until_the_threshold_and_reset_by_a_good_run(make, engine, httpserver) -> None:
-    from tracker import db
     from tracker.collectors.health import failing_sources
+    from tracker.store import db
 
     runtime, collect = make(failures_before_alert=3)
     httpserver.expect_request("/d.json").respond_with_data("down", status=500)
@@ -173,8 +174,8 @@ def test_failures_are_counted_until_the_threshold_and_reset_by_a_good_run(make, 
 
 
 def test_sources_removed_from_the_catalog_are_not_reported(make, engine, httpserver, tmp_path: Path) -> None:
-    from tracker import db
     from tracker.collectors.health import failing_sources
+    from tracker.store import db
 
     _, collect = make()
     httpserver.expect_request("/d.json").respond_with_data("down", status=500)
@@ -184,7 +185,8 @@ def test_sources_removed_from_the_catalog_are_not_reported(make, engine, httpser
 
 
 def test_a_forced_value_already_on_record_is_not_refused_again(make, engine, httpserver) -> None:
-    from tracker import db, store
+    from tracker.store import actuals as store
+    from tracker.store import db
 
     runtime, collect = make()
     with db.session(engine, write=True) as session:

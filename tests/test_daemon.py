@@ -19,8 +19,8 @@ DEADLINE = 10.0
 
 @pytest.fixture
 def runtime(sqlite_url: str, tmp_path: Path):
-    from tracker.runtime import Runtime
-    from tracker.settings import Settings
+    from tracker.catalog.settings import Settings
+    from tracker.store.runtime import Runtime
 
     catalog = tmp_path / "goals.toml"
     catalog.write_text(CATALOG.read_text(encoding="utf-8"), encoding="utf-8")
@@ -36,7 +36,7 @@ def log_lines():
 
     import structlog
 
-    from tracker import logs
+    from tracker.service import logs
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level
@@ -50,7 +50,7 @@ def log_lines():
 
 @pytest.fixture
 def metrics():
-    from tracker.metrics import DaemonMetrics
+    from tracker.service.metrics import DaemonMetrics
 
     return DaemonMetrics()
 
@@ -62,14 +62,14 @@ def sample(metrics, name: str, **labels) -> float | None:
 def spec(job_id: str, work, **kw):
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from tracker.daemon import JobSpec
+    from tracker.service.daemon import JobSpec
 
     return JobSpec(job_id, work, kw.pop("trigger", IntervalTrigger(hours=1)), **kw)
 
 
 # ---------------------------------------------------------------- Runner: one run of a unit
 def test_runner_passes_the_clock_and_counts_success(metrics):
-    from tracker.daemon import Runner
+    from tracker.service.daemon import Runner
 
     seen = []
     runner = Runner(metrics, clock=lambda: NOW)
@@ -81,7 +81,7 @@ def test_runner_passes_the_clock_and_counts_success(metrics):
 
 
 def test_runner_logs_and_counts_a_failure_without_raising(metrics, log_lines):
-    from tracker.daemon import Runner
+    from tracker.service.daemon import Runner
 
     def broken(now):
         raise RuntimeError("receiver table is gone")
@@ -102,7 +102,7 @@ def test_runner_binds_context_per_job_so_nothing_leaks_between_jobs(metrics):
     """Pool threads are reused: a value bound inside one job must not show in the next."""
     import structlog
 
-    from tracker.daemon import Runner
+    from tracker.service.daemon import Runner
 
     runner = Runner(metrics, clock=lambda: NOW)
     seen = []
@@ -148,8 +148,8 @@ class FakeUnits:
     ids=["hourly-default", "daily-in-catalog-zone", "quarter-hourly"],
 )
 def test_evaluation_follows_the_cron_setting_in_the_catalog_time_zone(catalog, cron, after, expected):
-    from tracker.jobs import build_jobs
-    from tracker.settings import EvaluateSettings, Settings
+    from tracker.catalog.settings import EvaluateSettings, Settings
+    from tracker.service.jobs import build_jobs
 
     settings = Settings(evaluate=EvaluateSettings(cron=cron))
     jobs = {job.id: job for job in build_jobs(catalog, settings=settings, units=FakeUnits())}
@@ -171,8 +171,8 @@ def test_evaluation_follows_the_cron_setting_in_the_catalog_time_zone(catalog, c
     ids=["sqlite-cron", "interval-overrides-cron", "postgres-renews-every-third-of-ttl"],
 )
 def test_evaluation_interval_and_lease_renewal_jobs(catalog, database_url, interval, jobs, evaluate_every, renew_every):
-    from tracker.jobs import build_jobs
-    from tracker.settings import EvaluateSettings, Settings
+    from tracker.catalog.settings import EvaluateSettings, Settings
+    from tracker.service.jobs import build_jobs
 
     settings = Settings(database_url=database_url, evaluate=EvaluateSettings(interval_seconds=interval))
     built = {job.id: job for job in build_jobs(catalog, settings=settings, units=FakeUnits())}
@@ -191,27 +191,27 @@ def test_evaluation_interval_and_lease_renewal_jobs(catalog, database_url, inter
     ids=["hourly", "five-minutes", "weekdays-widest-gap-is-the-weekend", "interval-setting-wins"],
 )
 def test_evaluation_interval_is_the_widest_gap(catalog, cron, interval, expected):
-    from tracker.jobs import evaluation_interval
-    from tracker.settings import EvaluateSettings, Settings
+    from tracker.catalog.schedule import evaluation_interval
+    from tracker.catalog.settings import EvaluateSettings, Settings
 
     settings = Settings(evaluate=EvaluateSettings(cron=cron, interval_seconds=interval))
-    assert evaluation_interval(settings, catalog) == expected
+    assert evaluation_interval(settings, catalog.timezone) == expected
 
 
 @pytest.mark.parametrize("cron", ["every hour", "61 * * * *", "0 * * *"], ids=["words", "minute-61", "four-fields"])
 def test_a_bad_cron_is_a_config_error_naming_the_setting(catalog, cron):
-    from tracker.errors import ConfigError
-    from tracker.jobs import build_jobs
-    from tracker.settings import EvaluateSettings, Settings
+    from tracker.catalog.settings import EvaluateSettings, Settings
+    from tracker.core.errors import ConfigError
+    from tracker.service.jobs import build_jobs
 
     with pytest.raises(ConfigError, match=r"^setting TRACKER_EVALUATE__CRON: "):
         build_jobs(catalog, settings=Settings(evaluate=EvaluateSettings(cron=cron)), units=FakeUnits())
 
 
 def test_each_source_gets_a_job_on_its_own_schedule(catalog):
-    from tracker.catalog import parse_catalog
-    from tracker.jobs import build_jobs, source_jobs
-    from tracker.settings import Settings
+    from tracker.catalog.model import parse_catalog
+    from tracker.catalog.settings import Settings
+    from tracker.service.jobs import build_jobs, source_jobs
 
     data = catalog.model_dump(mode="json", by_alias=True, exclude_none=True)
     data["sources"] = [
@@ -236,7 +236,7 @@ def test_start_runs_the_catch_up_jobs_at_once_and_counts_skipped_runs(runtime, m
     is skipped (max_instances=1), logged and counted, and the daemon goes on."""
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from tracker.daemon import Daemon
+    from tracker.service.daemon import Daemon
 
     release = threading.Event()
     calls = []
@@ -265,7 +265,7 @@ def test_start_runs_the_catch_up_jobs_at_once_and_counts_skipped_runs(runtime, m
 
 
 def test_once_runs_each_start_up_job_in_order_and_reports_failure(runtime, metrics):
-    from tracker.daemon import Daemon
+    from tracker.service.daemon import Daemon
 
     order = []
     ok = [spec("evaluate", lambda now: order.append("evaluate"), run_at_start=True),
@@ -283,7 +283,7 @@ def test_once_runs_each_start_up_job_in_order_and_reports_failure(runtime, metri
 
 
 def test_reload_keeps_the_old_catalog_when_the_new_one_is_invalid(runtime, metrics, log_lines):
-    from tracker.daemon import Daemon
+    from tracker.service.daemon import Daemon
     built = []
     daemon = Daemon(runtime, metrics, lambda catalog: built.append(catalog) or [])
     before = runtime.catalog
@@ -312,7 +312,7 @@ class _NoScheduler:
 
 
 def test_readiness_reports_each_check(runtime, metrics):
-    from tracker.daemon import Daemon
+    from tracker.service.daemon import Daemon
 
     daemon = Daemon(runtime, metrics, lambda catalog: [])
     before = daemon.readiness()
@@ -329,8 +329,8 @@ def test_readiness_reports_each_check(runtime, metrics):
 def test_the_lock_refuses_a_second_daemon_on_the_same_file(sqlite_url, tmp_path):
     import os
 
-    from tracker.lock import DaemonLock
-    from tracker.errors import BadInput
+    from tracker.core.errors import BadInput
+    from tracker.service.lock import DaemonLock
 
     first = DaemonLock(sqlite_url).acquire()
     try:
@@ -346,7 +346,7 @@ def test_the_lock_refuses_a_second_daemon_on_the_same_file(sqlite_url, tmp_path)
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "postgresql+psycopg://u@h/db"], ids=["memory", "memory-named", "postgres"])
 def test_no_lock_where_there_is_no_file(url):
-    from tracker.lock import DaemonLock
+    from tracker.service.lock import DaemonLock
 
     lock = DaemonLock(url)
     assert lock.path is None
@@ -355,7 +355,7 @@ def test_no_lock_where_there_is_no_file(url):
 
 def test_run_refuses_a_second_daemon_with_one_line_and_exit_2(cli, sqlite_url):
     from tests.conftest import table_dump
-    from tracker.lock import DaemonLock
+    from tracker.service.lock import DaemonLock
 
     assert cli("db", "upgrade").code == 0
     before = table_dump(sqlite_url, "alembic_version")
@@ -501,9 +501,10 @@ def test_once_evaluates_and_delivers_then_exits_and_a_second_run_sends_nothing(c
 
 
 def test_the_collect_unit_records_a_sources_actuals(runtime, metrics, tmp_path):
-    from tracker import db, store
-    from tracker.collectors.config import SourceConfig
-    from tracker.jobs import Units
+    from tracker.catalog.sources import SourceConfig
+    from tracker.service.jobs import Units
+    from tracker.store import actuals as store
+    from tracker.store import db
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -522,8 +523,9 @@ def test_the_collect_unit_records_a_sources_actuals(runtime, metrics, tmp_path):
 
 
 def test_the_prune_unit_removes_finished_notifications_past_retention(runtime, metrics):
-    from tracker import db, outbox
-    from tracker.jobs import OUTBOX_RETENTION, Units
+    from tracker.delivery import outbox
+    from tracker.service.jobs import OUTBOX_RETENTION, Units
+    from tracker.store import db
 
     with db.session(runtime.engine, write=True) as session:
         for event in ("alert.firing", "alert.resolved"):

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from tests.conftest import CATALOG
 from tests.reportkit import AS_OF
 from tests.test_report import cards
 from tests.test_report_cli import sampled  # noqa: F401 (a fixture)
-from tracker import dashboard
+from tracker.views import dashboard
 
 
 @pytest.fixture
 def runtime(sampled, sqlite_url):  # type: ignore[no-untyped-def]  # noqa: F811
-    from tracker.runtime import Runtime
-    from tracker.settings import Settings
+    from tracker.catalog.settings import Settings
+    from tracker.store.runtime import Runtime
 
     runtime = Runtime(Settings(database_url=sqlite_url, config=CATALOG), clock=lambda: AS_OF)
     yield runtime
@@ -32,8 +33,8 @@ def test_the_page_is_the_report_as_of_the_clock(runtime, catalog):
 
 
 def test_api_status_is_the_json_of_status(runtime, catalog):
-    from tracker import db
-    from tracker.judging import evaluate_from_db
+    from tracker.store import db
+    from tracker.store.judging import evaluate_from_db
 
     status, content_type, body = dashboard.api_status(runtime)
     with db.session(runtime.engine) as session:
@@ -53,8 +54,8 @@ def test_api_goal_adds_the_actuals_and_target_revisions(runtime):
     assert deliveries[0] == {"period": "2025-01", "value": 22000, "recorded_at": "2026-07-05T00:00:00+00:00"}
     assert [row["period"] for row in deliveries][-1] == "2026-06"
     # the verdict is the one the whole-catalog judgement gives for this goal
-    from tracker import db
-    from tracker.judging import evaluate_from_db
+    from tracker.store import db
+    from tracker.store.judging import evaluate_from_db
 
     with db.session(runtime.engine) as session:
         everyone = {e.goal: e.to_json() for e in evaluate_from_db(session, catalog=runtime.catalog, now=runtime.now())}
@@ -87,7 +88,7 @@ def test_the_daemon_serves_the_page_and_the_api(sampled, sqlite_url, tmp_path, c
     wait_for = partial(polling.wait_for, deadline=30.0)
     try:
         wait_for(lambda: (r := daemon.get("/healthz")) is not None and r.status_code == 200, "/healthz")
-        page = daemon.get("/")
+        page = httpx.get(daemon.base + "/", timeout=30)  # the first page loads matplotlib
         assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
         assert set(cards(page.text)) == {goal.id for goal in catalog.goals}
         status = daemon.get("/api/status")

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from tests.alerting_helpers import make_runtime
 from tests.conftest import CATALOG, ROOT
-from tracker import db, outbox
-from tracker.delivery import deliver_pass
-from tracker.alert_tables import OutboxRow
+from tracker.delivery import deliver_pass, outbox
+from tracker.store import db
+from tracker.store.alert_tables import OutboxRow
 
 pytestmark = pytest.mark.slow
 

@@ -10,11 +10,11 @@ import pytest
 from freezegun import freeze_time
 from standardwebhooks import Webhook
 
+from tracker.catalog.routing import Target
 from tracker.delivery.channel import DeliveryError, WebhookChannel
 from tracker.delivery.formats import Notice, render
 from tracker.delivery.pipeline import Context, Job, run
 from tracker.delivery.schedule import DELAYS, MAX_ATTEMPTS, next_attempt, parse_retry_after
-from tracker.routing import Target
 
 NOW = datetime(2026, 7, 5, tzinfo=timezone.utc)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from tests.evalkit import local, months, quarters, readings
-from tracker.evaluation import evaluate, pace
-from tracker.verdict import Status
+from tracker.core.evaluation import evaluate, pace
+from tracker.core.verdict import Status
 
 EV = "ev_deliveries"
 CASES = [

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.evalkit import local, months, readings
-from tracker.catalog import parse_catalog
-from tracker.errors import ConfigError
-from tracker.evaluation import evaluate, evaluate_all
+from tracker.catalog.model import parse_catalog
+from tracker.core.errors import ConfigError
+from tracker.core.evaluation import evaluate, evaluate_all
 
 amounts = st.lists(st.integers(0, 100000), min_size=1, max_size=12)
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

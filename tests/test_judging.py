@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from tests.conftest import table_dump
 from tests.evalkit import local
-from tracker import db, store
-from tracker.judging import evaluate_from_db
+from tracker.store import actuals as store
+from tracker.store import db
+from tracker.store.judging import evaluate_from_db
 
 RECORDED = datetime(2026, 3, 5, tzinfo=timezone.utc)
 

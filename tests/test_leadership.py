@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import NOW
-from tracker import db, leadership
+from tracker.store import db, leadership
 
 TTL = timedelta(seconds=30)
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracker.lifecycle import AlertState, Sent, needs_update, step
+from tracker.core.lifecycle import AlertState, Sent, needs_update, step
 
 T0 = datetime(2026, 7, 5, tzinfo=timezone.utc)
 H = timedelta(hours=1)

@@ -18,7 +18,7 @@ def capture():
     """Configures logging into a buffer; restores the previous set-up afterwards."""
     import structlog
 
-    from tracker import logs
+    from tracker.service import logs
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level
@@ -39,7 +39,7 @@ def lines(buffer: io.StringIO) -> list[dict]:
 
 
 def test_ours_and_the_stdlibs_are_json_lines_of_one_shape(capture):
-    from tracker import logs
+    from tracker.service import logs
 
     buffer = capture()
     logs.get("tracker.test").info("job done", goals=13)
@@ -77,7 +77,7 @@ def test_levels_keep_an_idle_daemon_quiet(capture, logger, level, shown):
     ids=["key-in-a-url", "secret-key-name", "nested-and-authorization", "stdlib-arguments"],
 )
 def test_secrets_never_reach_the_output(capture, emit):
-    from tracker import logs
+    from tracker.service import logs
 
     buffer = capture()
     emit(logs.get("tracker.test"))
@@ -88,7 +88,7 @@ def test_secrets_never_reach_the_output(capture, emit):
 
 @pytest.mark.parametrize("fmt", ["json", "console"])
 def test_tracebacks_carry_neither_frame_locals_nor_secrets(capture, fmt):
-    from tracker import logs
+    from tracker.service import logs
 
     buffer = capture(fmt)
     try:
@@ -107,16 +107,16 @@ def test_tracebacks_carry_neither_frame_locals_nor_secrets(capture, fmt):
 
 
 def test_known_secrets_covers_settings_catalog_and_environment(catalog):
-    from tracker.logs import known_secrets
-    from tracker.routing import Receiver
-    from tracker.settings import Settings
+    from tracker.catalog.routing import Receiver
+    from tracker.catalog.settings import Settings
+    from tracker.service.logs import known_secrets
 
     settings = Settings(webhook_url="https://hooks.example/T0/B0/abc", webhook_secret=SECRET,
                         database_url="postgresql+psycopg://u:pg-pass@db/x")
     with_receiver = catalog.model_copy(update={"receivers": (
         Receiver(name="ops", url="https://ops.example/hook/xyz", secret_env="OPS_SECRET", headers={"X-Token": "tok-1"}),
     )})
-    from tracker.collectors.config import SourceConfig
+    from tracker.catalog.sources import SourceConfig
 
     with_receiver = with_receiver.model_copy(update={"sources": (SourceConfig(
         name="feed", kind="http_json", schedule="0 9 * * *", url="https://ir.example/feed.json", metric="ev_deliveries",
@@ -130,7 +130,7 @@ def test_known_secrets_covers_settings_catalog_and_environment(catalog):
 def test_job_context_starts_clean_and_is_cleared_after(capture):
     import structlog
 
-    from tracker import logs
+    from tracker.service import logs
 
     buffer = capture()
     structlog.contextvars.bind_contextvars(goal="left-over")

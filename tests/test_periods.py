@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tracker.errors import BadInput
-from tracker.periods import Granularity, Period, Span, parse_instant, parse_span
+from tracker.core.errors import BadInput
+from tracker.core.periods import Granularity, Period, Span, parse_instant, parse_span
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = timezone.utc

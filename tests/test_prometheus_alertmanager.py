@@ -124,7 +124,7 @@ def outbox(url: str) -> list[tuple]:
 
 
 def test_prometheus_scrapes_goals_and_alertmanager_gets_our_alerts(binaries, sqlite_url, tmp_path):
-    from tracker.db import ensure_schema, make_engine
+    from tracker.store.db import ensure_schema, make_engine
 
     alertmanager = start_alertmanager(binaries["prometheus-alertmanager"], tmp_path)
     port = free_port()

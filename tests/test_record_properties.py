@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import CATALOG
-from tracker.cli import main
+from tracker.cli.app import main
 
 METRICS = ["ev_deliveries", "home_stores", "rnd_spend", "third_ev_model_delivered", "phone_gross_profit"]
 PERIODS = ["2026", "2026-H1", "2026-Q3", "2026-03", "2026-03-15", "2026-13", "2026-Q5", "2026-02-30"]

@@ -47,7 +47,7 @@ def waiting_on_alerts(url: str) -> bool:
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_three_replicas_one_leader_killed_mid_cycle_every_notification_once(postgres_url, tmp_path):
-    from tracker.db import ensure_schema, make_engine
+    from tracker.store.db import ensure_schema, make_engine
 
     catalog = tmp_path / "goals.toml"
     catalog.write_text(catalog_text(GOALS))
@@ -127,8 +127,8 @@ def _outbox(url: str) -> list[tuple]:
 @pytest.fixture
 def runtime_on(database_url, tmp_path):
     """A Runtime on the test database with the flipping catalog; its clock is settable."""
-    from tracker.runtime import Runtime
-    from tracker.settings import Settings
+    from tracker.catalog.settings import Settings
+    from tracker.store.runtime import Runtime
 
     catalog = tmp_path / "goals.toml"
     catalog.write_text(catalog_text(2))
@@ -146,9 +146,9 @@ def runtime_on(database_url, tmp_path):
     ids=["superseded-leader-writes-nothing", "current-leader-writes"],
 )
 def test_a_cycle_under_a_lost_lease_is_rolled_back(runtime_on, database_url, fenced_as, lost):
-    from tracker import db, leadership
-    from tracker.alerts import evaluate_cycle
-    from tracker.leadership import EVALUATOR, Fence, LeaseLost
+    from tracker.alerting.cycle import evaluate_cycle
+    from tracker.store import db, leadership
+    from tracker.store.leadership import EVALUATOR, Fence, LeaseLost
 
     runtime, clock = runtime_on
     ttl = timedelta(seconds=3)

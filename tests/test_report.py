@@ -1,18 +1,18 @@
-"""The HTML report, rendered from evaluations made up for the test (tracker.report is pure)."""
+"""The HTML report, rendered from evaluations made up for the test (tracker.views.report is pure)."""
 
 from __future__ import annotations
 
 import re
-from html import escape
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from html import escape
 
 import pytest
 
-from tests.reportkit import AS_OF, real_pace, made_up, made_up_all, sample_readings
-from tracker import report
-from tracker.verdict import Status
+from tests.reportkit import AS_OF, made_up, made_up_all, real_pace, sample_readings
+from tracker.core.verdict import Status
+from tracker.views import report
 
 
 def render(catalog, evaluations, readings=None):  # type: ignore[no-untyped-def]
@@ -47,7 +47,7 @@ def check_page(page: str, catalog, evaluations) -> None:  # type: ignore[no-unty
 def shipped():  # type: ignore[no-untyped-def]
     """The shipped catalog's page, rendered once for the tests that only read it."""
     from tests.reportkit import ROOT
-    from tracker.catalog import load_catalog
+    from tracker.catalog.model import load_catalog
 
     catalog = load_catalog(ROOT / "config" / "goals.toml")
     evaluations = made_up_all(catalog)
@@ -68,7 +68,7 @@ def test_the_shipped_catalog_renders_every_goal(shipped):
 
 def test_the_shipped_catalog_as_evaluation_judges_it(shipped):
     """The done-when check on the real verdicts: the shipped catalog, the sample actuals."""
-    from tracker.evaluation import evaluate_all
+    from tracker.core.evaluation import evaluate_all
 
     catalog = shipped[0]
     readings = sample_readings(catalog)

@@ -50,13 +50,15 @@ def browser():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[tuple[str, list[str]]]:
-    """The daemon's HTTP server and routes (tracker.web) on a loopback port, over a database
+    """The daemon's HTTP server and routes (tracker.service.web) on a loopback port, over a database
     holding the sample actuals, with the clock fixed so that the screenshot is repeatable."""
     from tests.conftest import CATALOG, NOW
-    from tracker import db, store, web
-    from tracker.importer import read_csv
-    from tracker.runtime import Runtime
-    from tracker.settings import Settings
+    from tracker.catalog.settings import Settings
+    from tracker.service import web
+    from tracker.store import actuals as store
+    from tracker.store import db
+    from tracker.store.importer import read_csv
+    from tracker.store.runtime import Runtime
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'tracker.db'}"
     runtime = Runtime(Settings(database_url=url, config=CATALOG), clock=lambda: AS_OF)

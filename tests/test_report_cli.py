@@ -11,8 +11,8 @@ from tests.conftest import NOW, table_dump
 from tests.reportkit import SAMPLE
 from tests.test_cli_actuals import assert_refused
 from tests.test_report import cards
-from tracker.report import STATUS_WORDS
-from tracker.verdict import Status
+from tracker.core.verdict import Status
+from tracker.views.report import STATUS_WORDS
 
 AT = "2026-07-05"
 
@@ -20,8 +20,9 @@ AT = "2026-07-05"
 @pytest.fixture
 def sampled(sqlite_url, catalog):
     """A database holding the illustrative sample actuals, written in-process."""
-    from tracker import db, store
-    from tracker.importer import read_csv
+    from tracker.store import actuals as store
+    from tracker.store import db
+    from tracker.store.importer import read_csv
 
     engine = db.make_engine(sqlite_url)
     db.ensure_schema(engine)

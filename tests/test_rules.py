@@ -5,9 +5,8 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.alerting_helpers import EV, evaluation
-from tracker.routing import Rule, defaults
-from tracker.rules import SourceHealth, cap_severity, fingerprint, goal_matches, source_matches
-from tracker.verdict import Status
+from tracker.core.rules import Rule, SourceHealth, cap_severity, defaults, fingerprint, goal_matches, source_matches
+from tracker.core.verdict import Status
 
 
 def names(matches) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import NOW, ROOT, table_dump
-from tracker import db, store
-from tracker.errors import BadInput
-from tracker.store import RowInput
+from tracker.core.errors import BadInput
+from tracker.store import actuals as store
+from tracker.store import db
+from tracker.store.actuals import RowInput
 
 
 def _record(engine, catalog, metric, period, value, **kw):
@@ -150,8 +151,9 @@ def test_sqlite_is_tuned_for_concurrent_writers(sqlite_url):
 WRITER = """
 import sys
 from datetime import datetime, timezone
-from tracker import db, store
-from tracker.catalog import load_catalog
+from tracker.store import db
+from tracker.store import actuals as store
+from tracker.catalog.model import load_catalog
 catalog = load_catalog(__import__("pathlib").Path(sys.argv[2]))
 engine = db.make_engine(sys.argv[1])
 for month in range(1, 13):

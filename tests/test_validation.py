@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from tracker.errors import BadInput, NotFound
-from tracker.periods import Period
-from tracker.validation import check_jump, parse_value, validate
+from tracker.core.errors import BadInput, NotFound
+from tracker.core.periods import Period
+from tracker.core.validation import check_jump, parse_value, validate
 
 
 @pytest.mark.parametrize(

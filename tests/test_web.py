@@ -13,7 +13,7 @@ from tests.conftest import NOW
 
 
 def evaluation(goal: str, status: str, attainment: float | None = 0.5, projected: float | None = 0.9):
-    from tracker.verdict import Evaluation, Status
+    from tracker.core.verdict import Evaluation, Status
 
     return Evaluation(
         goal=goal, title=goal, kind="cumulative", period_start=date(2026, 1, 1), period_end=date(2027, 1, 1),
@@ -36,7 +36,7 @@ class FakeState:
 
 @pytest.fixture
 def state():
-    from tracker.metrics import DaemonMetrics
+    from tracker.service.metrics import DaemonMetrics
 
     return FakeState(DaemonMetrics())
 
@@ -44,7 +44,7 @@ def state():
 @pytest.fixture
 def serve(state):
     """Starts the server on an ephemeral loopback port; yields an httpx client for it."""
-    from tracker.web import App, Server
+    from tracker.service.web import App, Server
 
     servers = []
 
@@ -97,7 +97,7 @@ def test_only_reads_are_served(serve, method, path, status):
 
 
 def test_a_route_is_one_line_in_the_table(serve, state):
-    from tracker.web import ROUTES, App, Response
+    from tracker.service.web import ROUTES, App, Response
 
     # (a path of its own: /api/goals/{goal_id} is a real route now, tests/test_dashboard.py)
     routes = [*ROUTES, ("/api/things/{id}", lambda request: Response.json(200, {"thing": request.params["id"]}))]
@@ -107,7 +107,7 @@ def test_a_route_is_one_line_in_the_table(serve, state):
 
 
 def test_a_failing_handler_is_a_500_and_the_server_goes_on(serve, state):
-    from tracker.web import ROUTES, App
+    from tracker.service.web import ROUTES, App
 
     def broken(request):
         raise RuntimeError("boom")
@@ -157,7 +157,7 @@ def test_a_goal_gone_from_the_catalog_leaves_metrics_at_the_next_evaluation(stat
 def test_each_daemon_has_its_own_registry():
     from prometheus_client import REGISTRY
 
-    from tracker.metrics import DaemonMetrics
+    from tracker.service.metrics import DaemonMetrics
 
     first, second = DaemonMetrics(), DaemonMetrics()
     first.observe_delivery({"ops": {"sent": 5}}, depth=None)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401  autogenerate renders sqlmodel.sql.sqltypes.AutoString
 from alembic import op
 
-import tracker.dbtypes  # noqa: F401  autogenerate renders the exact column types
+import tracker.store.dbtypes  # noqa: F401  autogenerate renders the exact column types
 
 
 revision: str = '0001'
@@ -24,12 +24,12 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('metric', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('period_start', tracker.dbtypes.UTCDateTime(), nullable=False),
-    sa.Column('period_end', tracker.dbtypes.UTCDateTime(), nullable=False),
-    sa.Column('value', tracker.dbtypes.ExactDecimal(), nullable=False),
+    sa.Column('period_start', tracker.store.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('period_end', tracker.store.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('value', tracker.store.dbtypes.ExactDecimal(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-    sa.Column('recorded_at', tracker.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', tracker.store.dbtypes.UTCDateTime(), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('is_current', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_actuals'))

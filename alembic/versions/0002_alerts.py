@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401  autogenerate renders sqlmodel.sql.sqltypes.AutoString
 from alembic import op
 
-import tracker.dbtypes  # noqa: F401  autogenerate renders the exact column types
+import tracker.store.dbtypes  # noqa: F401  autogenerate renders the exact column types
 
 
 revision: str = '0002'
@@ -28,16 +28,16 @@ def upgrade() -> None:
     sa.Column('severity', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('active_since', tracker.dbtypes.UTCDateTime(), nullable=True),
-    sa.Column('starts_at', tracker.dbtypes.UTCDateTime(), nullable=True),
-    sa.Column('ends_at', tracker.dbtypes.UTCDateTime(), nullable=True),
-    sa.Column('last_held_at', tracker.dbtypes.UTCDateTime(), nullable=True),
-    sa.Column('updated_at', tracker.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('active_since', tracker.store.dbtypes.UTCDateTime(), nullable=True),
+    sa.Column('starts_at', tracker.store.dbtypes.UTCDateTime(), nullable=True),
+    sa.Column('ends_at', tracker.store.dbtypes.UTCDateTime(), nullable=True),
+    sa.Column('last_held_at', tracker.store.dbtypes.UTCDateTime(), nullable=True),
+    sa.Column('updated_at', tracker.store.dbtypes.UTCDateTime(), nullable=False),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('summary', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.Column('labels', sa.JSON(), nullable=False),
     sa.Column('evaluation', sa.JSON(), nullable=False),
-    sa.Column('last_notified_at', tracker.dbtypes.UTCDateTime(), nullable=True),
+    sa.Column('last_notified_at', tracker.store.dbtypes.UTCDateTime(), nullable=True),
     sa.Column('last_notify_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.PrimaryKeyConstraint('fingerprint', name=op.f('pk_alerts'))
     )
@@ -48,7 +48,7 @@ def upgrade() -> None:
     sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('receiver', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('at', tracker.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('at', tracker.store.dbtypes.UTCDateTime(), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('outbox_id', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('fingerprint', 'receiver', name=op.f('pk_notify_log'))
@@ -62,14 +62,14 @@ def upgrade() -> None:
     sa.Column('event', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('body', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', tracker.dbtypes.UTCDateTime(), nullable=False),
-    sa.Column('next_attempt_at', tracker.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('created_at', tracker.store.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', tracker.store.dbtypes.UTCDateTime(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('last_status', sa.Integer(), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
-    sa.Column('sent_at', tracker.dbtypes.UTCDateTime(), nullable=True),
+    sa.Column('sent_at', tracker.store.dbtypes.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('webhook_id', name=op.f('uq_outbox_webhook_id'))
     )
@@ -81,17 +81,17 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('consecutive_failures', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
-    sa.Column('last_failure_at', tracker.dbtypes.UTCDateTime(), nullable=True),
-    sa.Column('last_success_at', tracker.dbtypes.UTCDateTime(), nullable=True),
-    sa.Column('disabled_at', tracker.dbtypes.UTCDateTime(), nullable=True),
+    sa.Column('last_failure_at', tracker.store.dbtypes.UTCDateTime(), nullable=True),
+    sa.Column('last_success_at', tracker.store.dbtypes.UTCDateTime(), nullable=True),
+    sa.Column('disabled_at', tracker.store.dbtypes.UTCDateTime(), nullable=True),
     sa.Column('disabled_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_receiver_state'))
     )
     op.create_table('silences',
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('ends_at', tracker.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('ends_at', tracker.store.dbtypes.UTCDateTime(), nullable=False),
     sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-    sa.Column('created_at', tracker.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('created_at', tracker.store.dbtypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('subject', name=op.f('pk_silences'))
     )
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401  autogenerate renders sqlmodel.sql.sqltypes.AutoString
 from alembic import op
 
-import tracker.dbtypes  # noqa: F401  autogenerate renders the exact column types
+import tracker.store.dbtypes  # noqa: F401  autogenerate renders the exact column types
 
 
 revision: str = '0003'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table('collections',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('collected_at', tracker.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('collected_at', tracker.store.dbtypes.UTCDateTime(), nullable=False),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('rows_recorded', sa.Integer(), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),

@@ -11,7 +11,7 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-from tracker.dbtypes import value_parts
+from tracker.store.dbtypes import value_parts
 
 revision: str = '0004'
 down_revision: Union[str, None] = '0003'

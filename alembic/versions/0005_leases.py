@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401  autogenerate renders sqlmodel.sql.sqltypes.AutoString
 from alembic import op
 
-import tracker.dbtypes  # noqa: F401  autogenerate renders the exact column types
+import tracker.store.dbtypes  # noqa: F401  autogenerate renders the exact column types
 
 
 revision: str = '0005'
@@ -24,8 +24,8 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('term', sa.Integer(), nullable=False),
-    sa.Column('acquired_at', tracker.dbtypes.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', tracker.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('acquired_at', tracker.store.dbtypes.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', tracker.store.dbtypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_leases'))
     )
 

@@ -15,13 +15,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tracker import store
-from tracker.collectors.config import SourceConfig
-from tracker.collectors.runner import finish, failed
-from tracker.collectors import CollectionResult
-from tracker.errors import BadInput
-from tracker.importer import read_csv
-from tracker.runtime import Runtime
+from tracker.catalog.sources import SourceConfig
+from tracker.collectors.outcome import CollectionResult, failed, finish
+from tracker.core.errors import BadInput
+from tracker.store import actuals as store
+from tracker.store.importer import read_csv
+from tracker.store.runtime import Runtime
 
 DONE = "done"
 QUARANTINE = "quarantine"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from tracker.catalog import Catalog
+from tracker.catalog.model import Catalog
 from tracker.collectors import journal
-from tracker.rules import SourceHealth
+from tracker.core.rules import SourceHealth
 
 
 def failing_sources(session: Session, *, catalog: Catalog) -> list[SourceHealth]:

@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 import httpx
 import jmespath
 
-from tracker.collectors import CollectionFailed
-from tracker.collectors.config import ENV_REFERENCE, SourceConfig
-from tracker.catalog import Catalog
-from tracker.periods import Period
-from tracker.store import RowInput
+from tracker.catalog.model import Catalog
+from tracker.catalog.sources import ENV_REFERENCE, SourceConfig
+from tracker.collectors.outcome import CollectionFailed
+from tracker.core.periods import Period
+from tracker.store.actuals import RowInput
 
 
 def fetch(client: httpx.Client, source: SourceConfig, *, environ: Mapping[str, str] = os.environ) -> Any:

@@ -3,32 +3,30 @@ transaction together with the run's row in collections, and log the outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import httpx
 import structlog
 from sqlmodel import Session
 
-from tracker import db, store
-from tracker.collectors import CollectionFailed, CollectionResult, journal
-from tracker.collectors.config import SourceConfig
-from tracker.errors import BadInput
-from tracker.runtime import Runtime
-from tracker.store import RowInput
-
-# Records what it can into the open session and returns (actuals recorded, error or None);
-# raising BadInput or CollectionFailed means nothing of this run is kept.
-Apply = Callable[[Session], tuple[int, str | None]]
+from tracker.catalog.sources import SourceConfig
+from tracker.collectors import csv_dir, http_json
+from tracker.collectors.outcome import CollectionFailed, CollectionResult, failed, finish
+from tracker.core.errors import BadInput
+from tracker.store import actuals as store
+from tracker.store.actuals import RowInput
+from tracker.store.runtime import Runtime
 
 
-def run(runtime: Runtime, source: SourceConfig, *, now: datetime, client: httpx.Client | None) -> CollectionResult:
+def collect(
+    runtime: Runtime, source: SourceConfig, *, now: datetime, client: httpx.Client | None = None
+) -> CollectionResult:
+    """Runs one collection of `source` now and records it; commits its own write transaction.
+    Never raises for a bad source: the failure is the result (and a row in collections)."""
     log = structlog.get_logger().bind(source=source.name, kind=source.kind)
     if source.kind == "http_json":
         result = _http(runtime, source, now, client)
     else:
-        from tracker.collectors import csv_dir
-
         result = csv_dir.collect(runtime, source, now=now, log=log)
     if result.ok:
         log.info("collected", recorded=result.recorded)
@@ -37,30 +35,7 @@ def run(runtime: Runtime, source: SourceConfig, *, now: datetime, client: httpx.
     return result
 
 
-def finish(runtime: Runtime, source: SourceConfig, now: datetime, apply: Apply) -> CollectionResult:
-    """Applies the collection under a savepoint, so that a refused value undoes only the
-    collection's own writes, then writes the run's row; one commit for both."""
-    with db.session(runtime.engine, write=True) as session:
-        try:
-            with session.begin_nested():
-                recorded, error = apply(session)
-        except (BadInput, CollectionFailed) as problem:
-            recorded, error = 0, str(problem)
-        outcome = journal.FAILED if error else journal.OK
-        journal.add(session, source=source.name, at=now, outcome=outcome, rows=recorded, error=error)
-    return CollectionResult(source.name, now, outcome, recorded, error)
-
-
-def failed(message: str) -> Apply:
-    def apply(_session: Session) -> tuple[int, str | None]:
-        raise CollectionFailed(message)
-
-    return apply
-
-
 def _http(runtime: Runtime, source: SourceConfig, now: datetime, client: httpx.Client | None) -> CollectionResult:
-    from tracker.collectors import http_json
-
     try:
         if client is None:
             with httpx.Client(follow_redirects=True) as own:

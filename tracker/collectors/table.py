@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from tracker import models  # noqa: F401  sets the constraint naming convention first
-from tracker.dbtypes import UTCDateTime
+from tracker.store import models  # noqa: F401  sets the constraint naming convention first
+from tracker.store.dbtypes import UTCDateTime
 
 
 class Collection(SQLModel, table=True):

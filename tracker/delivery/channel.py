@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import httpx
+import structlog
+from standardwebhooks import Webhook
 
+from tracker.catalog.routing import Target
+from tracker.core.urls import redact_url
 from tracker.delivery.schedule import parse_retry_after
-from tracker.output import redact_url
-from tracker.routing import Target
 
 
 class DeliveryError(Exception):
@@ -38,8 +40,6 @@ class Channel(Protocol):
 
 class WebhookChannel:
     def __init__(self, target: Target, client: httpx.Client) -> None:
-        from standardwebhooks import Webhook
-
         assert target.url is not None
         self.target = target
         self.client = client
@@ -71,8 +71,6 @@ class LogChannel:
     """Writes notifications to the log: with no receiver configured, a first run shows them."""
 
     def __init__(self, name: str) -> None:
-        import structlog
-
         self.log = structlog.get_logger("tracker.notifications").bind(receiver=name)
 
     def send(self, webhook_id: str, body: bytes, *, now: datetime) -> int:

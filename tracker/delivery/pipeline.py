@@ -13,10 +13,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from tracker.delivery.channel import Channel, DeliveryError
-from tracker.delivery.schedule import next_attempt
 from tracker.delivery.formats import utc_text
-
-from tracker.outbox import DEAD, MUTED, SENT, SUPERSEDED  # outcomes that are also the row's state
+from tracker.delivery.outbox import DEAD, MUTED, SENT, SUPERSEDED  # outcomes that are also the row's state
+from tracker.delivery.schedule import next_attempt
 
 RETRY = "retry"  # the one outcome that leaves the row queued
 

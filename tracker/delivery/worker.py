@@ -10,8 +10,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 import httpx
@@ -19,14 +19,15 @@ import structlog
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
-from tracker import db, outbox, silences
+from tracker.catalog.model import plan_for
+from tracker.delivery import outbox
 from tracker.delivery.channel import make_channel
 from tracker.delivery.pipeline import DEAD, MUTED, RETRY, SENT, SUPERSEDED, Context, Job, run
-from tracker.alert_tables import NotifyLog, OutboxRow, ReceiverState
-from tracker.routing import plan_for
+from tracker.store import db, silences
+from tracker.store.alert_tables import NotifyLog, OutboxRow, ReceiverState
 
 if TYPE_CHECKING:
-    from tracker.runtime import Runtime
+    from tracker.store.runtime import Runtime
 
 log = structlog.get_logger("tracker.delivery")
 FAILING_AFTER = 3  # failures in a row before a receiver is reported as failing
@@ -67,7 +68,7 @@ def deliver_pass(
     settings = runtime.settings.deliver
     own = client is None
     client = client or httpx.Client(timeout=settings.timeout_seconds)
-    channels = {name: make_channel(t, client) for name, t in plan_for(runtime).targets.items()}
+    channels = {name: make_channel(t, client) for name, t in plan_for(runtime.catalog, runtime.settings).targets.items()}
     # a lease longer than any send can take, so a live worker's rows are never re-claimed
     lease = timedelta(seconds=settings.timeout_seconds * 3 + 30)
     result = PassResult()

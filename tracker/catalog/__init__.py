@@ -1,0 +1,1 @@
+"""Settings and the TOML goal catalog, read into validated models."""

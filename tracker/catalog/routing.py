@@ -1,0 +1,128 @@
+"""What the catalog says about alerting: rules, receivers and routes.
+
+Rules say which goal conditions become alerts; routes send alerts, matched on goal labels and
+severity, to receivers. `defaults()` are the rules every catalog gets unless it overrides one
+by name. `plan()` adds the receivers the catalog does not name: `default` (from
+TRACKER_WEBHOOK_URL, gets every alert) and, when there is no receiver at all, `log`
+(notifications written to the log, so a first run shows them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator
+
+from tracker.catalog.settings import check_secret
+from tracker.core.durations import Duration
+from tracker.core.errors import ConfigError
+from tracker.core.goals import Severity, Strict
+from tracker.core.rules import matches
+
+if TYPE_CHECKING:
+    from tracker.catalog.settings import Settings
+
+Format = Literal["native", "alertmanager", "slack", "alertmanager_api"]
+
+
+DEFAULT_RECEIVER, LOG_RECEIVER = "default", "log"
+
+
+class Receiver(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    url: str = Field(pattern=r"^https?://")
+    format: Format = "native"
+    secret_env: str | None = Field(None, description="environment variable holding the whsec_ secret")
+    headers: dict[str, str] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in (DEFAULT_RECEIVER, LOG_RECEIVER):
+            raise ValueError(f"{value!r} is reserved (TRACKER_WEBHOOK_URL is 'default', the log is 'log')")
+        return value
+
+
+class Route(Strict):
+    receiver: str
+    match: dict[str, str] = {}
+    severities: tuple[Severity, ...] = ("critical", "warning", "info")
+    repeat_interval: Duration = timedelta(days=1)
+    send_resolved: bool = True
+    continue_: bool = Field(False, alias="continue")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A receiver as delivery sees it: where to post, in which format, signed with what.
+    `url` None means the log. The secret is never printed (see __repr__)."""
+
+    name: str
+    url: str | None
+    format: str = "native"
+    headers: tuple[tuple[str, str], ...] = ()
+    secret: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Target(name={self.name!r}, format={self.format!r}, signed={self.secret is not None})"
+
+
+@dataclass(frozen=True)
+class Plan:
+    targets: dict[str, Target]
+    routes: tuple[Route, ...]
+    # alertmanager_api: how long a pushed firing alert stays firing unless pushed again, and
+    # the link back to this daemon (Alertmanager's generatorURL)
+    alert_ttl: timedelta = timedelta(hours=4)
+    generator_url: str = ""
+
+    def refreshes(self, receiver: str) -> bool:
+        """Alertmanager's API forgets a firing alert at its endsAt: re-send it every cycle."""
+        return self.targets[receiver].format == "alertmanager_api"
+
+    def routes_for(self, labels: Mapping[str, str], severity: str) -> list[Route]:
+        """The routes an alert goes down: in order, stopping at the first match unless it says
+        `continue`."""
+        chosen = []
+        for route in self.routes:
+            if severity in route.severities and matches(route.match, labels):
+                chosen.append(route)
+                if not route.continue_:
+                    break
+        return chosen
+
+
+def plan(
+    receivers: tuple[Receiver, ...], routes: tuple[Route, ...], settings: Settings, environ: Mapping[str, str]
+) -> Plan:
+    """Receivers and routes in effect. Catalog receivers without any [[routes]] each get every
+    alert; the TRACKER_WEBHOOK_URL receiver always gets every alert."""
+    targets = {r.name: Target(r.name, r.url, r.format, tuple(r.headers.items()), _secret(r, environ)) for r in receivers}
+    effective = list(routes) or [Route(receiver=r.name, **{"continue": True}) for r in receivers]
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        targets[DEFAULT_RECEIVER] = Target(DEFAULT_RECEIVER, settings.webhook_url, "native", (), secret)
+        effective.insert(0, Route(receiver=DEFAULT_RECEIVER, **{"continue": True}))
+    if not targets:
+        targets[LOG_RECEIVER] = Target(LOG_RECEIVER, None)
+        effective = [Route(receiver=LOG_RECEIVER)]
+    return Plan(targets, tuple(effective))
+
+
+def _secret(receiver: Receiver, environ: Mapping[str, str]) -> str | None:
+    """The receiver's signing secret. A receiver that names a variable means to sign, so an
+    unset or malformed one is a configuration error, never a quiet unsigned request."""
+    if not receiver.secret_env:
+        return None
+
+    value = environ.get(receiver.secret_env)
+    if not value:
+        raise ConfigError(f"receiver {receiver.name}: secret_env {receiver.secret_env} is not set")
+    try:
+        check_secret(value)
+    except ValueError as problem:
+        raise ConfigError(f"receiver {receiver.name}: {receiver.secret_env} {problem}") from None
+    return value

@@ -1,0 +1,114 @@
+"""Settings from the environment (prefix `TRACKER_`, nested with `__`).
+
+Built once in the command line's entry point and passed down; there is no module-level
+instance, so importing this module reads nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tracker.core.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/goals.toml")
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory (created on first use)."""
+    from platformdirs import user_data_path  # only when unset
+
+    return f"sqlite:///{user_data_path('kpi-tracker') / 'tracker.db'}"
+
+
+class EvaluateSettings(BaseModel):
+    cron: str = Field("0 * * * *", description="when the daemon evaluates (crontab, catalog time zone)")
+    interval_seconds: float | None = Field(
+        None, gt=0, description="when set, evaluate every this many seconds instead of on `cron`"
+    )
+
+
+class LeadershipSettings(BaseModel):
+    ttl_seconds: float = Field(
+        30.0, ge=1, le=3600, description="evaluation lease among replicas on PostgreSQL: a dead leader is replaced "
+        "within this; renewed every third of it"
+    )
+
+
+class DeliverSettings(BaseModel):
+    interval_seconds: float = Field(5.0, gt=0, description="how often the daemon delivers")
+    timeout_seconds: float = Field(10.0, gt=0, description="whole-request deadline per webhook")
+    concurrency: int = Field(4, ge=1, le=64, description="webhooks in flight at once")
+    batch_size: int = Field(100, ge=1, description="outbox rows claimed per pass")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRACKER_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str = Field(default_factory=default_database_url)
+    config: Path = DEFAULT_CONFIG
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    log_format: Literal["json", "console"] | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    http_port: int = Field(9464, ge=0, le=65535)
+    http_host: str = "127.0.0.1"
+    external_url: str | None = Field(
+        None, pattern=r"^https?://", description="how others reach this daemon (Alertmanager's generatorURL)"
+    )
+    evaluate: EvaluateSettings = EvaluateSettings()
+    deliver: DeliverSettings = DeliverSettings()
+    leadership: LeadershipSettings = LeadershipSettings()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_form(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_secret(value.get_secret_value())
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url_form(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value or None
+
+    @property
+    def resolved_log_format(self) -> str:
+        if self.log_format:
+            return self.log_format
+        return "console" if sys.stderr.isatty() else "json"
+
+
+def check_secret(value: str) -> None:
+    """A Standard Webhooks secret: `whsec_` and a non-empty base64 key. Raises ValueError
+    (without the value) so every place a secret comes from reports it the same way."""
+    if not value.startswith("whsec_"):
+        raise ValueError("must start with 'whsec_' followed by a base64 key")
+    try:
+        key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except binascii.Error:
+        key = b""
+    if not key:
+        raise ValueError("the key after 'whsec_' must be non-empty base64")
+
+
+def load_settings() -> Settings:
+    """Reads the environment; a bad value is a ConfigError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "TRACKER_" + "__".join(str(part) for part in first["loc"]).upper()
+        raise ConfigError(f"setting {name}: {first['msg'].removeprefix('Value error, ')}") from None

@@ -1,0 +1,1 @@
+"""The `tracker` command line: the typer app and one module per command group."""

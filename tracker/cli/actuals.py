@@ -1,0 +1,194 @@
+"""Commands for the catalog and actuals: record, import, actuals, goals, check-config, info, db."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tracker.store.runtime import Runtime
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+def record(
+    metric: Annotated[str, typer.Argument(help="metric name from the catalog, e.g. ev_deliveries")],
+    period: Annotated[str, typer.Argument(help="2026, 2026-H1, 2026-Q3, 2026-03 or 2026-03-15")],
+    value: Annotated[str, typer.Argument(help="decimal number, kept exactly as written")],
+    source: Annotated[str | None, typer.Option(help="where the figure comes from")] = None,
+    note: Annotated[str | None, typer.Option(help="free text kept with the figure")] = None,
+    force: Annotated[bool, typer.Option("--force", help="accept a tenfold jump from the previous period")] = False,
+) -> None:
+    """Record one actual. Recording a metric and period again is a revision; all are kept."""
+    from tracker.store import actuals as store  # start-up speed
+    from tracker.store import db  # start-up speed
+
+    runtime = Runtime.from_env()
+    catalog = runtime.catalog
+    with db.session(runtime.engine, write=True) as session:
+        row = store.record(
+            session,
+            catalog=catalog,
+            metric=metric,
+            period=period,
+            value=value,
+            source=source,
+            note=note,
+            force=force,
+            now=runtime.now(),
+        )
+    assert row is not None
+    unit = catalog.metrics[row.metric].unit
+    revised = f" (revision {row.revision})" if row.revision > 1 else ""
+    print(f"recorded {row.metric} {row.period} = {row.value} {unit}{revised}")
+
+
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV with header metric,period,value[,source,note]")],
+    force: Annotated[bool, typer.Option("--force", help="accept tenfold jumps from the previous period")] = False,
+) -> None:
+    """Record many actuals from CSV: all rows or none."""
+    from tracker.store import db  # start-up speed
+    from tracker.store.importer import import_file  # start-up speed
+
+    runtime = Runtime.from_env()
+    catalog = runtime.catalog
+    with db.session(runtime.engine, write=True) as session, _progress() as advance:
+        count = import_file(session, catalog=catalog, path=file, now=runtime.now(), force=force, progress=advance)
+    print(f"imported {count} actuals from {file}")
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing at all otherwise."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not sys.stderr.isatty():
+            return None
+        from rich.progress import Progress  # start-up speed
+
+        self.bar = Progress(transient=True)
+        self.bar.start()
+        task = self.bar.add_task("validating rows", total=None)
+        return lambda count: self.bar.advance(task, count)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def actuals(
+    metric: Annotated[str, typer.Argument(help="metric name from the catalog")],
+    as_json: JsonFlag = False,
+) -> None:
+    """List a metric's actuals, revisions included."""
+    from tracker.cli.output import console, print_json  # start-up speed
+    from tracker.core.validation import find_metric  # start-up speed
+    from tracker.store import actuals as store  # start-up speed
+    from tracker.store import db  # start-up speed
+
+    runtime = Runtime.from_env()
+    spec = find_metric(runtime.catalog.metrics, metric)
+    with db.session(runtime.engine) as session:
+        rows = store.history(session, metric=spec.name)
+    items = [
+        {
+            "metric": r.metric,
+            "period": r.period,
+            "value": r.value,
+            "unit": spec.unit,
+            "revision": r.revision,
+            "current": r.is_current,
+            "source": r.source,
+            "note": r.note,
+            "recorded_at": r.recorded_at,
+        }
+        for r in rows
+    ]
+    if as_json:
+        print_json(items)
+        return
+    from rich.table import Table  # start-up speed
+
+    table = Table(title=f"{spec.title} ({spec.unit}, by {spec.granularity})")
+    for column in ("period", "value", "rev", "current", "source", "note", "recorded at"):
+        table.add_column(column, justify="right" if column in ("value", "rev") else "left")
+    for item in items:
+        table.add_row(
+            item["period"], f"{item['value']:,}", str(item["revision"]), "yes" if item["current"] else "",
+            item["source"] or "", item["note"] or "", item["recorded_at"].strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    console().print(table if items else f"no actuals recorded for {spec.name} yet")
+
+
+def goals(as_json: JsonFlag = False) -> None:
+    """List the catalog: goals, their kind, period, target and source."""
+    from tracker.cli.output import console, print_json  # start-up speed
+    from tracker.views.catalog_view import goal_rows, goals_table  # start-up speed
+
+    catalog = Runtime.from_env().catalog
+    if as_json:
+        print_json(goal_rows(catalog))
+    else:
+        console().print(goals_table(catalog))
+
+
+def check_config() -> None:
+    """Validate the catalog and settings, pointing at the file and field that is wrong."""
+    runtime = Runtime.from_env()
+    catalog = runtime.catalog
+    from tracker.catalog.model import plan_for  # start-up speed
+
+    plan_for(runtime.catalog, runtime.settings)  # receivers' secrets: set and well formed
+    print(
+        f"{catalog.path}: OK ({len(catalog.goals)} goals, {len(catalog.metrics)} metrics, "
+        f"{len(catalog.effective_rules())} rules, {len(catalog.receivers)} receivers, "
+        f"{len(catalog.sources)} sources)"
+    )
+
+
+def info(as_json: JsonFlag = False) -> None:
+    """Show the version, settings in effect (secrets masked), database location and revision."""
+    from tracker import __version__  # start-up speed
+    from tracker.cli.output import print_json  # start-up speed
+    from tracker.core.urls import redact_url  # start-up speed
+    from tracker.store import db  # start-up speed
+
+    runtime = Runtime.from_env()
+    settings = runtime.settings.model_dump(mode="json")
+    engine = db.make_engine(runtime.settings.database_url)
+    settings["database_url"] = db.describe_url(engine)
+    settings["webhook_url"] = redact_url(settings["webhook_url"])
+    details = {
+        "version": __version__,
+        "python": sys.version.split()[0],
+        "database": settings["database_url"],
+        "revision": db.current_revision(engine),
+        "head_revision": db.head_revision(),
+        "config": str(runtime.settings.config),
+        "settings": settings,
+    }
+    if as_json:
+        print_json(details)
+        return
+    for key, value in details.items():
+        if key != "settings":
+            print(f"{key:14} {value if value is not None else '(not migrated yet)'}")
+    print("settings")
+    for key, value in settings.items():
+        print(f"  {key:20} {value}")
+
+
+def db_upgrade() -> None:
+    """Apply the Alembic migrations to the database in TRACKER_DATABASE_URL."""
+    from tracker.store import db  # start-up speed
+
+    runtime = Runtime.from_env()
+    engine = db.make_engine(runtime.settings.database_url)
+    before = db.current_revision(engine)
+    after = db.upgrade(engine)
+    print(f"{db.describe_url(engine)}: {before or 'empty'} -> {after}")

@@ -1,0 +1,77 @@
+"""`tracker status [--at TIME] [--json]`: every goal judged, read-only, as of now or TIME."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tracker.store.runtime import Runtime
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from tracker.core.verdict import Evaluation
+
+_STYLE = {
+    "on_track": "green",
+    "achieved": "bold green",
+    "at_risk": "yellow",
+    "off_track": "red",
+    "missed": "bold red",
+    "no_data": "dim",
+}
+
+
+def status(
+    at: Annotated[str | None, typer.Option("--at", help="judge as of this ISO 8601 time (catalog time zone)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+) -> None:
+    """Evaluate every goal, read-only, as of now or --at TIME."""
+    from tracker.cli.output import console, print_json  # start-up speed
+    from tracker.core.periods import parse_instant  # start-up speed
+    from tracker.store import db  # start-up speed
+    from tracker.store.judging import evaluate_from_db  # start-up speed
+
+    runtime = Runtime.from_env()
+    catalog = runtime.catalog
+    now = parse_instant(at, catalog.timezone) if at else runtime.now()
+    with db.session(runtime.engine) as session:
+        evaluations = evaluate_from_db(session, catalog=catalog, now=now)
+    if as_json:
+        print_json([e.to_json() for e in evaluations])
+    else:
+        console().print(status_table(evaluations, now.astimezone(catalog.timezone).isoformat(timespec="minutes")))
+
+
+def status_table(evaluations: list[Evaluation], as_of: str) -> Table:
+    from rich.table import Table  # start-up speed
+
+    from tracker.core.summary import number  # start-up speed
+
+    table = Table(title=f"Goals as of {as_of}", title_justify="left")
+    for name in ("goal", "status", "progress", "actual / expected", "projected", "needs", "data through"):
+        table.add_column(name, justify="right" if name in ("projected", "needs") else "left")
+    for e in evaluations:
+        show = lambda v: number(v, e.display)  # noqa: E731
+        style = _STYLE[str(e.status)]
+        needs = f"{show(e.required_rate)}/{e.rate_unit}" if e.required_rate is not None else ""
+        through = (e.data_through.isoformat() if e.data_through else "-") + (" [bold red]STALE[/]" if e.stale else "")
+        table.add_row(
+            e.goal,
+            f"[{style}]{str(e.status).replace('_', ' ')}[/]" + (" [yellow](deadline near)[/]" if e.deadline_near else ""),
+            _bar(e.attainment),
+            f"{show(e.actual)} / {show(e.expected)}" if e.actual is not None else "-",
+            show(e.projected) if e.projected is not None else "-",
+            needs,
+            through,
+        )
+    return table
+
+
+def _bar(share: float | None, width: int = 10) -> str:
+    """A small progress bar with the percentage: ██████░░░░ 60%."""
+    if share is None:
+        return ""
+    filled = max(0, min(width, round(share * width)))
+    return "█" * filled + "░" * (width - filled) + f" {share:.0%}"

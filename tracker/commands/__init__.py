@@ -1,1 +1,0 @@
-"""The command line, one module per group of commands; heavy imports stay inside functions."""

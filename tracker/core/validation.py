@@ -1,0 +1,84 @@
+"""Checks on one actual before it is recorded (pure: no database, no clock).
+
+The same checks serve `tracker record`, `tracker import` and the collectors, so a value that
+one path refuses, every path refuses, with the same words.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from tracker.core.errors import BadInput, NotFound
+from tracker.core.goals import Metric
+from tracker.core.periods import Period
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+JUMP_FACTOR = 10
+
+
+def parse_value(text: str) -> Decimal:
+    """A decimal number exactly as written; NaN, infinities and thousands separators are refused."""
+    cleaned = text.strip()
+    if not _NUMBER.fullmatch(cleaned):
+        hint = " (write it without thousands separators)" if re.fullmatch(r"[\d,.\s]+", cleaned) else ""
+        raise BadInput(f"value {text!r} is not a decimal number{hint}")
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:
+        raise BadInput(f"value {text!r} is not a decimal number") from None
+
+
+def find_metric(metrics: dict[str, Metric], name: str) -> Metric:
+    try:
+        return metrics[name]
+    except KeyError:
+        known = ", ".join(sorted(metrics))
+        raise NotFound(f"unknown metric {name!r}; the catalog has: {known}") from None
+
+
+def parse_period_for(metric: Metric, text: str) -> Period:
+    """The period, which must have the metric's granularity."""
+    period = Period.parse(text)
+    if period.granularity != metric.granularity:
+        raise BadInput(
+            f"period {text!r} is a {period.granularity}, but {metric.name} is recorded by "
+            f"{metric.granularity} (like {metric.granularity.example})"
+        )
+    return period
+
+
+def check_bounds(metric: Metric, value: Decimal) -> None:
+    if metric.min is not None and value < metric.min:
+        raise BadInput(f"value {value} for {metric.name} is below its minimum {metric.min} {metric.unit}")
+    if metric.max is not None and value > metric.max:
+        raise BadInput(
+            f"value {value} for {metric.name} is above its maximum {metric.max} {metric.unit}; check the unit"
+        )
+
+
+def check_jump(metric: Metric, period: Period, value: Decimal, previous: Decimal | None, force: bool) -> None:
+    """More than tenfold up or down from the previous period is usually a unit slip."""
+    if force or previous is None or previous == 0 or value == 0:
+        return
+    ratio = abs(value) / abs(previous)
+    if ratio > JUMP_FACTOR or ratio < Decimal(1) / JUMP_FACTOR:
+        raise BadInput(
+            f"value {value} for {metric.name} {period} is more than ten times "
+            f"{'above' if ratio > 1 else 'below'} {previous} for {period.previous()}; "
+            "check the unit, or pass --force to record it anyway"
+        )
+
+
+def validate(
+    metrics: dict[str, Metric],
+    name: str,
+    period_text: str,
+    value_text: str,
+) -> tuple[Metric, Period, Decimal]:
+    """Everything that can be checked without the previous period's value."""
+    metric = find_metric(metrics, name)
+    period = parse_period_for(metric, period_text)
+    value = parse_value(value_text)
+    check_bounds(metric, value)
+    return metric, period, value

@@ -1,0 +1,91 @@
+"""The result of judging one goal: what `tracker status --json` prints, what alert rules
+read, what the webhook payload carries and what the report draws. Pure data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from tracker.core.jsonable import jsonable
+
+
+class Status(StrEnum):
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OFF_TRACK = "off_track"
+    ACHIEVED = "achieved"
+    MISSED = "missed"
+    NO_DATA = "no_data"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One goal judged as of `evaluated_at`.
+
+    `period_start`/`period_end` are local calendar dates, end exclusive (the goal's window, or
+    for a recurring goal the instance being judged). Numbers are None where they do not apply
+    (a milestone has no projection; no data has no actual). `required_rate` is the amount still
+    needed per remaining `rate_unit` (a granularity such as "month").
+    """
+
+    goal: str
+    title: str
+    kind: str
+    period_start: date
+    period_end: date
+    status: Status
+    evaluated_at: datetime
+    target: Decimal | None = None
+    actual: Decimal | None = None
+    expected: Decimal | None = None
+    projected: Decimal | None = None
+    baseline: Decimal | None = None
+    attainment: float | None = None
+    projected_attainment: float | None = None
+    required_rate: Decimal | None = None
+    rate_unit: str | None = None
+    data_through: date | None = None
+    stale: bool = False
+    stale_metrics: tuple[str, ...] = ()
+    deadline_near: bool = False
+    display: str = "number"
+    unit: str | None = None
+    summary: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The object of CONTRACT.md's `tracker status --json` (numbers as JSON numbers)."""
+        return jsonable(
+            {
+                "goal": self.goal,
+                "title": self.title,
+                "kind": self.kind,
+                "period": {"start": self.period_start, "end": self.period_end},
+                "status": self.status,
+                "target": self.target,
+                "actual": self.actual,
+                "expected": self.expected,
+                "projected": self.projected,
+                "baseline": self.baseline,
+                "attainment": _round(self.attainment),
+                "projected_attainment": _round(self.projected_attainment),
+                "required_rate": self.required_rate,
+                "rate_unit": self.rate_unit,
+                "data_through": self.data_through,
+                "stale": self.stale,
+                "stale_metrics": list(self.stale_metrics),
+                "deadline_near": self.deadline_near,
+                "display": self.display,
+                "unit": self.unit,
+                "summary": self.summary,
+                "labels": self.labels,
+                "evaluated_at": self.evaluated_at,
+            }
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)

@@ -1,0 +1,142 @@
+"""The durable outbox: one row per notification per receiver. Session first, keyword-only;
+the caller's session owns the transaction.
+
+Claiming is a compare-and-set: a worker picks due rows (on PostgreSQL `FOR UPDATE SKIP
+LOCKED`, so replicas pick different ones), then sets its claim token and pushes
+`next_attempt_at` to the end of a lease, but only where the row is still queued and due; the
+rows carrying its token are the ones it won. A worker killed mid-send leaves its rows to come
+due again when the lease ends. Finishing checks the token too, so a worker whose lease ran out
+cannot overwrite the row another worker has since claimed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlmodel import Session
+
+from tracker.store.alert_tables import OutboxRow, ReceiverState
+
+QUEUED, SENT, DEAD, MUTED, SUPERSEDED = "queued", "sent", "dead", "muted", "superseded"
+
+
+def new_webhook_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def enqueue(
+    db: Session, *, receiver: str, fingerprint: str, subject: str, event: str, reason: str, body: bytes, now: datetime
+) -> OutboxRow:
+    row = OutboxRow(
+        webhook_id=new_webhook_id(),
+        receiver=receiver,
+        fingerprint=fingerprint,
+        subject=subject,
+        event=event,
+        reason=reason,
+        body=body,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def depth(db: Session) -> int:
+    """Notifications still to deliver (queued, including those waiting for a retry)."""
+    return db.execute(select(func.count()).select_from(OutboxRow).where(OutboxRow.state == QUEUED)).scalar_one()
+
+
+def claim(db: Session, *, now: datetime, lease: timedelta, limit: int, token: str) -> list[OutboxRow]:
+    """Claims up to `limit` due rows for this worker; returns the rows it won."""
+    due = (
+        select(OutboxRow.id)
+        .where(OutboxRow.state == QUEUED, OutboxRow.next_attempt_at <= now)
+        .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        .limit(limit)
+    )
+    if db.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(db.execute(due).scalars())
+    if not ids:
+        return []
+    won = db.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(ids), OutboxRow.state == QUEUED, OutboxRow.next_attempt_at <= now)
+        .values(claim_token=token, next_attempt_at=now + lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won == 0:
+        return []
+    rows = db.execute(select(OutboxRow).where(OutboxRow.claim_token == token, OutboxRow.state == QUEUED))
+    return list(rows.scalars())
+
+
+def latest_sent(db: Session, *, rows: Sequence[OutboxRow]) -> dict[tuple[str, str], int]:
+    """For the receivers and alerts of `rows`: the id of the newest notification delivered."""
+    fingerprints = {row.fingerprint for row in rows}
+    if not fingerprints:
+        return {}
+    query = (
+        select(OutboxRow.receiver, OutboxRow.fingerprint, func.max(OutboxRow.id))
+        .where(OutboxRow.state == SENT, OutboxRow.fingerprint.in_(fingerprints))
+        .group_by(OutboxRow.receiver, OutboxRow.fingerprint)
+    )
+    return {(receiver, fp): newest for receiver, fp, newest in db.execute(query)}
+
+
+def finish(db: Session, *, ids: Iterable[int], token: str, **values: object) -> int:
+    """Sets `values` on this worker's claimed rows and releases them; returns how many it
+    still held (a row re-claimed after the lease ended is another worker's now)."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    return db.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(ids), OutboxRow.claim_token == token)
+        .values(claim_token=None, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def replay_dead(db: Session, *, now: datetime, receiver: str | None = None) -> int:
+    """Queues dead rows again from their first attempt, and re-enables their receivers."""
+    where = [OutboxRow.state == DEAD] + ([OutboxRow.receiver == receiver] if receiver else [])
+    names = set(db.execute(select(OutboxRow.receiver).where(*where).distinct()).scalars())
+    count = db.execute(
+        update(OutboxRow)
+        .where(*where)
+        .values(state=QUEUED, attempts=0, next_attempt_at=now, claim_token=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if names:
+        db.execute(
+            update(ReceiverState)
+            .where(ReceiverState.name.in_(names))
+            .values(disabled_at=None, disabled_reason=None, consecutive_failures=0)
+            .execution_options(synchronize_session=False)
+        )
+    return count
+
+
+def counts_by_receiver(db: Session) -> dict[str, dict[str, int]]:
+    """Rows per receiver and state (sent rows included), for `tracker alerts`."""
+    query = select(OutboxRow.receiver, OutboxRow.state, func.count()).group_by(OutboxRow.receiver, OutboxRow.state)
+    found: dict[str, dict[str, int]] = {}
+    for receiver, state, count in db.execute(query):
+        found.setdefault(receiver, {})[state] = count
+    return found
+
+
+def prune(db: Session, *, before: datetime) -> int:
+    """Deletes finished rows (sent, muted, superseded) created before `before`; queued and
+    dead rows stay. The daemon's daily `prune` job calls it (tracker.service.jobs.OUTBOX_RETENTION)."""
+    done = (SENT, MUTED, SUPERSEDED)
+    return db.execute(
+        delete(OutboxRow).where(OutboxRow.state.in_(done), OutboxRow.created_at < before)
+        .execution_options(synchronize_session=False)
+    ).rowcount

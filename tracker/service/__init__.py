@@ -1,0 +1,1 @@
+"""The daemon: scheduler jobs, replicas, the lock, the HTTP server, /metrics and logging."""

@@ -1,0 +1,265 @@
+"""`tracker run`: scheduled units of work, and the signals that steer them.
+
+The daemon knows nothing of goals or webhooks: it runs `JobSpec`s, each a unit of work that
+takes `now` and returns a summary of what it did (empty when nothing was due). The jobs are
+built from the catalog and settings (tracker.service.jobs) at start and again on SIGHUP, into an
+in-memory job store: a store shared by several scheduler processes would run jobs twice.
+
+Signal handlers only set flags; the main thread, woken through the signal wakeup fd, acts on
+them between jobs: SIGTERM/SIGINT stop scheduling and let the job in hand finish (exit 0), a
+second one exits at once, SIGHUP reloads the catalog (an invalid one is logged and the old
+one kept).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
+from sqlalchemy import text
+
+from tracker.catalog.model import load_catalog
+from tracker.core.errors import ConfigError
+from tracker.service import logs
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.base import BaseTrigger
+
+    from tracker.catalog.model import Catalog
+    from tracker.service.metrics import DaemonMetrics
+    from tracker.store.runtime import Runtime
+
+Work = Callable[[datetime], "Mapping[str, Any] | None"]
+
+# Deliberate job defaults. coalesce: runs missed while the process was stopped or busy fold
+# into one (evaluate and deliver are idempotent; running them five times in a row is waste).
+# misfire_grace_time=None: a late run still runs however late (APScheduler's default of 1 s
+# silently skips a job that starts late, e.g. after a suspend or a slow previous run).
+# max_instances=1: a slow delivery pass is never overtaken by the next one; the skipped run
+# is logged and counted as missed.
+JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    work: Work
+    trigger: BaseTrigger
+    run_at_start: bool = False  # also run once as soon as the daemon starts (catch-up)
+
+
+class Runner:
+    """Runs units of work for the scheduler: a fresh log context, `now` from the clock,
+    counting and logging of results and errors. Never raises: a failing job is never fatal."""
+
+    def __init__(
+        self, metrics: DaemonMetrics, clock: Callable[[], datetime], on_done: Callable[[], None] = lambda: None
+    ) -> None:
+        self.metrics = metrics
+        self.clock = clock
+        self.on_done = on_done
+        self._lock = threading.Lock()
+        self.in_flight = 0
+
+    def run(self, spec: JobSpec) -> bool:
+        """Runs `spec` once; True when it finished without error."""
+        with self._lock:
+            self.in_flight += 1
+        try:
+            with logs.job_context(job=spec.id):
+                return self._run(spec)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+            self.on_done()
+
+    def _run(self, spec: JobSpec) -> bool:
+        log = logs.get("tracker.daemon")
+        now = self.clock()
+        started = time.perf_counter()
+        try:
+            summary = spec.work(now)
+        except Exception:
+            self.metrics.job_runs.labels(job=spec.id, outcome="error").inc()
+            log.exception("job failed", seconds=round(time.perf_counter() - started, 3))
+            return False
+        self.metrics.job_runs.labels(job=spec.id, outcome="ok").inc()
+        self.metrics.job_last_success.labels(job=spec.id).set(now.timestamp())
+        # Routine passes that found nothing to do stay at debug: an idle daemon is quiet.
+        level = log.info if summary else log.debug
+        level("job done", seconds=round(time.perf_counter() - started, 3), **dict(summary or {}))
+        return True
+
+
+class Daemon:
+    """The scheduler, the signal flags and the main loop that acts on them."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        metrics: DaemonMetrics,
+        jobs_for: Callable[[Catalog], list[JobSpec]],
+        *,
+        on_reload: Callable[[Catalog], None] = lambda catalog: None,
+    ) -> None:
+        self.runtime = runtime
+        self.metrics = metrics
+        self.jobs_for = jobs_for
+        self.on_reload = on_reload
+        self.log = logs.get("tracker.daemon")
+        self.stop_signals = 0  # set by signal handlers only
+        self.reload_requested = False  # set by signal handlers only
+        self.last_signal = 0
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self.runner = Runner(metrics, runtime.now, on_done=self.wake)
+        self.scheduler: Any = None
+        self.specs: dict[str, JobSpec] = {}
+
+    # -- the flags, and waking the main loop ---------------------------------------------
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except BlockingIOError:
+            pass  # the pipe is full: the main loop is awake already
+
+    def _on_stop(self, signum: int, _frame: object) -> None:
+        self.stop_signals += 1
+        self.last_signal = signum
+
+    def _on_hup(self, _signum: int, _frame: object) -> None:
+        self.reload_requested = True
+
+    def install_signal_handlers(self) -> None:
+        signal.set_wakeup_fd(self._wake_w)  # a signal wakes the main loop's select()
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+
+    def _wait(self, timeout: float | None) -> None:
+        readable, _, _ = select.select([self._wake_r], [], [], timeout)
+        if readable:
+            os.read(self._wake_r, 4096)
+
+    # -- the scheduler ---------------------------------------------------------------------
+    def start_scheduler(self) -> None:
+        catalog = self.runtime.catalog
+        specs = self.jobs_for(catalog)
+        self.scheduler = BackgroundScheduler(
+            timezone=catalog.timezone,
+            job_defaults=JOB_DEFAULTS,
+            # one thread per job at most (max_instances=1), and room for jobs added on reload
+            executors={"default": ThreadPoolExecutor(max_workers=max(4, len(specs) + 2))},
+        )
+        self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
+        self._install(specs, run_now=True)
+        self.scheduler.start()
+
+    def _install(self, specs: list[JobSpec], *, run_now: bool) -> None:
+        # The scheduler runs on the wall clock whatever clock the units get: a first run
+        # time from an injected clock far in the past would make APScheduler list every
+        # interval since then.
+        now = datetime.now(timezone.utc)
+        for spec in specs:
+            first = {"next_run_time": now} if run_now and spec.run_at_start else {}
+            self.scheduler.add_job(
+                self.runner.run, spec.trigger, args=[spec], id=spec.id, name=spec.id, replace_existing=True, **first
+            )
+        for old in set(self.specs) - {spec.id for spec in specs}:
+            self.scheduler.remove_job(old)
+        self.specs = {spec.id: spec for spec in specs}
+        self.log.info("jobs scheduled", jobs={s.id: str(s.trigger) for s in specs})
+
+    def _on_missed(self, event: Any) -> None:
+        # A missed run's event has scheduled_run_time; a "still running" one, a list of them.
+        when = getattr(event, "scheduled_run_time", None) or getattr(event, "scheduled_run_times", [None])[-1]
+        self.metrics.job_missed.labels(job=event.job_id).inc()
+
+        reason = "previous run still going" if event.code == EVENT_JOB_MAX_INSTANCES else "too late"
+        self.log.warning("job run skipped", job=event.job_id, scheduled=str(when), reason=reason)
+
+    def _on_error(self, event: Any) -> None:
+        # Runner.run catches everything; this is the net under the net.
+        self.metrics.job_runs.labels(job=event.job_id, outcome="error").inc()
+        self.log.error("job crashed", job=event.job_id, error=repr(event.exception))
+
+    def scheduler_running(self) -> bool:
+        return self.scheduler is not None and self.scheduler.state == STATE_RUNNING
+
+    # -- reload, readiness -------------------------------------------------------------------
+    def reload(self) -> bool:
+        """Reads the catalog again; an invalid one is logged and the old one kept."""
+        try:
+            catalog = load_catalog(self.runtime.settings.config)
+            specs = self.jobs_for(catalog)
+        except ConfigError as problem:
+            self.metrics.reloads.labels(outcome="error").inc()
+            self.log.error("catalog reload failed; keeping the previous catalog", reason=str(problem))
+            return False
+        self.runtime.catalog = catalog  # one reference swap: a running job keeps what it read
+        self.on_reload(catalog)
+        self._install(specs, run_now=True)
+        self.metrics.reloads.labels(outcome="ok").inc()
+        self.log.info("catalog reloaded", path=str(catalog.path), goals=len(catalog.goals))
+        return True
+
+    def readiness(self) -> dict[str, tuple[bool, str]]:
+        """What /readyz reports: each check as (ok, detail)."""
+        # Never `runtime.engine` here: from the HTTP thread it would race the start-up migration.
+        engine = self.runtime.__dict__.get("engine")
+        try:
+            if engine is None:
+                raise ConnectionError("not connected yet")
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            database = (True, "reachable")
+        except Exception as problem:  # any failure means not ready; say which, briefly
+            database = (False, type(problem).__name__)
+        catalog = self.runtime.__dict__.get("catalog")
+        return {
+            "database": database,
+            "catalog": (catalog is not None, f"{len(catalog.goals)} goals" if catalog else "not loaded"),
+            "scheduler": (self.scheduler_running(), "running" if self.scheduler_running() else "stopped"),
+        }
+
+    # -- the main loop -------------------------------------------------------------------------
+    def serve(self) -> int:
+        """Runs until SIGTERM/SIGINT; returns the exit status (0 after a clean drain)."""
+        if self.stop_signals:  # asked to stop while starting up: nothing has run yet
+            self.log.info("daemon stopped before its first job")
+            return 0
+        self.start_scheduler()
+        self.log.info("daemon started", pid=os.getpid())
+        while not self.stop_signals:
+            self._wait(None)
+            if self.reload_requested:
+                self.reload_requested = False
+                self.reload()
+        self.log.info("stopping: finishing the job in hand", running=self.runner.in_flight)
+        self.scheduler.shutdown(wait=False)
+        while self.runner.in_flight and self.stop_signals < 2:
+            self._wait(1.0)
+        if self.runner.in_flight:
+            # The second signal: leave at once. The job's open transaction is never
+            # committed, so the database keeps its last consistent state.
+            self.log.warning("second signal: exiting at once", running=self.runner.in_flight)
+            return 128 + self.last_signal
+        self.log.info("daemon stopped")
+        return 0
+
+    def once(self) -> int:
+        """`tracker run --once`: each start-up job once, in order; 1 if any failed."""
+        ok = [self.runner.run(spec) for spec in self.jobs_for(self.runtime.catalog) if spec.run_at_start]
+        return 0 if all(ok) else 1

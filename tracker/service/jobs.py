@@ -1,0 +1,158 @@
+"""The daemon's jobs, built from the catalog and settings: the wiring between the scheduler
+(tracker.service.daemon) and the work (evaluation, delivery, and a collection per catalog source).
+
+Catch-up: evaluation runs once at start, then on its cron schedule. A daemon that was down
+over a scheduled evaluation therefore evaluates at once; so does one that was not, at the
+cost of one extra cycle per start. That cycle is idempotent (alert states and notification
+times live in the database, so it re-sends nothing), and it spares a "last evaluated" table
+whose only use would be to skip one cheap cycle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from apscheduler.triggers.interval import IntervalTrigger
+
+from tracker.alerting.cycle import evaluate_cycle
+from tracker.catalog.schedule import cron, evaluation_trigger
+from tracker.collectors.runner import collect
+from tracker.delivery import deliver_pass, outbox
+from tracker.delivery.outbox import depth
+from tracker.service import logs
+from tracker.service.daemon import JobSpec
+from tracker.service.metrics import last_actuals
+from tracker.service.replicas import Leadership, is_shared
+from tracker.store import db
+from tracker.store.leadership import LeaseLost
+
+if TYPE_CHECKING:
+    from tracker.catalog.model import Catalog
+    from tracker.catalog.sources import SourceConfig
+    from tracker.service.metrics import DaemonMetrics
+    from tracker.store.runtime import Runtime
+
+Collect = Callable[["SourceConfig", datetime], "Mapping[str, Any] | None"]
+
+
+# Finished notifications (sent, muted, superseded) are kept this long, then pruned daily;
+# queued and dead ones stay until delivered or replayed.
+OUTBOX_RETENTION = timedelta(days=30)
+PRUNE_SCHEDULE = "17 3 * * *"
+
+
+def build_jobs(catalog: Catalog, *, settings: Any, units: Units) -> list[JobSpec]:
+    """Every scheduled job for this catalog and these settings, in start-up order."""
+    delivery = IntervalTrigger(seconds=settings.deliver.interval_seconds)
+    jobs = [
+        JobSpec("evaluate", units.evaluate, evaluation_trigger(settings, catalog.timezone), run_at_start=True),
+        JobSpec("deliver", units.deliver, delivery, run_at_start=True),
+        JobSpec("prune", units.prune, cron(PRUNE_SCHEDULE, catalog.timezone, "prune schedule")),
+    ]
+    if is_shared(settings.database_url):  # replicas on PostgreSQL: keep the lease while leading
+        renew = IntervalTrigger(seconds=settings.leadership.ttl_seconds / 3)
+        jobs.append(JobSpec("lead", units.lead, renew))
+    return jobs + source_jobs(catalog, units.collect)
+
+
+def source_jobs(catalog: Catalog, collect: Collect) -> list[JobSpec]:
+    """One job per catalog source, on the source's own schedule."""
+    def job(source: SourceConfig) -> JobSpec:
+        where = f"catalog {catalog.path}: source {source.name}, field schedule"
+        return JobSpec(f"collect:{source.name}", partial(collect, source), cron(source.schedule, catalog.timezone, where))
+
+    return [job(source) for source in catalog.sources]
+
+
+class Units:
+    """The units of work the daemon schedules: each takes `now` and returns what it did."""
+
+    def __init__(self, runtime: Runtime, metrics: DaemonMetrics) -> None:
+        self.runtime = runtime
+        self.metrics = metrics
+        self.leadership = Leadership(runtime, metrics)
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        """One HTTP client for the daemon's life: connections to receivers are reused."""
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.runtime.settings.deliver.timeout_seconds)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def lead(self, now: datetime) -> dict[str, Any]:
+        return self.leadership.renew(now)
+
+    def evaluate(self, now: datetime) -> dict[str, Any]:
+
+        fence = self.leadership.acquire(now)
+        if fence is None:
+            # Another replica leads and evaluates; goal series come from it alone, never stale here.
+            self.metrics.observe_evaluation((), {})
+            return {}
+        started = time.perf_counter()
+        try:
+            result = evaluate_cycle(self.runtime, now=now, fence=fence)
+        except LeaseLost as lost:
+            self.leadership.lost(str(lost))
+            return {"abandoned": 1}
+        self.metrics.evaluation_seconds.observe(time.perf_counter() - started)
+        with db.session(self.runtime.engine) as session:
+            latest = last_actuals(session)
+        self.metrics.observe_evaluation(result.evaluations, latest)
+        log = logs.get("tracker.jobs")
+        for item in result.evaluations:
+            with logs.bound(goal=item.goal):
+                log.debug("goal evaluated", status=str(item.status), stale=item.stale)
+        return cycle_summary(result)
+
+    def collect(self, source: SourceConfig, now: datetime) -> dict[str, Any]:
+        """One collection of `source`; a failing source is a result (logged, journaled and
+        alerted on by the evaluation), not an error of the job."""
+        with logs.bound(source=source.name, metric=source.metric):
+            result = collect(self.runtime, source, now=now, client=self.client)
+        self.metrics.collections.labels(source=source.name, outcome=result.outcome).inc()
+        return {"outcome": result.outcome, "recorded": result.recorded}
+
+    def prune(self, now: datetime) -> dict[str, Any]:
+        """Deletes finished notifications older than OUTBOX_RETENTION."""
+        with db.session(self.runtime.engine, write=True) as session:
+            removed = outbox.prune(session, before=now - OUTBOX_RETENTION)
+        return {"pruned": removed} if removed else {}
+
+    def deliver(self, now: datetime) -> dict[str, Any]:
+        result = deliver_pass(self.runtime, now=now, client=self.client)
+        with db.session(self.runtime.engine) as session:
+            queued = depth(session)
+        per_receiver = receiver_counts(result)
+        self.metrics.observe_delivery(per_receiver, queued)
+        busy = {receiver: counts for receiver, counts in per_receiver.items() if any(counts.values())}
+        log = logs.get("tracker.jobs")
+        for receiver, counts in busy.items():
+            with logs.bound(receiver=receiver):
+                (log.warning if counts["dead"] else log.info)("delivery pass", **counts)
+        return {"receivers": len(busy), "queued": queued} if busy else {}
+
+
+def cycle_summary(result: Any) -> dict[str, Any]:
+    """The counts of an evaluation cycle, for the log line of the job."""
+    summary = {"goals": len(result.evaluations)}
+    summary.update({name: getattr(result, name) for name in ("pending", "firing", "resolved", "queued")})
+    return summary
+
+
+def receiver_counts(result: Any) -> dict[str, dict[str, int]]:
+    """A delivery pass's sent/failed/dead counts by receiver."""
+    return {
+        name: {"sent": counts.sent, "failed": counts.failed, "dead": counts.dead}
+        for name, counts in result.receivers.items()
+    }

@@ -1,0 +1,107 @@
+"""The alerting tables: alert instances, what each receiver was told, the outbox of
+notifications, receivers' health and silences. Kept apart from `models` so that commands
+that only record actuals do not build them (~25 ms of every `tracker record`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Index, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from tracker.store import models  # noqa: F401  sets the constraint naming convention first
+from tracker.store.dbtypes import UTCDateTime
+
+
+class AlertRow(SQLModel, table=True):
+    """One alert: a rule about a subject (`goal:<id>` or `source:<name>`), with its lifecycle
+    state and the last notification queued for it."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_state", "state"),)
+
+    fingerprint: str = Field(primary_key=True, max_length=32)
+    subject: str = Field(max_length=200)
+    rule: str = Field(max_length=100)
+    condition: str = Field(max_length=32)
+    severity: str = Field(max_length=16)
+    state: str = Field(max_length=16, description="inactive, pending, firing or resolved")
+    reason: str = Field(max_length=200, description="why the last cycle left it in this state")
+    active_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    starts_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    title: str = Field(default="", max_length=300)
+    summary: str = Field(default="", max_length=2000)
+    labels: dict = Field(default_factory=dict, sa_type=JSON)
+    evaluation: dict = Field(default_factory=dict, sa_type=JSON)
+    last_notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_notify_reason: str | None = Field(default=None, max_length=200)
+
+
+class NotifyLog(SQLModel, table=True):
+    """What each receiver was last told about each alert (alertmanager's notification log)."""
+
+    __tablename__ = "notify_log"
+
+    fingerprint: str = Field(primary_key=True, max_length=32)
+    receiver: str = Field(primary_key=True, max_length=100)
+    state: str = Field(max_length=16, description="firing or resolved")
+    at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(max_length=200)
+    outbox_id: int | None = None
+
+
+class OutboxRow(SQLModel, table=True):
+    """One notification to one receiver: the exact body bytes, and where its delivery stands.
+    `webhook_id` is the same on every attempt. A claimed row has `claim_token` set and
+    `next_attempt_at` pushed to the end of its lease, so a crashed worker's rows come due again."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_outbox_fingerprint_receiver", "fingerprint", "receiver"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: str = Field(max_length=64, unique=True)
+    receiver: str = Field(max_length=100)
+    fingerprint: str = Field(max_length=32)
+    subject: str = Field(max_length=200)
+    event: str = Field(max_length=32, description="alert.firing or alert.resolved")
+    reason: str = Field(max_length=200)
+    body: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = 0
+    state: str = Field(default="queued", max_length=16, description="queued, sent, dead, muted or superseded")
+    claim_token: str | None = Field(default=None, max_length=64)
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=1000)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReceiverState(SQLModel, table=True):
+    """How a receiver has been doing: failures in a row, and whether a 410 disabled it."""
+
+    __tablename__ = "receiver_state"
+
+    name: str = Field(primary_key=True, max_length=100)
+    consecutive_failures: int = 0
+    last_error: str | None = Field(default=None, max_length=1000)
+    last_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_reason: str | None = Field(default=None, max_length=200)
+
+
+class Silence(SQLModel, table=True):
+    """Mutes every notification about a subject until `ends_at`."""
+
+    __tablename__ = "silences"
+
+    subject: str = Field(primary_key=True, max_length=200)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    comment: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(sa_type=UTCDateTime)

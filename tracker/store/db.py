@@ -1,0 +1,165 @@
+"""Engines, sessions and migrations.
+
+SQLite is set up for one daemon and several CLI writers at once: WAL, NORMAL sync, foreign
+keys, a busy timeout, and `BEGIN IMMEDIATE` for write transactions so that two writers queue
+instead of failing with "database is locked" half way through. A new database is migrated on
+first use; checking that an existing one is current reads the migration files' revision ids
+as text, because importing alembic would cost a CLI call ~0.4 s.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from tracker.core.errors import ConfigError, TrackerError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+_IMMEDIATE = "tracker_immediate"
+_REVISION = re.compile(r'^revision\s*(?::\s*str\s*)?=\s*["\']([^"\']+)["\']', re.M)
+_DOWN = re.compile(r'^down_revision\s*(?::[^=]*)?=\s*(.+)$', re.M)
+_MIGRATION_LOCK = 7_263_001  # PostgreSQL advisory lock key: one migrator at a time
+
+
+def migrations_path() -> Path:
+    """The Alembic script directory: packaged in a wheel, or alembic/ beside the package."""
+    packaged = Path(__file__).parent / "_migrations"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "alembic"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files are created 0600 and tuned for concurrent writers."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ConfigError(f"setting TRACKER_DATABASE_URL: {url!r} is not a database URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    raise ConfigError("setting TRACKER_DATABASE_URL: use sqlite:///PATH or postgresql+psycopg://...")
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    if database and database != ":memory:":
+        _create_private_file(Path(database))
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Leave transaction control to the "begin" hook below (pysqlite's own is wrong for this).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        immediate = connection.get_execution_options().get(_IMMEDIATE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _create_private_file(path: Path) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # another process created it first; it chose the mode
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, but its transactions take SQLite's write lock when they begin."""
+    return engine.execution_options(**{_IMMEDIATE: True})
+
+
+@contextmanager
+def session(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    from sqlmodel import Session  # start-up speed
+
+    with Session(writer(engine) if write else engine, expire_on_commit=False) as db:
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+
+def head_revision(path: Path | None = None) -> str:
+    """The newest migration's revision id, read from the files without importing alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for file in (path or migrations_path() / "versions").glob("*.py"):
+        body = file.read_text(encoding="utf-8")
+        found = _REVISION.search(body)
+        if found:
+            revisions.add(found.group(1))
+            down = _DOWN.search(body)
+            parents.update(re.findall(r'["\']([^"\']+)["\']', down.group(1)) if down else [])
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise TrackerError(f"migrations: expected one head revision, found {sorted(heads)}")
+    return heads.pop()
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError):
+        return None
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Migrates the database to the head revision unless it is there already."""
+    if current_revision(engine) != head_revision():
+        upgrade(engine)
+
+
+def upgrade(engine: Engine) -> str:
+    """Applies the Alembic migrations; on PostgreSQL under an advisory lock, so replicas
+    starting together migrate once."""
+    from alembic.config import Config  # start-up speed
+
+    from alembic import command  # start-up speed
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_path()))
+    with writer(engine).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds tables; with foreign keys on, dropping the old table
+            # would fire ON DELETE CASCADE. The pragma is ignored inside a transaction, so it
+            # goes to the raw connection before one begins.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+    return current_revision(engine) or "base"
+
+
+def describe_url(engine: Engine) -> str:
+    """The database location with any password masked."""
+    return engine.url.render_as_string(hide_password=True)

@@ -1,0 +1,49 @@
+"""What a command or the daemon works with: settings, and the catalog and database built
+from them on first use. One is made per process in the entry point and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from tracker.catalog.model import Catalog
+    from tracker.catalog.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @classmethod
+    def from_env(cls) -> Runtime:
+        from tracker.catalog.settings import load_settings  # start-up speed
+
+        return cls(load_settings())
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        from tracker.catalog.model import load_catalog  # start-up speed
+
+        return load_catalog(self.settings.config)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The database, migrated to the newest schema on first use."""
+        from tracker.store.db import ensure_schema, make_engine  # start-up speed
+
+        engine = make_engine(self.settings.database_url)
+        ensure_schema(engine)
+        return engine
+
+    def now(self) -> datetime:
+        return self.clock()

@@ -1,0 +1,1 @@
+"""What people read: the HTML report, its charts, the dashboard's data, and listings."""
