@@ -52,5 +52,17 @@ class Actual(SQLModel, table=True):
     source: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
     recorded_at: datetime = Field(sa_type=UTCDateTime)
+    # When the figure became known (its publication, for backfilled history): `--known-at T`
+    # sees only rows known by T. NULL in rows from before migration 0006 means recorded_at.
+    known_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revision: int = Field(default=1, ge=1)
     is_current: bool = Field(default=True)
+
+
+class StoreMeta(SQLModel, table=True):
+    """Facts about the stored data itself, such as the time zone its period bounds are in."""
+
+    __tablename__ = "store_meta"
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: str = Field(max_length=200)
