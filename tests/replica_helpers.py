@@ -19,7 +19,7 @@ OFF, ON = "10", "90"  # numerator values: 0.2 and 1.8 of the ratio target (off a
 def catalog_text(goals: int, extra: str = "") -> str:
     """Goals g0..g{n-1}, each the ratio m{i}/one against a target of 0.5 over the current year.
     off-track fires at once and resolves at once (no `for`, no keep_firing_for)."""
-    head = 'timezone = "UTC"\nbands = { on_track = 0.97, at_risk = 0.90 }\n'
+    head = 'timezone = "UTC"\nbands = { on_track = 0.8, off_track = 0.2 }\n'
     metric = ('[metrics.{0}]\ntitle = "{0}"\nunit = "x"\ngranularity = "year"\naggregation = "last"\n'
               'min = 0\nmax = 1000\n')
     goal = (

@@ -116,7 +116,7 @@ def test_import_all_rows(cli, sqlite_url, seeded, tmp_path):
         ("metric,period,value\nev_deliveries,2026-03,4500\nhome_stores,2026-Q2,640\n", "actuals.csv line 3: period '2026-Q2' is a quarter"),
         ("metric,period,value\nev_deliveries,2026-03,4500\nev_deliveries,2026-04,45001\n", "actuals.csv line 3: value 45001 for ev_deliveries 2026-04 is more than ten times"),
         ("metric,period,value\nev_deliveries,2026-03,4500,extra\n", "actuals.csv line 2: 4 fields where the header has 3"),
-        ("metric,value,period\nev_deliveries,4500,2026-03\n", "actuals.csv line 1: header 'metric,value,period' is not metric,period,value[,source,note]"),
+        ("metric,value,period\nev_deliveries,4500,2026-03\n", "actuals.csv line 1: header 'metric,value,period' is not metric,period,value[,known_since,source,note]"),
         ("", "actuals.csv: empty file"),
     ],
 )

@@ -296,7 +296,7 @@ def test_reload_keeps_the_old_catalog_when_the_new_one_is_invalid(runtime, metri
     [line] = [line for line in log_lines() if line["event"].startswith("catalog reload failed")]
     assert line["level"] == "error" and "metric ev_deliveries, field granularity" in line["reason"]
 
-    path.write_text(CATALOG.read_text(encoding="utf-8").replace("on_track = 0.97", "on_track = 0.95"))
+    path.write_text(CATALOG.read_text(encoding="utf-8").replace("on_track = 0.8", "on_track = 0.95"))
     assert daemon.reload() is True
     assert runtime.catalog is not before and runtime.catalog.bands.on_track == pytest.approx(0.95)
     assert built == [runtime.catalog]

@@ -19,6 +19,9 @@ def record(
     value: Annotated[str, typer.Argument(help="decimal number, kept exactly as written")],
     source: Annotated[str | None, typer.Option(help="where the figure comes from")] = None,
     note: Annotated[str | None, typer.Option(help="free text kept with the figure")] = None,
+    known_since: Annotated[
+        str | None, typer.Option("--known-since", help="when the figure became known, ISO 8601 (default: now)")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="accept a tenfold jump from the previous period")] = False,
 ) -> None:
     """Record one actual. Recording a metric and period again is a revision; all are kept."""
@@ -38,6 +41,7 @@ def record(
             note=note,
             force=force,
             now=runtime.now(),
+            known_since=known_since,
         )
     assert row is not None
     unit = catalog.metrics[row.metric].unit
@@ -46,7 +50,7 @@ def record(
 
 
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV with header metric,period,value[,source,note]")],
+    file: Annotated[Path, typer.Argument(help="CSV with header metric,period,value[,known_since,source,note]")],
     force: Annotated[bool, typer.Option("--force", help="accept tenfold jumps from the previous period")] = False,
 ) -> None:
     """Record many actuals from CSV: all rows or none."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import typer
@@ -19,15 +20,20 @@ def _instant(runtime: Runtime, text: str | None):  # type: ignore[no-untyped-def
 
 def evaluate(
     at: Annotated[str | None, typer.Option("--at", help="ISO 8601 time to evaluate as of (default: now)")] = None,
+    known_at: Annotated[
+        str | None, typer.Option("--known-at", help="judge with only what was known at this time")
+    ] = None,
 ) -> None:
     """One evaluation cycle: update alert states and queue notifications, as the daemon does."""
     from tracker.alerting.cycle import evaluate_cycle  # start-up speed
     from tracker.service import logs  # start-up speed
+    from tracker.store.judging import evaluate_from_db  # start-up speed
 
     runtime = Runtime.from_env()
     logs.setup(runtime)  # to stderr, secrets masked: stdout keeps the answer
-    now = _instant(runtime, at)
-    result = evaluate_cycle(runtime, now=now)
+    known = _instant(runtime, known_at) if known_at else None
+    now = _instant(runtime, at) if at or not known else known
+    result = evaluate_cycle(runtime, now=now, judge=partial(evaluate_from_db, known_at=known) if known else None)
     muted = result.suppressed.get("silenced", 0)
     print(
         f"evaluated {len(result.evaluations)} goals as of {now.isoformat()}: {result.firing} firing, "

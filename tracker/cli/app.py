@@ -13,6 +13,7 @@ import typer
 
 from tracker.cli import actuals as actuals_cmd
 from tracker.cli import alerts as alerts_cmd
+from tracker.cli import backtest as backtest_cmd
 from tracker.cli import daemon as daemon_cmd
 from tracker.cli import report as report_cmd
 from tracker.cli import sources as sources_cmd
@@ -44,6 +45,7 @@ app.command("alerts")(alerts_cmd.alerts)
 app.command("silence")(alerts_cmd.silence)
 app.command("unsilence")(alerts_cmd.unsilence)
 app.command("status")(status_cmd.status)
+app.command("backtest")(backtest_cmd.backtest)
 app.command("sources")(sources_cmd.sources)
 app.command("collect")(sources_cmd.collect)
 db_app.command("upgrade")(actuals_cmd.db_upgrade)

@@ -15,6 +15,9 @@ from tracker.store.runtime import Runtime
 def report(
     at: Annotated[str | None, typer.Option("--at", metavar="TIME", help="judge as of TIME (ISO 8601) instead of now")] = None,
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE.html", help="write the page here instead of to stdout")] = None,
+    known_at: Annotated[
+        str | None, typer.Option("--known-at", metavar="TIME", help="use only what was known at TIME (and judge as of it)")
+    ] = None,
 ) -> None:
     """Write an HTML report: each goal's chart, status, attainment and required rate."""
     from tracker.core.periods import parse_instant  # start-up speed
@@ -23,10 +26,11 @@ def report(
 
     runtime = Runtime.from_env()
     catalog = runtime.catalog
-    now = parse_instant(at, catalog.timezone) if at else runtime.now()
+    known = parse_instant(known_at, catalog.timezone) if known_at else None
+    now = parse_instant(at, catalog.timezone) if at else known or runtime.now()
     target = _writable(out) if out else None
     with db.session(runtime.engine) as session:
-        page = render_from_db(session, catalog=catalog, now=now)
+        page = render_from_db(session, catalog=catalog, now=now, known_at=known)
     if target is None:
         typer.echo(page, nl=False)
         return

@@ -1,4 +1,5 @@
-"""`tracker status [--at TIME] [--json]`: every goal judged, read-only, as of now or TIME."""
+"""`tracker status [--at TIME] [--known-at TIME] [--json]`: every goal judged, read-only, as of
+now or TIME, with everything recorded or only what was known at a time."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ _STYLE = {
 
 def status(
     at: Annotated[str | None, typer.Option("--at", help="judge as of this ISO 8601 time (catalog time zone)")] = None,
+    known_at: Annotated[
+        str | None, typer.Option("--known-at", help="use only what was known at this time (and judge as of it)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
     """Evaluate every goal, read-only, as of now or --at TIME."""
@@ -35,9 +39,10 @@ def status(
 
     runtime = Runtime.from_env()
     catalog = runtime.catalog
-    now = parse_instant(at, catalog.timezone) if at else runtime.now()
+    known = parse_instant(known_at, catalog.timezone) if known_at else None
+    now = parse_instant(at, catalog.timezone) if at else known or runtime.now()
     with db.session(runtime.engine) as session:
-        evaluations = evaluate_from_db(session, catalog=catalog, now=now)
+        evaluations = evaluate_from_db(session, catalog=catalog, now=now, known_at=known)
     if as_json:
         print_json([e.to_json() for e in evaluations])
     else:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 from tracker.core.durations import Duration
 from tracker.core.errors import BadInput
 from tracker.core.periods import Granularity, Span, parse_span
+from tracker.core.verdict import Status
 
 
 class Kind(StrEnum):
@@ -113,16 +114,32 @@ class TargetRevision(Strict):
 
 
 class Bands(Strict):
-    """Projected attainment at or above `on_track` is on track; at or above `at_risk`, at risk."""
+    """While a window is open: on track when the probability of meeting the target is at
+    least `on_track`, off track when it is below `off_track`, at risk between."""
 
-    on_track: float = Field(0.97, gt=0)
-    at_risk: float = Field(0.90, gt=0)
+    on_track: float = Field(0.8, gt=0, lt=1)
+    off_track: float = Field(0.2, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_attainment_bands(cls, data: object) -> object:
+        if isinstance(data, dict) and "at_risk" in data:
+            raise ValueError(
+                "bands are probabilities of meeting the target: on_track (default 0.8) and "
+                "off_track (default 0.2); at_risk is no longer a band"
+            )
+        return data
 
     @model_validator(mode="after")
     def _ordered(self) -> Bands:
-        if self.at_risk > self.on_track:
-            raise ValueError("at_risk must not be above on_track")
+        if self.off_track >= self.on_track:
+            raise ValueError("off_track must be below on_track")
         return self
+
+    def status(self, probability: float) -> Status:
+        if probability >= self.on_track:
+            return Status.ON_TRACK
+        return Status.OFF_TRACK if probability < self.off_track else Status.AT_RISK
 
 
 class Goal(Strict):

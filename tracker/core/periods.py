@@ -97,6 +97,11 @@ class Span:
 
     @property
     def label(self) -> str:
+        """A calendar period's own label (2026, 2026-Q1) where the span is one, else first..last day."""
+        for granularity in (Granularity.YEAR, Granularity.HALF, Granularity.QUARTER, Granularity.MONTH):
+            period = Period.containing(granularity, self.start)
+            if period.start == self.start and period.end == self.end:
+                return period.label
         return f"{self.start.isoformat()}..{(self.end - timedelta(days=1)).isoformat()}"
 
 

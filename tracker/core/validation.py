@@ -7,11 +7,13 @@ one path refuses, every path refuses, with the same words.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from tracker.core.errors import BadInput, NotFound
 from tracker.core.goals import Metric
-from tracker.core.periods import Period
+from tracker.core.periods import Period, local_midnight, parse_instant
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 JUMP_FACTOR = 10
@@ -82,3 +84,13 @@ def validate(
     value = parse_value(value_text)
     check_bounds(metric, value)
     return metric, period, value
+
+
+def parse_known_since(text: str, period: Period, now: datetime, tz: ZoneInfo) -> datetime:
+    """When a figure became known: not in the future, and not before its period began."""
+    known = parse_instant(text, tz)
+    if known > now:
+        raise BadInput(f"known-since {text.strip()} is in the future")
+    if known < local_midnight(period.start, tz):
+        raise BadInput(f"known-since {text.strip()} is before {period.label} begins: a figure is known after its period starts")
+    return known

@@ -48,6 +48,13 @@ class Evaluation:
     required_rate: Decimal | None = None
     rate_unit: str | None = None
     data_through: date | None = None
+    probability: float | None = None  # of meeting the target at the window's end
+    projected_low: Decimal | None = None  # an 80% interval of the window-end measure
+    projected_high: Decimal | None = None
+    recent_rate: Decimal | None = None  # the mean of the last `recent_periods` (<= 3) full periods
+    recent_periods: int = 0
+    missing_periods: tuple[str, ...] = ()  # due periods without data (labels)
+    known_at: datetime | None = None  # judged with only what was known then
     stale: bool = False
     stale_metrics: tuple[str, ...] = ()
     deadline_near: bool = False
@@ -75,6 +82,12 @@ class Evaluation:
                 "required_rate": self.required_rate,
                 "rate_unit": self.rate_unit,
                 "data_through": self.data_through,
+                "probability": _round(self.probability),
+                "projected_low": self.projected_low,
+                "projected_high": self.projected_high,
+                "recent_rate": self.recent_rate,
+                "missing_periods": list(self.missing_periods),
+                "known_at": self.known_at,
                 "stale": self.stale,
                 "stale_metrics": list(self.stale_metrics),
                 "deadline_near": self.deadline_near,

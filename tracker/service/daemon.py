@@ -32,6 +32,7 @@ from sqlalchemy import text
 from tracker.catalog.model import load_catalog
 from tracker.core.errors import ConfigError
 from tracker.service import logs
+from tracker.store.zones import follow_zone
 
 if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
@@ -208,6 +209,7 @@ class Daemon:
             self.metrics.reloads.labels(outcome="error").inc()
             self.log.error("catalog reload failed; keeping the previous catalog", reason=str(problem))
             return False
+        follow_zone(self.runtime.engine, catalog.timezone)  # a new zone re-derives the stored bounds
         self.runtime.catalog = catalog  # one reference swap: a running job keeps what it read
         self.on_reload(catalog)
         self._install(specs, run_now=True)

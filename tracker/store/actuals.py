@@ -4,7 +4,7 @@ session (see `db.session`) owns the transaction, so a failed import writes nothi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -16,11 +16,21 @@ from tracker.core.errors import BadInput
 from tracker.core.goals import Metric
 from tracker.core.periods import Period, local_midnight
 from tracker.core.readings import Reading
-from tracker.core.validation import check_bounds, check_jump, find_metric, parse_period_for, parse_value, validate
+from tracker.core.validation import (
+    check_bounds,
+    check_jump,
+    find_metric,
+    parse_known_since,
+    parse_period_for,
+    parse_value,
+    validate,
+)
 from tracker.store.dbtypes import decimal_to_db, utc_to_db, value_parts
 from tracker.store.models import Actual
 
 _CHUNK = 10_000
+# `since` is a local day; a day's start is within 14 h of its UTC midnight in every zone.
+_ZONE_SLACK = timedelta(hours=14)
 
 
 class RowInput(NamedTuple):
@@ -33,6 +43,7 @@ class RowInput(NamedTuple):
     value: str
     source: str | None = None
     note: str | None = None
+    known_since: str | None = None  # ISO 8601, as written; None: known when recorded
 
 
 def _current_row(db: Session, metric: str, period: str) -> Actual | None:
@@ -52,10 +63,13 @@ def record(
     note: str | None = None,
     force: bool = False,
     skip_unchanged: bool = False,
+    known_since: str | None = None,
 ) -> Actual | None:
     """Records one actual as a new revision; returns None when `skip_unchanged` and the
-    current value is already this one (collectors use that to stay idempotent)."""
+    current value is already this one (collectors use that to stay idempotent).
+    `known_since` (ISO 8601) is when the figure became known; by default, now."""
     spec, parsed, amount = validate(catalog.metrics, metric, period, value)
+    known = parse_known_since(known_since, parsed, now, catalog.timezone) if known_since else now
     existing = _current_row(db, spec.name, parsed.label)
     if existing is not None and skip_unchanged and existing.value == amount:
         return None  # before the jump check: a value already on record (maybe forced) is not new
@@ -77,6 +91,7 @@ def record(
         source=source,
         note=note,
         recorded_at=now,
+        known_since=known,
         revision=existing.revision + 1 if existing else 1,
         is_current=True,
     )
@@ -119,7 +134,7 @@ class _State(NamedTuple):
 
 
 _COLUMNS = ("metric", "period", "period_start", "period_end", "value", "source", "note", "recorded_at", "revision", "is_current",
-            "value_whole", "value_nanos")
+            "value_whole", "value_nanos", "known_since")
 _IS_CURRENT = _COLUMNS.index("is_current")
 
 
@@ -148,12 +163,12 @@ def import_rows(
     whose value is already the current one is left out (collectors re-read the same data);
     returns how many rows were recorded."""
     dialect = db.get_bind().dialect.name
-    prepared = _prepare(catalog, rows, label, progress, dialect)
+    prepared = _prepare(catalog, rows, label, progress, dialect, now)
     state = _load_state(db, {row[0].name for row in prepared})
     superseded: list[int] = []
     params: list[list[object]] = []
     recorded = utc_to_db(now, dialect)
-    for spec, info, amount, source, note, line in prepared:
+    for spec, info, amount, source, note, line, known in prepared:
         key = (spec.name, info.label)
         old = state.get(key)
         if skip_unchanged and old is not None and old.value == amount:
@@ -171,7 +186,7 @@ def import_rows(
         state[key] = _State(revision, amount, None, len(params))
         params.append(
             [spec.name, info.label, info.start, info.end, decimal_to_db(amount, dialect),
-             source or default_source, note, recorded, revision, True, *value_parts(amount)]
+             source or default_source, note, recorded, revision, True, *value_parts(amount), known or recorded]
         )
     _write(db, superseded, params)
     return len(params)
@@ -183,7 +198,8 @@ def _prepare(
     label: str,
     progress: Callable[[int], None] | None,
     dialect: str,
-) -> list[tuple[Metric, _PeriodInfo, Decimal, str | None, str | None, int]]:
+    now: datetime,
+) -> list[tuple[Metric, _PeriodInfo, Decimal, str | None, str | None, int, object]]:
     """Validates every row before anything is written. What depends only on the period
     (parsing, bounds in the catalog's zone, the stored form) is worked out once per period."""
     periods: dict[str, _PeriodInfo] = {}
@@ -210,9 +226,12 @@ def _prepare(
                 parse_period_for(spec, row.period)  # raises the usual message
             amount = parse_value(row.value)
             check_bounds(spec, amount)
+            known = None
+            if row.known_since:
+                known = utc_to_db(parse_known_since(row.known_since, info.period, now, catalog.timezone), dialect)
         except BadInput as error:
             raise BadInput(f"{label} line {row.line}: {error}") from None
-        out.append((spec, info, amount, row.source or None, row.note or None, row.line))
+        out.append((spec, info, amount, row.source or None, row.note or None, row.line, known))
         if progress and count % _CHUNK == 0:
             progress(_CHUNK)
     if progress:
@@ -248,29 +267,69 @@ def _write(db: Session, superseded: list[int], params: list[list[object]]) -> No
         connection.execute(insert(Actual), [dict(zip(_COLUMNS, row)) for row in params[start : start + _CHUNK]])
 
 
-def readings_until(db: Session, *, metrics: Iterable[str], until: datetime) -> dict[str, list[Reading]]:
-    """The current value of every period of the given metrics that starts by `until`, in
-    period order: what an evaluation as of `until` may see. The rows go through the driver
-    cursor, not SQLAlchemy's per-row result processing, which would cost more than the
-    query itself on a million rows (bench/evaluate_bench.py); values stay exact Decimals."""
+def readings_until(
+    db: Session,
+    *,
+    metrics: Iterable[str],
+    until: datetime,
+    since: date | None = None,
+    known_at: datetime | None = None,
+) -> dict[str, list[Reading]]:
+    """The value of every period of the given metrics that starts by `until` (and, with
+    `since`, on or after that day), in period order: what an evaluation as of `until` may
+    see. With `known_at`, each period's newest revision known by then, so a revision (or a
+    figure) that became known later is not seen; else the current one."""
+    found = _readings(db, metrics, until, since, known_at, current=known_at is None)
+    for name, rows in found.items():
+        kept: list[Reading] = []
+        for reading in rows:  # in revision order: the last of a period known by then counts
+            if kept and kept[-1].period == reading.period:
+                kept[-1] = reading
+            else:
+                kept.append(reading)
+        found[name] = kept
+    return found
+
+
+def revisions_until(db: Session, *, metrics: Iterable[str], until: datetime) -> dict[str, list[Reading]]:
+    """Every revision of every period that starts by `until`, in period then revision
+    order, each with its known-since time (for backtests)."""
+    return _readings(db, metrics, until, None, None, current=False)
+
+
+def _readings(db: Session, metrics: Iterable[str], until: datetime, since: date | None, known_at: datetime | None,
+              *, current: bool) -> dict[str, list[Reading]]:
+    """The rows go through the driver cursor, not SQLAlchemy's per-row result processing,
+    which would cost more than the query itself on a million rows (bench/evaluate_bench.py);
+    values stay exact Decimals."""
     names = sorted(set(metrics))
     out: dict[str, list[Reading]] = {name: [] for name in names}
     if not names:
         return out
     connection = db.connection()
     dialect = connection.dialect.name
-    marks = ", ".join(["%s" if dialect == "postgresql" else "?"] * len(names))
     mark = "%s" if dialect == "postgresql" else "?"
+    where = [f"metric IN ({', '.join([mark] * len(names))})", f"period_start <= {mark}"]
+    params: list[object] = [*names, utc_to_db(until, dialect)]
+    if since is not None:
+        where.append(f"period_start >= {mark}")
+        params.append(utc_to_db(datetime(since.year, since.month, since.day, tzinfo=timezone.utc) - _ZONE_SLACK, dialect))
+    if current:
+        where.append("is_current")
+    if known_at is not None:
+        where.append(f"COALESCE(known_since, recorded_at) <= {mark}")
+        params.append(utc_to_db(known_at, dialect))
     sql = (
-        "SELECT metric, period, value, recorded_at FROM actuals "
-        f"WHERE is_current AND metric IN ({marks}) AND period_start <= {mark} ORDER BY metric, period_start"
+        "SELECT metric, period, value, recorded_at, COALESCE(known_since, recorded_at) FROM actuals "
+        f"WHERE {' AND '.join(where)} ORDER BY metric, period_start, revision"
     )
     cursor = connection.connection.driver_connection.cursor()
-    cursor.execute(sql, [*names, utc_to_db(until, dialect)])
-    parse, instant = _period_parser(), _instant_parser()
-    for name, label, value, recorded_at in cursor.fetchall():
-        out[name].append(Reading(name, parse(label), Decimal(value), instant(recorded_at)))
+    cursor.execute(sql, params)
+    rows = cursor.fetchall()
     cursor.close()
+    parse, instant = _period_parser(), _instant_parser()
+    for name, label, value, recorded_at, known in rows:
+        out[name].append(Reading(name, parse(label), Decimal(value), instant(recorded_at), instant(known)))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Reading actuals from CSV (header `metric,period,value[,source,note]`)."""
+"""Reading actuals from CSV (header `metric,period,value[,known_since,source,note]`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from tracker.catalog.model import Catalog
 
 HEADER = ["metric", "period", "value"]
-OPTIONAL = ["source", "note"]
+OPTIONAL = ["known_since", "source", "note"]
 
 
 def import_file(
@@ -74,13 +74,14 @@ def _rows(handle, path: Path) -> Iterator[RowInput]:  # type: ignore[no-untyped-
     reader = csv.reader(handle)
     header = next(reader, None)
     if header is None:
-        raise BadInput(f"{path}: empty file; the first line must be the header metric,period,value[,source,note]")
+        raise BadInput(f"{path}: empty file; the first line must be the header metric,period,value[,known_since,source,note]")
     names = [h.strip().lower() for h in header]
     if names[:3] != HEADER or any(n not in OPTIONAL for n in names[3:]) or len(set(names)) != len(names):
-        raise BadInput(f"{path} line 1: header {','.join(header)!r} is not metric,period,value[,source,note]")
+        raise BadInput(f"{path} line 1: header {','.join(header)!r} is not metric,period,value[,known_since,source,note]")
     width = len(names)
     source_at = names.index("source") if "source" in names else None
     note_at = names.index("note") if "note" in names else None
+    known_at = names.index("known_since") if "known_since" in names else None
     for fields in reader:
         line = reader.line_num
         if not fields or (len(fields) == 1 and not fields[0].strip()):
@@ -94,4 +95,5 @@ def _rows(handle, path: Path) -> Iterator[RowInput]:  # type: ignore[no-untyped-
             value=fields[2],
             source=fields[source_at].strip() if source_at is not None else None,
             note=fields[note_at].strip() if note_at is not None else None,
+            known_since=fields[known_at].strip() or None if known_at is not None else None,
         )

@@ -1,7 +1,7 @@
-"""The one place evaluation touches the database: aggregate the actuals as of `now` in SQL,
-one row per metric and window, and judge every goal from those. The alert cycle, the daemon,
-/metrics and `tracker status` call it. The report judges the readings it draws with
-`evaluation.evaluate_all` instead, so its charts show exactly what its verdicts saw."""
+"""The one place evaluation touches the database: read the readings every goal judged as of
+`now` may look at (its windows, the ones before for baselines and the forecast's history)
+and judge them. The alert cycle, the daemon, /metrics and `tracker status` call it; the
+report reads the same readings to draw, so its charts show exactly what its verdicts saw."""
 
 from __future__ import annotations
 
@@ -10,12 +10,21 @@ from datetime import datetime
 from sqlmodel import Session
 
 from tracker.catalog.model import Catalog
-from tracker.core.evaluation import evaluate_aggregated, requests_for
+from tracker.core.evaluation import earliest_start, evaluate_all
+from tracker.core.readings import Reading
 from tracker.core.verdict import Evaluation
-from tracker.store.aggregate_sql import aggregates_until
+from tracker.store.actuals import readings_until
 
 
-def evaluate_from_db(session: Session, *, catalog: Catalog, now: datetime) -> list[Evaluation]:
-    requests = requests_for(catalog, now)
-    found = aggregates_until(session, requests=requests, tz=catalog.timezone, until=now)
-    return evaluate_aggregated(catalog, found, now)
+def readings_for(
+    session: Session, *, catalog: Catalog, now: datetime, known_at: datetime | None = None
+) -> dict[str, list[Reading]]:
+    metrics = {name for goal in catalog.goals for name in goal.metrics}
+    return readings_until(session, metrics=metrics, until=now, since=earliest_start(catalog, now), known_at=known_at)
+
+
+def evaluate_from_db(
+    session: Session, *, catalog: Catalog, now: datetime, known_at: datetime | None = None
+) -> list[Evaluation]:
+    readings = readings_for(session, catalog=catalog, now=now, known_at=known_at)
+    return evaluate_all(catalog, readings, now, known_at=known_at)

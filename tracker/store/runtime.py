@@ -38,11 +38,19 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        """The database, migrated to the newest schema on first use."""
+        """The database, migrated to the newest schema on first use, its period bounds in the
+        catalog's time zone (a command without a valid catalog reports that when it reads it)."""
+        from tracker.core.errors import ConfigError  # start-up speed
         from tracker.store.db import ensure_schema, make_engine  # start-up speed
+        from tracker.store.zones import follow_zone  # start-up speed
 
         engine = make_engine(self.settings.database_url)
         ensure_schema(engine)
+        try:
+            zone = self.catalog.timezone
+        except ConfigError:
+            return engine
+        follow_zone(engine, zone)
         return engine
 
     def now(self) -> datetime:

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from tracker.core import evaluation as judge
 from tracker.core.summary import number
 from tracker.core.verdict import Evaluation, Status
-from tracker.store import actuals as store
+from tracker.store.judging import readings_for
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -107,12 +107,11 @@ def render(
     )
 
 
-def render_from_db(session: Session, *, catalog: Catalog, now: datetime) -> str:
-    """The report as of `now`, from the database's current actuals."""
-    metrics = {name for goal in catalog.goals for name in goal.metrics}
+def render_from_db(session: Session, *, catalog: Catalog, now: datetime, known_at: datetime | None = None) -> str:
+    """The report as of `now`, from the database's current actuals (or those known at `known_at`)."""
     # what tracker.store.judging.evaluate_from_db reads: the charts draw what the verdicts saw
-    readings = store.readings_until(session, metrics=metrics, until=now)
-    evaluations = judge.evaluate_all(catalog, readings, now)
+    readings = readings_for(session, catalog=catalog, now=now, known_at=known_at)
+    evaluations = judge.evaluate_all(catalog, readings, now, known_at=known_at)
 
     def pace_for(goal: Goal) -> Pace:
         return lambda at: judge.pace(goal, catalog=catalog, at=at)

@@ -1,0 +1,64 @@
+"""Late data (pure): which periods are due and have no figure.
+
+A metric's period is due once it has ended and the metric's grace has passed. A due period
+without data is missing: never zero. A goal is stale when a metric it reads (either side of
+a ratio) misses a period inside the judged window, or, for a recurring goal, inside the
+instance before it; the missing periods are named. A level (a metric whose latest reading
+counts) misses only the periods after its latest reading: a newer reading supersedes the
+ones before it. A metric without a grace is never due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from tracker.core.goals import Aggregation, Goal, Metric
+from tracker.core.periods import Granularity, Period, Span
+from tracker.core.readings import Reading
+
+
+@lru_cache(maxsize=1024)  # pure; thousands of metrics share a few (granularity, grace) pairs
+def last_due(granularity: Granularity, grace: timedelta, now: datetime, tz: ZoneInfo) -> Period:
+    """The latest period of this granularity whose figure is due by `now` (end + grace)."""
+    return Period.at(granularity, now - grace, tz).previous()
+
+
+def missing(
+    goal: Goal,
+    metrics: Mapping[str, Metric],
+    have: Mapping[str, set[Period]],
+    windows: Iterable[Span],
+    now: datetime,
+    tz: ZoneInfo,
+) -> dict[str, list[Period]]:
+    """Per metric of the goal, the due periods inside `windows` that have no figure."""
+    out: dict[str, list[Period]] = {}
+    for name in goal.metrics:
+        spec = metrics[name]
+        if spec.grace is None:
+            continue
+        due = last_due(spec.granularity, spec.grace, now, tz)
+        present = have.get(name, set())
+        late = []
+        for window in windows:
+            due_here = [p for p in window.periods(spec.granularity) if p.start <= due.start]
+            if spec.aggregation is Aggregation.LAST:
+                seen = [i for i, p in enumerate(due_here) if p in present]
+                due_here = due_here[seen[-1] + 1:] if seen else due_here
+            late += [p for p in due_here if p not in present]
+        if late:
+            out[name] = late
+    return out
+
+
+def labels(found: Mapping[str, Sequence[Period]]) -> tuple[str, ...]:
+    """The missing periods by label, each once, in time order."""
+    return tuple(p.label for p in sorted({p for periods in found.values() for p in periods}))
+
+
+def present(readings: Mapping[str, Sequence[Reading]]) -> dict[str, set[Period]]:
+    """The periods that have a figure, per metric."""
+    return {name: {r.period for r in rows} for name, rows in readings.items()}

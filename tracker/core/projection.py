@@ -1,0 +1,128 @@
+"""From a goal's readings to its forecast (pure).
+
+A window is cut into the periods of its metric's granularity (a year into months, say).
+Each period gets its share of the plan (the pace curve: linear, or the goal's weights) and
+its value where one is recorded; a period without data is missing, never zero. A figure
+known before its period ended covers the period up to its known-since time, so the plan
+counts only that part of the period. Earlier windows of the same length, where recorded,
+give tracker.core.forecast the seasonal shape and the metric's own variation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from tracker.core import forecast
+from tracker.core.goals import Aggregation, Goal, Metric
+from tracker.core.pace import share_due
+from tracker.core.periods import Period, Span, local_midnight
+from tracker.core.readings import Reading
+
+HISTORY_WINDOWS = 2  # earlier windows read for shape and variation; more adds little
+_LEAST_COVER = 0.02  # a figure known at its period's very start still says something
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One metric over one window: the value of each period (None: no data yet)."""
+
+    periods: tuple[Period, ...]
+    values: tuple[Decimal | None, ...]
+    covered: float = 1.0  # the part of the last period with data that its figure covers
+    through: date | None = None  # local day (exclusive) the data runs through
+
+    def floats(self) -> list[float | None]:
+        return [None if v is None else float(v) for v in self.values]
+
+    def observed(self) -> list[float | None]:
+        """Values through the last period with data."""
+        last = max((i for i, v in enumerate(self.values) if v is not None), default=-1)
+        return self.floats()[: last + 1]
+
+
+def series(rows: Sequence[Reading], window: Span, spec: Metric, today: date, tz: ZoneInfo) -> Series:
+    """The window's periods with the latest value of each that has started by `today`."""
+    periods = tuple(window.periods(spec.granularity))
+    chosen: dict[Period, Reading] = {}
+    for r in rows:
+        if window.start <= r.period.start and r.period.end <= window.end and r.period.start <= today:
+            held = chosen.get(r.period)
+            if held is None or (r.recorded_at, r.value) > (held.recorded_at, held.value):
+                chosen[r.period] = r
+    if not chosen:
+        return Series(periods, (None,) * len(periods))
+    last = chosen[max(chosen)]
+    covered, through = _coverage(last, tz)
+    return Series(periods, tuple(chosen[p].value if p in chosen else None for p in periods), covered, through)
+
+
+def _coverage(reading: Reading, tz: ZoneInfo) -> tuple[float, date]:
+    """All of its period, unless the figure was known before the period ended: then the
+    part up to its known-since time (a to-date figure)."""
+    known = reading.known_since
+    if known is None or known >= local_midnight(reading.period.end, tz):
+        return 1.0, reading.period.end
+    return max(_LEAST_COVER, reading.period.elapsed_share(known, tz)), known.astimezone(tz).date()
+
+
+def plan_shares(goal: Goal, window: Span, periods: Sequence[Period], tz: ZoneInfo) -> list[float]:
+    """Each period's share of the target by the goal's pace curve (they add up to 1)."""
+    cuts = [share_due(window, goal.pace, local_midnight(p.end, tz), tz) for p in periods]
+    return [b - a for a, b in zip([0.0, *cuts], cuts)]
+
+
+def _history(rows: Sequence[Reading], earlier: Sequence[Span], spec: Metric, today: date,
+             tz: ZoneInfo) -> list[list[float | None]]:
+    """Earlier windows' per-period values, oldest first; windows without data left out."""
+    found = [series(rows, span, spec, today, tz).floats() for span in earlier]
+    return [values for values in found if any(v is not None for v in values)]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What is asked of the forecast: one goal over one window, against one target."""
+
+    goal: Goal
+    window: Span
+    earlier: tuple[Span, ...]  # earlier windows of the same length, oldest first
+    target: Decimal
+    today: date
+    tz: ZoneInfo
+
+
+def project(
+    question: Question, metrics: Mapping[str, Metric], readings: Mapping[str, Sequence[Reading]]
+) -> forecast.Forecast | None:
+    """The distribution of the goal's measure at the window's end, from what is recorded."""
+    goal, target, up = question.goal, float(question.target), question.goal.comparison.higher_is_better
+
+    def inputs(name: str) -> tuple[Series, list[list[float | None]]]:
+        rows, spec = readings.get(name, ()), metrics[name]
+        found = series(rows, question.window, spec, question.today, question.tz)
+        return found, _history(rows, question.earlier, spec, question.today, question.tz)
+
+    if goal.is_ratio:
+        (top, top_before), (bottom, bottom_before) = inputs(goal.numerator), inputs(goal.denominator)
+        return forecast.ratio(numerator=top.floats(), denominator=bottom.floats(), periods=len(top.periods),
+                              history_numerator=top_before, history_denominator=bottom_before,
+                              target=target, at_least=up)
+    found, before = inputs(goal.metric)
+    shares = plan_shares(goal, question.window, found.periods, question.tz)
+    if metrics[goal.metric].aggregation is Aggregation.LAST:
+        baseline = float(goal.baseline) if isinstance(goal.baseline, Decimal) else None
+        return forecast.level(observed=found.observed(), due_share=_running(shares), baseline=baseline,
+                              target=target, at_least=up)
+    return forecast.cumulative(plan=shares, observed=found.observed(), covered=found.covered, history=before,
+                               target=target, at_least=up)
+
+
+def _running(shares: Sequence[float]) -> list[float]:
+    total, out = 0.0, []
+    for share in shares:
+        total += share
+        out.append(min(1.0, total))
+    return out
