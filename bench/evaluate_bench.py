@@ -1,5 +1,6 @@
-"""Evaluation cycle benchmark: N goals over 100*N actuals on SQLite, end to end through
-evaluate_from_db, against one SQL query that aggregates the same actuals.
+"""Evaluation benchmark: N goals over 100*N actuals on SQLite, end to end through
+evaluate_from_db (read the windows' readings, forecast and judge every goal), against one SQL
+query that aggregates the same actuals.
 
     python3 bench/evaluate_bench.py            # 1,000 and 10,000 goals (100k and 1M actuals)
 
@@ -23,9 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tracker.store import db  # noqa: E402
 from tracker.catalog.model import parse_catalog  # noqa: E402
 from tracker.store.dbtypes import value_parts  # noqa: E402
-from tracker.store.aggregate_sql import aggregates_until  # noqa: E402
-from tracker.core.evaluation import evaluate_aggregated, requests_for  # noqa: E402
-from tracker.store.judging import evaluate_from_db  # noqa: E402
+from tracker.core.evaluation import evaluate_all  # noqa: E402
+from tracker.store.judging import evaluate_from_db, readings_for  # noqa: E402
 
 NOW = datetime(2026, 9, 15, tzinfo=timezone.utc)
 MONTHS = [(2018 + (4 + k) // 12, (4 + k) % 12 + 1) for k in range(100)]
@@ -99,16 +99,16 @@ def run(goals: int) -> tuple[float, float]:
 
         found = {}
 
-        def aggregate() -> None:  # the SQL half of a cycle
+        def read() -> None:  # the database half of a cycle
             with db.session(engine) as session:
-                found["it"] = aggregates_until(session, requests=requests_for(catalog, NOW), tz=catalog.timezone, until=NOW)
+                found["it"] = readings_for(session, catalog=catalog, now=NOW)
 
-        ours, base, sql = best(cycle), best(baseline), best(aggregate)
-        judge = best(lambda: evaluate_aggregated(catalog, found["it"], NOW))  # the Python half
+        ours, base, sql = best(cycle), best(baseline), best(read)
+        judge = best(lambda: evaluate_all(catalog, found["it"], NOW))  # the Python half: forecast and judge
         engine.dispose()
     print(f"{goals:>6} goals, {actuals:>9,} actuals: evaluate_from_db {ours:.3f} s, "
           f"one aggregating query {base:.3f} s, ratio {ours / base:.1f}x "
-          f"(of which SQL aggregation {sql:.3f} s = {sql / base:.1f}x, judging in Python {judge:.3f} s = {judge / base:.1f}x)")
+          f"(of which reading the windows {sql:.3f} s = {sql / base:.1f}x, judging in Python {judge:.3f} s = {judge / base:.1f}x)")
     return ours, base
 
 

@@ -46,13 +46,15 @@ def status(
     if as_json:
         print_json([e.to_json() for e in evaluations])
     else:
-        console().print(status_table(evaluations, now.astimezone(catalog.timezone).isoformat(timespec="minutes")))
+        edges = {g.id: (catalog.bands_for(g).off_track, catalog.bands_for(g).on_track) for g in catalog.goals}
+        console().print(status_table(evaluations, now.astimezone(catalog.timezone).isoformat(timespec="minutes"), edges))
 
 
-def status_table(evaluations: list[Evaluation], as_of: str) -> Table:
+def status_table(evaluations: list[Evaluation], as_of: str, edges: dict[str, tuple[float, float]]) -> Table:
+    """`edges`: each goal's band edges, so that a probability is never rounded across one."""
     from rich.table import Table  # start-up speed
 
-    from tracker.core.summary import number  # start-up speed
+    from tracker.core.summary import likelihood, number  # start-up speed
 
     table = Table(title=f"Goals as of {as_of}", title_justify="left")
     for name in ("goal", "status", "progress", "actual / expected", "projected", "needs", "data through"):
@@ -62,9 +64,10 @@ def status_table(evaluations: list[Evaluation], as_of: str) -> Table:
         style = _STYLE[str(e.status)]
         needs = f"{show(e.required_rate)}/{e.rate_unit}" if e.required_rate is not None else ""
         through = (e.data_through.isoformat() if e.data_through else "-") + (" [bold red]STALE[/]" if e.stale else "")
+        odds = f" {likelihood(e.probability, edges.get(e.goal, ()))}" if e.probability is not None and 0 < e.probability < 1 else ""
         table.add_row(
             e.goal,
-            f"[{style}]{str(e.status).replace('_', ' ')}[/]" + (" [yellow](deadline near)[/]" if e.deadline_near else ""),
+            f"[{style}]{str(e.status).replace('_', ' ')}[/]{odds}" + (" [yellow](deadline near)[/]" if e.deadline_near else ""),
             _bar(e.attainment),
             f"{show(e.actual)} / {show(e.expected)}" if e.actual is not None else "-",
             show(e.projected) if e.projected is not None else "-",

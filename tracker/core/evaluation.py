@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from tracker.core import gaps
 from tracker.core.goals import CatalogLike as Catalog
@@ -89,12 +90,18 @@ def window_at(goal: Goal, catalog: Catalog, at: datetime) -> Span:
 
 def previous_window(goal: Goal, window: Span) -> Span:
     """The window before: the previous instance, or as many calendar months just before."""
-    if goal.recurs is not None:
-        return Period.containing(goal.recurs, window.start).previous().span
-    months = list(window.periods(Granularity.MONTH))
-    if window.start.day == 1 and months and months[-1].end == window.end:
-        return Span(months[0].shift(-len(months)).start, window.start)
-    return Span(window.start - (window.end - window.start), window.start)
+    return _previous(goal.recurs, window)
+
+
+@lru_cache(maxsize=4096)  # pure; the goals of a catalog share a few windows
+def _previous(recurs: Granularity | None, window: Span) -> Span:
+    if recurs is not None:
+        return Period.containing(recurs, window.start).previous().span
+    start, end = window.start, window.end
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if start.day == 1 and end.day == 1 and months > 0:
+        return Span(Period.containing(Granularity.MONTH, start).shift(-months).start, start)
+    return Span(start - (end - start), start)
 
 
 @dataclass(frozen=True)
