@@ -72,7 +72,12 @@ class GroupDecision:
     notify: bool
     reason: str
     record: bool = False  # forget resolved alerts although nothing is sent (send_resolved off)
-    due: datetime | None = None  # when it could notify, if it is waiting
+    due: datetime | None = None  # when it could notify next (a change, or the repeat)
+
+    @property
+    def waiting(self) -> bool:
+        """Held back by group_wait or group_interval: something new is about to go out."""
+        return self.reason.startswith("waiting for")
 
 
 def needs_notify(
