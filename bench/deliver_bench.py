@@ -28,7 +28,7 @@ from tracker.store import db  # noqa: E402
 
 from tracker.delivery import outbox
 from tracker.delivery import deliver_pass  # noqa: E402
-from tracker.delivery.formats import Notice, render  # noqa: E402
+from tracker.delivery.formats import Notice, NoticeAlert, render  # noqa: E402
 from tracker.store.alert_tables import OutboxRow  # noqa: E402
 from tracker.store.runtime import Runtime  # noqa: E402
 from tracker.catalog.settings import Settings  # noqa: E402
@@ -57,12 +57,15 @@ class Handler(BaseHTTPRequestHandler):
 def bodies(count: int) -> list[bytes]:
     return [
         render("native", Notice(
-            event="alert.firing", timestamp=NOW, receiver="default", fingerprint=f"{i:016x}", rule="off-track",
-            severity="critical", subject=f"goal:g{i}", title="EV deliveries 2026", state="firing",
-            reason="first notification", summary="EV deliveries 2026: projected 481,200 of 550,000 (87%); "
-            "needs 58,400 a month for the rest of the year", labels={"business": "ev"},
-            evaluation={"goal": f"g{i}", "status": "off_track", "target": 550000, "projected": 481200},
-            starts_at=NOW,
+            event="alert.firing", timestamp=NOW, receiver="default", group_key=f'{{}}:{{goal="g{i}"}}',
+            group_labels={"goal": f"g{i}"}, reason="first notification", alerts=(NoticeAlert(
+                fingerprint=f"{i:016x}", rule="off-track", severity="critical", subject=f"goal:g{i}",
+                title="EV deliveries 2026", state="firing", reason="first notification",
+                summary="EV deliveries 2026: projected 481,200 of 550,000 (87%); "
+                "needs 58,400 a month for the rest of the year", labels={"business": "ev"},
+                evaluation={"goal": f"g{i}", "status": "off_track", "target": 550000, "projected": 481200},
+                starts_at=NOW,
+            ),),
         ))
         for i in range(count)
     ]

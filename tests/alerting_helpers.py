@@ -4,7 +4,7 @@ runtime on a given database with a stub judge."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from tracker.core.verdict import Evaluation, Status
 
@@ -37,10 +37,17 @@ class StubJudge:
         return [replace(e, evaluated_at=now) for e in self.evaluations]
 
 
-def make_runtime(engine, *, webhook_url: str | None = None, secret: str | None = None, catalog=None):  # type: ignore[no-untyped-def]
+# One alert per notification, sent in the cycle that fires it: what the delivery tests need
+# (grouping and its timing have their own tests, with the shipped defaults).
+PER_ALERT = {"group_by": ("goal", "alertname"), "group_wait": timedelta(0), "group_interval": timedelta(0)}
+
+
+def make_runtime(engine, *, webhook_url: str | None = None, secret: str | None = None, catalog=None,  # type: ignore[no-untyped-def]
+                 route: dict | None = PER_ALERT):
     """A Runtime on an open engine, with the shipped catalog (or `catalog`) and the default
-    receiver pointed at `webhook_url`."""
+    receiver pointed at `webhook_url`; `route` replaces the catalog's [route] (None keeps it)."""
     from tests.conftest import CATALOG
+    from tracker.catalog.routing import RootRoute
     from tracker.catalog.settings import Settings
     from tracker.store.runtime import Runtime
 
@@ -54,4 +61,11 @@ def make_runtime(engine, *, webhook_url: str | None = None, secret: str | None =
     runtime.__dict__["engine"] = engine
     if catalog is not None:
         runtime.__dict__["catalog"] = catalog
+    if route is not None:
+        runtime.__dict__["catalog"] = runtime.catalog.model_copy(update={"route": RootRoute(**route)})
     return runtime
+
+
+def alerts_of(payload: dict) -> list[dict]:
+    """The alerts of a native group body."""
+    return payload["data"]["alerts"]

@@ -16,10 +16,11 @@ from tests.conftest import ROOT
 OFF, ON = "10", "90"  # numerator values: 0.2 and 1.8 of the ratio target (off and on track)
 
 
-def catalog_text(goals: int, extra: str = "") -> str:
+def catalog_text(goals: int, extra: str = "", route: str = 'group_wait = "1s"\ngroup_interval = "1s"\n') -> str:
     """Goals g0..g{n-1}, each the ratio m{i}/one against a target of 0.5 over the current year.
-    off-track fires at once and resolves at once (no `for`, no keep_firing_for)."""
-    head = 'timezone = "UTC"\nbands = { on_track = 0.8, off_track = 0.2 }\n'
+    off-track fires at once and resolves at once (no `for`, no keep_firing_for). The goals have
+    no `business` label: by default they make one group, notified a second after it changes."""
+    head = f'timezone = "UTC"\nbands = {{ on_track = 0.8, off_track = 0.2 }}\n[route]\n{route}\n'
     metric = ('[metrics.{0}]\ntitle = "{0}"\nunit = "x"\ngranularity = "year"\naggregation = "last"\n'
               'min = 0\nmax = 1000\n')
     goal = (
@@ -59,10 +60,11 @@ def free_port() -> int:
 
 
 class Receiver:
-    """A loopback webhook receiver that records (webhook-id, type, goal) of every request."""
+    """A loopback webhook receiver that records (webhook-id, type, ((goal, state), ...)) of
+    every request (a native group body)."""
 
     def __init__(self) -> None:
-        self.received: list[tuple[str, str, str]] = []
+        self.received: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
         self.lock = threading.Lock()
         outer = self
 
@@ -70,7 +72,8 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 with outer.lock:
-                    outer.received.append((self.headers["webhook-id"], body["type"], body["data"]["goal"]))
+                    alerts = tuple((a["goal"], a["state"]) for a in body["data"]["alerts"])
+                    outer.received.append((self.headers["webhook-id"], body["type"], alerts))
                 self.send_response(204)
                 self.end_headers()
 
@@ -89,7 +92,7 @@ class Receiver:
         self.server.shutdown()
         self.server.server_close()
 
-    def snapshot(self) -> list[tuple[str, str, str]]:
+    def snapshot(self) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
         with self.lock:
             return list(self.received)
 

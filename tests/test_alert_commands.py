@@ -40,10 +40,30 @@ def test_silence_and_unsilence_a_goal(cli, sqlite_url: str) -> None:
     assert done.code == 0, done.err
     assert done.out.strip() == "silenced ev-deliveries-2026 until 2099-01-01T00:00:00+00:00"
     (row,) = table_dump(sqlite_url, "silences")
-    assert row[0] == "goal:ev-deliveries-2026" and row[2] == "annual review"
+    assert json.loads(row[1]) == ['goal="ev-deliveries-2026"'] and row[4] == "annual review"
     assert cli("unsilence", "ev-deliveries-2026").out.strip() == "unsilenced ev-deliveries-2026"
-    assert table_dump(sqlite_url, "silences") == []
+    (listed,) = json.loads(cli("silences", "--json").out)
+    assert (listed["state"], listed["comment"], listed["matchers"]) == ("expired", "annual review",
+                                                                       ['goal="ev-deliveries-2026"'])
     assert cli("unsilence", "ev-deliveries-2026").out.strip() == "ev-deliveries-2026 was not silenced"
+
+
+def test_silence_by_matchers_list_and_end_it_by_id(cli, sqlite_url: str) -> None:
+    done = cli("silence", "--match", 'business="ev"', "--match", 'severity=~"critical|warning"',
+               "--until", "2099-01-01", "--comment", "Q3 plan under review", "--author", "li")
+    assert done.code == 0, done.err
+    silence_id = done.out.split()[1].rstrip(":")
+    assert done.out.strip() == (f'silence {silence_id}: business="ev", severity=~"critical|warning" '
+                                "until 2098-12-31T16:00:00+00:00")
+    (item,) = json.loads(cli("silences", "--json").out)
+    assert (item["id"], item["state"], item["created_by"], item["comment"]) == (
+        silence_id, "active", "li", "Q3 plan under review")
+    text = cli("silences").out
+    assert f"{silence_id} active  until 2098-12-31 16:00 UTC by li: Q3 plan under review" in text
+    ended = cli("unsilence", silence_id)
+    assert ended.code == 0 and ended.out.startswith(f"silence {silence_id} ended at ")
+    assert json.loads(cli("silences", "--json").out)[0]["state"] == "expired"
+    assert cli("silences").code == 0
 
 
 @pytest.mark.parametrize(
@@ -53,10 +73,17 @@ def test_silence_and_unsilence_a_goal(cli, sqlite_url: str) -> None:
         (("silence", "ev-deliveries-2026", "--until", "2020-01-01"), "is not in the future"),
         (("silence", "ev-deliveries-2026", "--until", "next tuesday"), "is not ISO 8601"),
         (("silence", "ev-deliveries-2026"), "Missing option '--until'"),
-        (("unsilence", "no-such-goal"), "goal 'no-such-goal' is not in the catalog"),
+        (("unsilence", "no-such-goal"), "no goal or silence 'no-such-goal'"),
         (("evaluate", "--at", "2026-13-45"), "is not ISO 8601"),
+        (("silence", "--match", 'business~"ev"', "--until", "2099-01-01"), "--match 'business~\"ev\"' is not a matcher"),
+        (("silence", "--match", 'business=~"("', "--until", "2099-01-01"), "bad regular expression"),
+        (("silence", "--match", 'goal=~"(?!x)"', "--until", "2099-01-01"), "not RE2 regular expressions"),
+        (("silence", "ev-deliveries-2026", "--match", 'business="ev"', "--until", "2099-01-01"), "not both"),
+        (("silence", "--until", "2099-01-01"), "give a GOAL or --match"),
+        (("silence", "--match", 'business="ev"', "--until", "2020-01-01"), "is not in the future"),
     ],
-    ids=["unknown-goal", "past-until", "malformed-until", "missing-until", "unsilence-unknown", "malformed-at"],
+    ids=["unknown-goal", "past-until", "malformed-until", "missing-until", "unsilence-unknown", "malformed-at",
+         "bad-operator", "bad-regex", "lookahead", "goal-and-match", "neither", "match-past-until"],
 )
 def test_bad_input_exits_2_and_writes_nothing(
     cli, sqlite_url: str, silenced_db: Path, args: tuple[str, ...], message: str
@@ -92,5 +119,7 @@ def test_evaluate_then_alerts_lists_what_fires(cli) -> None:
     ev = [a for a in listed["alerts"] if a["subject"] == "goal:ev-deliveries-2026"]
     assert [(a["rule"], a["state"], a["severity"]) for a in ev] == [("off-track", "firing", "critical")]
     assert ev[0]["summary"].startswith("EV deliveries 2026")
+    assert "queued 0 notifications; 4 groups waiting (the first due 2026-07-04T16:00:30+00:00" in last
     again = cli("evaluate", "--at", "2026-07-05T01:00").out.strip().splitlines()[-1]
-    assert again.endswith("queued 0 notifications")
+    assert again.endswith("queued 4 notifications")  # the groups have waited out group_wait
+    assert cli("evaluate", "--at", "2026-07-05T02:00").out.strip().endswith("queued 0 notifications")

@@ -1,5 +1,7 @@
 """The alert cycle and delivery against a real HTTP server on loopback, on SQLite and
-PostgreSQL. Time is injected: each cycle and pass runs at a stated instant."""
+PostgreSQL. Time is injected: each cycle and pass runs at a stated instant. Groups hold one
+alert each and go out in the cycle (alerting_helpers.PER_ALERT); grouping itself is
+tests/test_groups_cycle.py's."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 from werkzeug import Request, Response
 
-from tests.alerting_helpers import EV, StubJudge, evaluation, make_runtime
+from tests.alerting_helpers import EV, PER_ALERT, StubJudge, alerts_of, evaluation, make_runtime
 from tracker.alerting.cycle import evaluate_cycle
+from tracker.alerting.dispatch import dispatch_pass
 from tracker.core.verdict import Status
 from tracker.delivery import deliver_pass, outbox
 from tracker.store import db, silences
@@ -65,15 +68,17 @@ def test_one_notification_on_firing_none_unchanged_one_on_repeat_one_on_resolve(
     (headers, body, _), = hook.requests
     with freeze_time(T0):
         payload = Webhook(SECRET).verify(body, headers)
-    assert payload["type"] == "alert.firing" and payload["data"]["reason"] == "first notification"
-    assert payload["data"]["goal"] == EV and payload["data"]["summary"].startswith("EV deliveries 2026: projected")
+    (alert,) = alerts_of(payload)
+    assert payload["type"] == "alert.firing" and alert["reason"] == "first notification"
+    assert alert["goal"] == EV and alert["summary"].startswith("EV deliveries 2026: projected")
+    assert payload["data"]["group_labels"] == {"alertname": "off-track", "goal": EV}
 
     assert cycle(runtime, judge, T0 + HOUR).queued == 0
     assert deliver(runtime, T0 + HOUR).total("sent") == 0
 
     assert cycle(runtime, judge, T0 + 24 * HOUR).queued == 1
     deliver(runtime, T0 + 24 * HOUR)
-    assert [p["data"]["reason"] for p in hook.delivered()] == ["first notification", "repeat interval elapsed"]
+    assert [alerts_of(p)[0]["reason"] for p in hook.delivered()] == ["first notification", "repeat interval elapsed"]
 
     judge.evaluations = [evaluation(Status.ON_TRACK)]
     kept = cycle(runtime, judge, T0 + 25 * HOUR)  # off-track keeps firing for a day after it clears
@@ -85,7 +90,7 @@ def test_one_notification_on_firing_none_unchanged_one_on_repeat_one_on_resolve(
     deliver(runtime, T0 + 49 * HOUR)
     last = hook.delivered()[-1]
     assert [p["type"] for p in hook.delivered()] == ["alert.firing", "alert.firing", "alert.resolved"]
-    assert last["data"]["reason"] == "resolved" and last["data"]["ends_at"] == "2026-07-07T00:00:00Z"
+    assert alerts_of(last)[0]["reason"] == "resolved" and alerts_of(last)[0]["ends_at"] == "2026-07-07T00:00:00Z"
     assert len(set(hook.ids())) == 3
 
 
@@ -128,21 +133,21 @@ def test_silenced_goal_sends_nothing_until_the_silence_ends(engine, httpserver) 
     assert hook.requests == []
     assert cycle(runtime, judge, T0 + 3 * HOUR).queued == 1
     deliver(runtime, T0 + 3 * HOUR)
-    assert [p["data"]["reason"] for p in hook.delivered()] == ["first notification"]
+    assert [alerts_of(p)[0]["reason"] for p in hook.delivered()] == ["first notification"]
 
 
-def test_silence_set_after_queueing_mutes_and_the_next_cycle_after_it_notifies(engine, httpserver) -> None:
+def test_silence_set_while_the_group_waits_holds_it_back_until_it_ends(engine, httpserver) -> None:
     hook = Receiver(httpserver)
-    runtime = make_runtime(engine, webhook_url=hook.url)
+    runtime = make_runtime(engine, webhook_url=hook.url, route={**PER_ALERT, "group_wait": timedelta(seconds=30)})
     judge = StubJudge(evaluation(Status.OFF_TRACK))
-    assert cycle(runtime, judge, T0).queued == 1
+    assert cycle(runtime, judge, T0).waiting == 1
     with db.session(engine, write=True) as session:
         silences.set_silence(session, catalog=runtime.catalog, goal=EV, until=T0 + HOUR, comment=None, now=T0)
-    assert deliver(runtime, T0).total("muted") == 1
-    assert hook.requests == []
+    assert dispatch_pass(runtime, now=T0 + timedelta(seconds=30)).muted == {"silenced": 1}
+    assert deliver(runtime, T0 + timedelta(seconds=30)).total("sent") == 0 and hook.requests == []
     assert cycle(runtime, judge, T0 + 2 * HOUR).queued == 1  # the receiver was never told
     deliver(runtime, T0 + 2 * HOUR)
-    assert [p["data"]["reason"] for p in hook.delivered()] == ["first notification"]
+    assert [alerts_of(p)[0]["reason"] for p in hook.delivered()] == ["first notification"]
 
 
 def test_410_disables_the_receiver_and_replay_dead_sends_again(engine, httpserver) -> None:
@@ -221,8 +226,8 @@ def test_routes_pick_receivers_and_formats(engine, httpserver) -> None:
     runtime.__dict__["catalog"] = runtime.catalog.model_copy(update={
         "receivers": (ReceiverConfig(name="ops", url=ops.url, format="alertmanager"),
                       ReceiverConfig(name="chat", url=chat, format="slack")),
-        "routes": (Route(receiver="ops", match={"business": "ev"}, **{"continue": True}),
-                   Route(receiver="chat", severities=("warning",))),
+        "routes": (Route(receiver="ops", match={"business": "ev"}, **PER_ALERT, **{"continue": True}),
+                   Route(receiver="chat", severities=("warning",), **PER_ALERT)),
     })
     judge = StubJudge(evaluation(Status.OFF_TRACK), evaluation(Status.AT_RISK, goal="phone-asp-2026",
                                                               labels={"business": "phone"}))
@@ -230,8 +235,9 @@ def test_routes_pick_receivers_and_formats(engine, httpserver) -> None:
     assert dict((k, v.sent) for k, v in deliver(runtime, T0).receivers.items()) == {"ops": 1, "chat": 1}
     (am,) = ops.delivered()
     assert am["version"] == "4" and am["alerts"][0]["labels"]["goal"] == EV
+    assert am["groupKey"] == '{}/{business="ev"}:{alertname="off-track", goal="ev-deliveries-2026"}'
     slack = [json.loads(r.get_data()) for r, _ in httpserver.log if r.path == "/chat"]
-    assert slack[0]["text"].startswith(":large_orange_circle: [FIRING]")
+    assert slack[0]["text"].startswith("[FIRING:1] alertname=at-risk, goal=phone-asp-2026\n:large_orange_circle:")
 
 
 def test_no_receiver_writes_notifications_to_the_log(engine) -> None:
@@ -242,7 +248,8 @@ def test_no_receiver_writes_notifications_to_the_log(engine) -> None:
     with capture_logs() as logs:
         assert deliver(runtime, T0).receivers["log"].sent == 1
     (entry,) = [e for e in logs if e["event"] == "alert notification"]
-    assert entry["goal"] == EV and entry["reason"] == "first notification" and entry["summary"].startswith("EV")
+    assert entry["group"] == '{}:{alertname="off-track", goal="ev-deliveries-2026"}'
+    assert entry["reason"] == "first notification" and entry["alerts"][0].startswith(f"firing off-track {EV}: EV")
 
 
 def test_source_failing_alerts_come_and_go_with_source_health(engine) -> None:
@@ -294,21 +301,20 @@ def test_for_holds_an_alert_pending(engine, for_: str) -> None:
     assert (fired.pending, fired.firing, fired.queued) == (0, 1, 1)
 
 
-def test_resolve_muted_at_delivery_is_sent_after_the_silence(engine, httpserver) -> None:
+def test_resolve_during_a_silence_is_sent_after_it(engine, httpserver) -> None:
     hook = Receiver(httpserver)
     runtime = make_runtime(engine, webhook_url=hook.url)
     judge = StubJudge(evaluation(Status.MISSED))  # the missed rule has no keep_firing_for
     cycle(runtime, judge, T0)
     deliver(runtime, T0)
-    judge.evaluations = [evaluation(Status.ACHIEVED)]
-    assert cycle(runtime, judge, T0 + HOUR).queued == 1
     with db.session(engine, write=True) as session:
         silences.set_silence(session, catalog=runtime.catalog, goal=EV, until=T0 + 2 * HOUR, comment=None, now=T0)
-    assert deliver(runtime, T0 + HOUR).total("muted") == 1
+    judge.evaluations = [evaluation(Status.ACHIEVED)]
+    assert cycle(runtime, judge, T0 + HOUR).queued == 0  # resolved, silenced
     assert cycle(runtime, judge, T0 + 90 * timedelta(minutes=1)).queued == 0  # still silenced
     assert cycle(runtime, judge, T0 + 3 * HOUR).queued == 1
     deliver(runtime, T0 + 3 * HOUR)
-    assert [(p["type"], p["data"]["reason"]) for p in hook.delivered()] == [
+    assert [(p["type"], alerts_of(p)[0]["reason"]) for p in hook.delivered()] == [
         ("alert.firing", "first notification"), ("alert.resolved", "resolved")]
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracker.core.lifecycle import AlertState, Sent, needs_update, step
+from tracker.core.lifecycle import AlertState, step
 
 T0 = datetime(2026, 7, 5, tzinfo=timezone.utc)
 H = timedelta(hours=1)
@@ -49,36 +49,3 @@ def test_step_keeps_the_times_an_alert_reports() -> None:
     assert (resolved.starts_at, resolved.ends_at, resolved.last_held_at) == (at(2), at(5), at(2))
     again = step(resolved, holds=True, for_=0 * H, keep_firing_for=0 * H, now=at(6)).state
     assert (again.state, again.active_since, again.starts_at, again.ends_at) == ("firing", at(6), at(6), None)
-
-
-@pytest.mark.parametrize(
-    "last, state, silenced, send_resolved, now_h, notify, reason",
-    [
-        (None, "firing", False, True, 0, True, "first notification"),
-        (Sent("firing", at(0)), "firing", False, True, 1, False, "already notified"),
-        (Sent("firing", at(0)), "firing", False, True, 24, True, "repeat interval elapsed"),
-        (Sent("resolved", at(0)), "firing", False, True, 1, True, "first notification"),
-        (None, "firing", True, True, 0, False, "silenced"),
-        (Sent("firing", at(0)), "firing", True, True, 30, False, "silenced"),
-        (Sent("firing", at(0)), "resolved", False, True, 1, True, "resolved"),
-        (Sent("firing", at(0)), "resolved", False, False, 1, False, "send_resolved is off"),
-        (Sent("firing", at(0)), "resolved", True, True, 1, False, "silenced"),
-        (None, "resolved", False, True, 1, False, "never notified of firing"),
-        (Sent("resolved", at(1)), "resolved", False, True, 2, False, "resolve already notified"),
-        (None, "pending", False, True, 0, False, "not firing"),
-        (Sent("firing", at(0)), "inactive", False, True, 0, False, "not firing"),
-    ],
-    ids=["first", "unchanged", "repeat", "refire", "silenced-first", "silenced-repeat", "resolved",
-         "no-send-resolved", "silenced-resolve", "resolved-unseen", "resolve-sent", "pending", "inactive"],
-)
-def test_needs_update(last, state, silenced, send_resolved, now_h, notify, reason) -> None:  # type: ignore[no-untyped-def]
-    decision = needs_update(
-        last, state=state, repeat_interval=24 * H, send_resolved=send_resolved, silenced=silenced, now=at(now_h)
-    )
-    assert (decision.notify, decision.reason) == (notify, reason)
-
-
-def test_send_resolved_off_still_remembers_the_resolve() -> None:
-    decision = needs_update(Sent("firing", at(0)), state="resolved", repeat_interval=H, send_resolved=False,
-                            silenced=False, now=at(1))
-    assert decision.remembers and not decision.notify

@@ -1,5 +1,6 @@
 """The real Prometheus and Alertmanager as peers: Prometheus scrapes the daemon's /metrics,
-and the daemon pushes its alerts to Alertmanager's POST /api/v2/alerts.
+the daemon pushes its alerts to Alertmanager's POST /api/v2/alerts, and our `alertmanager`
+webhook body for a group is compared with the one Alertmanager itself sends.
 
 Uses the Debian packages `prometheus` and `prometheus-alertmanager`: found on PATH (or in
 /usr/bin), installed with apt-get when running as root where they are missing (`.ci/run`
@@ -8,9 +9,11 @@ installs them beforehand), and otherwise skipped with the reason.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -177,3 +180,69 @@ def test_the_deploy_examples_are_valid_configs(binaries, tool, args):
     done = subprocess.run([binary, *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout + done.stderr
+
+
+def start_alertmanager_with_webhook(binary: str, tmp_path: Path, hook: str) -> Peer:
+    """An Alertmanager that groups by business, as kpi-tracker does by default, and sends
+    each group to `hook` in its webhook v4 format."""
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(
+        'route:\n  receiver: "hook"\n  group_by: [business]\n  group_wait: 1s\n  group_interval: 1s\n'
+        f'receivers:\n  - name: "hook"\n    webhook_configs:\n      - url: "{hook}"\n'
+    )
+    port = free_port()
+    argv = [binary, f"--config.file={config}", f"--storage.path={tmp_path / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
+    return Peer(argv, port, tmp_path / "alertmanager.log")
+
+
+def test_our_alertmanager_body_for_a_group_is_the_one_alertmanager_sends(binaries, database_url, httpserver, tmp_path):
+    """One cycle, two receivers: `am` pushes the group's alerts to the real Alertmanager, which
+    groups them and posts its webhook; `hook` gets our `alertmanager` body for the same group.
+    Same keys, groupKey, groupLabels, commonLabels and commonAnnotations."""
+    from datetime import datetime, timezone
+
+    from tests.alerting_helpers import StubJudge, evaluation, make_runtime
+    from tracker.alerting.cycle import evaluate_cycle
+    from tracker.catalog.routing import Receiver
+    from tracker.core.verdict import Status
+    from tracker.delivery import deliver_pass
+    from tracker.store.db import ensure_schema, make_engine
+
+    for path in ("/ours", "/theirs"):
+        httpserver.expect_request(path, method="POST").respond_with_data("", status=200)
+    alertmanager = start_alertmanager_with_webhook(binaries["prometheus-alertmanager"], tmp_path,
+                                                   httpserver.url_for("/theirs"))
+    engine = make_engine(database_url)
+    ensure_schema(engine)
+    try:
+        wait_for(alertmanager.ready, "Alertmanager ready")
+        runtime = make_runtime(engine, route={"group_wait": timedelta(0)})  # grouped by business, sent at once
+        runtime.__dict__["catalog"] = runtime.catalog.model_copy(update={"receivers": (
+            Receiver(name="am", url=f"{alertmanager.base}/api/v2/alerts", format="alertmanager_api"),
+            Receiver(name="hook", url=httpserver.url_for("/ours"), format="alertmanager"),
+        )})
+        judge = StubJudge(evaluation(Status.OFF_TRACK), evaluation(Status.AT_RISK, goal="phone-asp-2026"))
+        now = datetime.now(timezone.utc)  # Alertmanager keeps its own clock: push alerts that are live now
+        assert evaluate_cycle(runtime, now=now, judge=judge).queued == 2  # one group, to each receiver
+        assert deliver_pass(runtime, now=now).total("sent") == 2
+
+        def posted(path: str) -> list[dict]:
+            return [json.loads(request.get_data()) for request, _ in httpserver.log if request.path == path]
+
+        (theirs,) = wait_for(lambda: posted("/theirs"), "Alertmanager's webhook for the group")
+        (ours,) = posted("/ours")
+    finally:
+        alertmanager.stop()
+        engine.dispose()
+    assert set(ours) == set(theirs)
+    for key in ("version", "status", "groupKey", "groupLabels", "commonLabels", "commonAnnotations"):
+        assert ours[key] == theirs[key], key
+    assert ours["groupLabels"] == {"business": "ev"} and ours["commonLabels"]["business"] == "ev"
+    assert len(ours["alerts"]) == len(theirs["alerts"]) == 2
+    assert [set(a) for a in ours["alerts"]] == [set(a) for a in theirs["alerts"]]
+    by_goal = {a["labels"]["goal"]: a for a in theirs["alerts"]}
+    for alert in ours["alerts"]:
+        mine = by_goal[alert["labels"]["goal"]]
+        assert (alert["labels"], alert["annotations"], alert["status"]) == (
+            mine["labels"], mine["annotations"], mine["status"])

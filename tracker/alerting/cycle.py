@@ -1,6 +1,7 @@
 """One evaluation cycle: judge every goal, move each alert through its lifecycle, and queue
-the notifications each receiver needs, all in one write transaction (so a crash leaves either
-the whole cycle or none of it, and a queued notification is never lost).
+the group notifications that are due (tracker.alerting.dispatch), all in one write
+transaction (so a crash leaves either the whole cycle or none of it, and a queued
+notification is never lost).
 
 The decisions are the pure functions of `tracker.core.lifecycle`; this module reads and writes the
 rows around them and logs each transition with its reason.
@@ -17,16 +18,14 @@ import structlog
 from sqlalchemy import select
 from sqlmodel import Session
 
+from tracker.alerting.dispatch import dispatch
 from tracker.catalog.model import plan_for
-from tracker.catalog.routing import Plan, Route
 from tracker.collectors.health import failing_sources
-from tracker.core.lifecycle import FIRING, INACTIVE, PENDING, RESOLVED, AlertState, Sent, needs_update, step
+from tracker.core.lifecycle import FIRING, INACTIVE, PENDING, RESOLVED, AlertState, step
 from tracker.core.rules import Match, Rule, SourceHealth, goal_matches, source_matches
 from tracker.core.verdict import Evaluation
-from tracker.delivery import outbox
-from tracker.delivery.formats import Notice, render
-from tracker.store import db, judging, silences
-from tracker.store.alert_tables import AlertRow, NotifyLog
+from tracker.store import db, judging
+from tracker.store.alert_tables import AlertRow
 
 if TYPE_CHECKING:
     from tracker.catalog.model import Catalog
@@ -43,8 +42,10 @@ class CycleResult:
     pending: int = 0
     firing: int = 0
     resolved: int = 0  # alerts that resolved in this cycle
-    queued: int = 0  # notifications queued in this cycle
-    suppressed: dict[str, int] = field(default_factory=dict)  # e.g. {"silenced": 2}
+    queued: int = 0  # group notifications queued in this cycle
+    waiting: int = 0  # groups waiting out group_wait or group_interval
+    next_due: datetime | None = None  # when the first waiting group can go
+    suppressed: dict[str, int] = field(default_factory=dict)  # firing alerts muted: {"silenced": 2, "inhibited": 1}
 
 
 def evaluate_cycle(
@@ -70,9 +71,11 @@ def evaluate_cycle(
         matches = goal_matches(evaluations, rules, caps)
         matches += source_matches(sources, rules)
         result = CycleResult(evaluations=list(evaluations))
-        update_alerts(
-            session, matches=matches, rules=rules, plan=plan_for(runtime.catalog, runtime.settings), now=now,
-            result=result,
+        update_alerts(session, matches=matches, rules=rules, now=now, result=result)
+        sent = dispatch(session, plan=plan_for(catalog, runtime.settings),
+                        inhibit_rules=catalog.effective_inhibit_rules(), now=now)
+        result.queued, result.waiting, result.next_due, result.suppressed = (
+            sent.queued, sent.waiting, sent.next_due, sent.muted
         )
         if fence is not None:
             fence.check(session, now=runtime.now())
@@ -88,26 +91,20 @@ def update_alerts(
     *,
     matches: Sequence[Match],
     rules: Sequence[Rule],
-    plan: Plan,
     now: datetime,
     result: CycleResult,
 ) -> None:
     held = {m.fingerprint: m for m in matches}
     rows = {r.fingerprint: r for r in db.execute(select(AlertRow)).scalars()}
     by_name = {r.name: r for r in rules}
-    muted = silences.active(db, now=now)
-    sent = {(n.fingerprint, n.receiver): n for n in db.execute(select(NotifyLog)).scalars()}
     for fp in sorted(held.keys() | rows.keys()):
         row, match = rows.get(fp), held.get(fp)
         before = row.state if row else INACTIVE
         row = _advance(db, row, match, by_name, now)
-        assert row is not None
         result.pending += row.state == PENDING
         result.firing += row.state == FIRING
         result.resolved += row.state == RESOLVED and before != RESOLVED
-        if row.state in (FIRING, RESOLVED):
-            for route in plan.routes_for(row.labels, row.severity):
-                _maybe_notify(db, row, route, plan, sent, silenced=row.subject in muted, now=now, result=result)
+    db.flush()  # the dispatcher reads the rows back
 
 
 def _advance(db: Session, row: AlertRow | None, match: Match | None, rules: dict[str, Rule], now: datetime) -> AlertRow:
@@ -145,48 +142,6 @@ def _advance(db: Session, row: AlertRow | None, match: Match | None, rules: dict
 
 def _state(row: AlertRow) -> AlertState:
     return AlertState(row.state, row.active_since, row.starts_at, row.ends_at, row.last_held_at)
-
-
-def _maybe_notify(
-    db: Session, row: AlertRow, route: Route, plan: Plan, sent: dict, *, silenced: bool, now: datetime,
-    result: CycleResult,
-) -> None:
-    entry = sent.get((row.fingerprint, route.receiver))
-    last = Sent(entry.state, entry.at) if entry else None
-    repeat = timedelta(0) if plan.refreshes(route.receiver) else route.repeat_interval
-    decision = needs_update(
-        last, state=row.state, repeat_interval=repeat, send_resolved=route.send_resolved,
-        silenced=silenced, now=now,
-    )
-    if not decision.remembers:
-        if decision.reason == "silenced":
-            result.suppressed["silenced"] = result.suppressed.get("silenced", 0) + 1
-        return
-    queued_id = None
-    if decision.notify:
-        queued_id = _queue(db, row, plan, route.receiver, decision.reason, now).id
-        row.last_notified_at, row.last_notify_reason = now, decision.reason
-        result.queued += 1
-        log.info("notification queued", alert=row.rule, subject=row.subject, receiver=route.receiver,
-                 reason=decision.reason)
-    entry = entry or NotifyLog(fingerprint=row.fingerprint, receiver=route.receiver, state=row.state, at=now,
-                               reason=decision.reason)
-    entry.state, entry.at, entry.reason, entry.outbox_id = row.state, now, decision.reason, queued_id
-    sent[(row.fingerprint, route.receiver)] = entry
-    db.add(entry)
-
-
-def _queue(db: Session, row: AlertRow, plan: Plan, receiver: str, reason: str, now: datetime):  # type: ignore[no-untyped-def]
-    target = plan.targets[receiver]
-    event = "alert.resolved" if row.state == RESOLVED else "alert.firing"
-    notice = Notice(
-        event=event, timestamp=now, receiver=receiver, fingerprint=row.fingerprint, rule=row.rule,
-        severity=row.severity, subject=row.subject, title=row.title, state=row.state, reason=reason,
-        summary=row.summary, labels=row.labels, evaluation=row.evaluation, starts_at=row.starts_at,
-        ends_at=row.ends_at, expires_at=now + plan.alert_ttl, generator_url=plan.generator_url,
-    )
-    return outbox.enqueue(db, receiver=receiver, fingerprint=row.fingerprint, subject=row.subject, event=event,
-                          reason=reason, body=render(target.format, notice), now=now)
 
 
 def open_alerts(db: Session) -> list[AlertRow]:

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 
-from tracker.catalog.routing import Plan, Receiver, Route, plan
+from tracker.catalog.routing import INHERITED, Plan, Receiver, RootRoute, Route, plan
 from tracker.catalog.schedule import evaluation_interval
 from tracker.catalog.settings import DEFAULT_CONFIG, Settings
 from tracker.catalog.sources import SourceConfig
 from tracker.core.errors import ConfigError
 from tracker.core.goals import Bands, Goal, Kind, Metric
+from tracker.core.inhibition import InhibitRule, default_inhibit_rules
 from tracker.core.rules import Rule, defaults
 
 
@@ -45,7 +46,9 @@ class Catalog(BaseModel):
     goals: tuple[Goal, ...]
     rules: tuple[Rule, ...] = ()
     receivers: tuple[Receiver, ...] = ()
+    route: RootRoute = RootRoute()
     routes: tuple[Route, ...] = ()
+    inhibit_rules: tuple[InhibitRule, ...] | None = None  # None: the shipped defaults
     sources: tuple[SourceConfig, ...] = ()
     path: Path = Field(Path("<memory>"), exclude=True)
 
@@ -57,7 +60,7 @@ class Catalog(BaseModel):
                 name: {**body, "name": name} if isinstance(body, dict) else body
                 for name, body in data["metrics"].items()
             }
-        return data
+        return _inherit_grouping(data)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Catalog:
@@ -78,8 +81,23 @@ class Catalog(BaseModel):
         merged = [own.pop(rule.name, rule) for rule in defaults()]
         return merged + list(own.values())
 
+    def effective_inhibit_rules(self) -> list[InhibitRule]:
+        """The catalog's [[inhibit_rules]], or the shipped ones when it has none
+        (`inhibit_rules = []` turns inhibition off)."""
+        return default_inhibit_rules() if self.inhibit_rules is None else list(self.inhibit_rules)
+
     def bands_for(self, goal: Goal) -> Bands:
         return goal.bands or self.bands
+
+
+def _inherit_grouping(data: Any) -> Any:
+    """Each [[routes]] entry takes the grouping it does not set from [route], as
+    Alertmanager's child routes do from their parent."""
+    if not isinstance(data, dict) or not isinstance(data.get("route"), dict) or not isinstance(data.get("routes"), list):
+        return data
+    root = {k: v for k, v in data["route"].items() if k in INHERITED}
+    data["routes"] = [{**root, **entry} if isinstance(entry, dict) else entry for entry in data["routes"]]
+    return data
 
 
 def _check_goals(catalog: Catalog) -> None:
@@ -173,10 +191,10 @@ def _where(loc: list[Any], data: dict[str, Any]) -> str:
         return _with_field(f"goal {name}", rest[1:])
     if section == "metrics" and rest:
         return _with_field(f"metric {rest[0]}", rest[1:])
-    if section in ("rules", "receivers", "routes", "sources") and rest and isinstance(rest[0], int):
+    if section in ("rules", "receivers", "routes", "sources", "inhibit_rules") and rest and isinstance(rest[0], int):
         entry = _nth(data.get(section), rest[0])
         name = entry.get("name", entry.get("receiver")) if isinstance(entry, dict) else None
-        label = f"{section[:-1]} {name}" if name else f"{section}[{rest[0]}]"
+        label = f"{section[:-1]} {name}" if name and section != "inhibit_rules" else f"{section}[{rest[0]}]"
         return _with_field(label, rest[1:])
     return _with_field("", loc)
 
@@ -199,7 +217,7 @@ def _nth(items: Any, index: int) -> Any:
 
 def plan_for(catalog: Catalog, settings: Settings) -> Plan:
     """The plan in effect for a process: its catalog, settings and environment."""
-    made = plan(catalog.receivers, catalog.routes, settings, os.environ)
+    made = plan(catalog.receivers, catalog.routes, settings, os.environ, catalog.route)
     if not any(target.format == "alertmanager_api" for target in made.targets.values()):
         return made
 

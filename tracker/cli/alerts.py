@@ -1,4 +1,4 @@
-"""Commands for alerts: evaluate, deliver, alerts, silence, unsilence."""
+"""Commands for alerts: evaluate, deliver, alerts, silence, silences, unsilence."""
 
 from __future__ import annotations
 
@@ -34,18 +34,25 @@ def evaluate(
     known = _instant(runtime, known_at) if known_at else None
     now = _instant(runtime, at) if at or not known else known
     result = evaluate_cycle(runtime, now=now, judge=partial(evaluate_from_db, known_at=known) if known else None)
-    muted = result.suppressed.get("silenced", 0)
+    muted = ", ".join(f"{n} {why}" for why, n in sorted(result.suppressed.items()))
     print(
         f"evaluated {len(result.evaluations)} goals as of {now.isoformat()}: {result.firing} firing, "
         f"{result.pending} pending, {result.resolved} resolved; queued {result.queued} notifications"
-        + (f" ({muted} silenced)" if muted else "")
+        + (f" ({muted})" if muted else "") + _waiting(result.waiting, result.next_due)
     )
+
+
+def _waiting(groups: int, due) -> str:  # type: ignore[no-untyped-def]
+    if not groups:
+        return ""
+    return f"; {groups} group{'s' * (groups != 1)} waiting (the first due {due.isoformat()}: 'tracker deliver' then)"
 
 
 def deliver(
     replay_dead: Annotated[bool, typer.Option("--replay-dead", help="queue dead notifications again first")] = False,
 ) -> None:
     """One delivery pass over the queued notifications that are due."""
+    from tracker.alerting.dispatch import dispatch_pass  # start-up speed
     from tracker.delivery import deliver_pass, outbox  # start-up speed
     from tracker.service import logs  # start-up speed
     from tracker.store import db  # start-up speed
@@ -56,6 +63,9 @@ def deliver(
     if replay_dead:
         with db.session(runtime.engine, write=True) as session:
             print(f"requeued {outbox.replay_dead(session, now=now)} dead notifications")
+    dispatched = dispatch_pass(runtime, now=now)
+    if dispatched.queued or dispatched.waiting:
+        print(f"queued {dispatched.queued} group notifications" + _waiting(dispatched.waiting, dispatched.next_due))
     result = deliver_pass(runtime, now=now)
     for name, counts in sorted(result.receivers.items()):
         print(
@@ -75,7 +85,7 @@ def alerts(as_json: JsonFlag = False) -> None:
     runtime = Runtime.from_env()
     with db.session(runtime.engine) as session:
         report: dict[str, Any] = {
-            "alerts": alert_items(session, now=runtime.now()),
+            "alerts": alert_items(session, now=runtime.now(), catalog=runtime.catalog),
             "receivers": receiver_items(session),
         }
     if as_json:
@@ -85,27 +95,79 @@ def alerts(as_json: JsonFlag = False) -> None:
 
 
 def silence(
-    goal: Annotated[str, typer.Argument(help="goal id from the catalog")],
-    until: Annotated[str, typer.Option("--until", help="ISO 8601 time the silence ends")],
+    goal: Annotated[str | None, typer.Argument(help="goal id from the catalog (or use --match)")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="ISO 8601 time the silence ends")] = None,
+    match: Annotated[list[str] | None, typer.Option("--match", help='matcher such as business="ev" (repeatable)')] = None,
     comment: Annotated[str | None, typer.Option("--comment", help="why, for whoever reads it later")] = None,
+    author: Annotated[str | None, typer.Option("--author", help="who (default: the login name)")] = None,
 ) -> None:
-    """Mute a goal's notifications until a time."""
+    """Mute a goal's notifications, or those of every alert matching --match, until a time."""
+    from tracker.core.errors import BadInput  # start-up speed
+    from tracker.store import db, silences  # start-up speed
+
+    if until is None:
+        raise BadInput("Missing option '--until' (see 'tracker silence --help')")
+    if (goal is None) == (not match):
+        raise BadInput("give a GOAL or --match matchers, not both and not neither (see 'tracker silence --help')")
+    runtime = Runtime.from_env()
+    matchers = silences.parse_matchers(match or [])
+    ends, now, who = _instant(runtime, until), runtime.now(), author or _login()
+    with db.session(runtime.engine, write=True) as session:
+        if goal is not None:
+            made = silences.set_silence(session, catalog=runtime.catalog, goal=goal, until=ends, comment=comment,
+                                        now=now, author=who)
+        else:
+            made = silences.add_silence(session, matchers=matchers, until=ends, comment=comment, author=who, now=now)
+    if goal is not None:
+        print(f"silenced {goal} until {made.ends_at.isoformat()}")
+    else:
+        print(f"silence {made.id}: {', '.join(made.matchers)} until {made.ends_at.isoformat()}")
+
+
+def _login() -> str:
+    import getpass  # start-up speed
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in a bare container
+        return ""
+
+
+def silences(as_json: JsonFlag = False) -> None:
+    """List silences, active and expired, with who made them, why and until when."""
+    from tracker.cli.output import print_json  # start-up speed
+    from tracker.store import db  # start-up speed
+    from tracker.views.alert_view import silence_items  # start-up speed
+
+    runtime = Runtime.from_env()
+    with db.session(runtime.engine) as session:
+        items = silence_items(session, now=runtime.now())
+    if as_json:
+        print_json(items)
+        return
+    if not items:
+        print("no silences")
+    for item in items:
+        who = f" by {item['created_by']}" if item["created_by"] else ""
+        why = f": {item['comment']}" if item["comment"] else ""
+        print(f"{item['id']} {item['state']:7} until {item['ends_at']:%Y-%m-%d %H:%M} UTC{who}{why}")
+        print(f"         {', '.join(item['matchers'])}")
+
+
+def unsilence(target: Annotated[str, typer.Argument(metavar="GOAL|ID", help="goal id, or a silence's id")]) -> None:
+    """End a goal's silence, or a silence by its id."""
     from tracker.store import db, silences  # start-up speed
 
     runtime = Runtime.from_env()
-    ends = _instant(runtime, until)
+    now = runtime.now()
     with db.session(runtime.engine, write=True) as session:
-        made = silences.set_silence(
-            session, catalog=runtime.catalog, goal=goal, until=ends, comment=comment, now=runtime.now()
-        )
-    print(f"silenced {goal} until {made.ends_at.isoformat()}")
+        if _is_goal(runtime, target):
+            removed = silences.remove_silence(session, catalog=runtime.catalog, goal=target, now=now)
+            print(f"unsilenced {target}" if removed else f"{target} was not silenced")
+            return
+        ended = silences.expire(session, silence_id=target, now=now)
+    print(f"silence {ended.id} ended at {ended.ends_at.isoformat()}")
 
 
-def unsilence(goal: Annotated[str, typer.Argument(help="goal id from the catalog")]) -> None:
-    """End a goal's silence."""
-    from tracker.store import db, silences  # start-up speed
-
-    runtime = Runtime.from_env()
-    with db.session(runtime.engine, write=True) as session:
-        removed = silences.remove_silence(session, catalog=runtime.catalog, goal=goal)
-    print(f"unsilenced {goal}" if removed else f"{goal} was not silenced")
+def _is_goal(runtime: Runtime, name: str) -> bool:
+    return any(goal.id == name for goal in runtime.catalog.goals)

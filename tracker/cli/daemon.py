@@ -29,7 +29,7 @@ def run(
     settings = runtime.settings
     scrubber = logs.setup(runtime)
     threading.excepthook = _log_thread_crash
-    daemon, units = _assemble(runtime, scrubber)  # a bad schedule stops here: exit 2
+    daemon, units = _assemble(runtime, scrubber, once=once)  # a bad schedule stops here: exit 2
     lock = DaemonLock(settings.database_url).acquire()  # a second daemon stops here: exit 2
     server = None
     try:
@@ -64,7 +64,7 @@ def run(
     raise typer.Exit(status)
 
 
-def _assemble(runtime: Runtime, scrubber: Any) -> tuple[Daemon, Any]:
+def _assemble(runtime: Runtime, scrubber: Any, *, once: bool = False) -> tuple[Daemon, Any]:
     """The metrics, the units of work, and the daemon that schedules them."""
     from tracker.catalog.model import plan_for  # start-up speed
     from tracker.service import logs  # start-up speed
@@ -74,7 +74,7 @@ def _assemble(runtime: Runtime, scrubber: Any) -> tuple[Daemon, Any]:
 
     settings = runtime.settings
     metrics = DaemonMetrics()
-    units = Units(runtime, metrics)
+    units = Units(runtime, metrics, once=once)
 
     def jobs_for(catalog):  # type: ignore[no-untyped-def]
         return build_jobs(catalog, settings=settings, units=units)

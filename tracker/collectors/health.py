@@ -22,7 +22,8 @@ def failing_sources(session: Session, *, catalog: Catalog) -> list[SourceHealth]
         if streak is not None:
             out.append(
                 SourceHealth(
-                    source.name, streak.failures, source.failures_before_alert, streak.last_error, streak.since
+                    source.name, streak.failures, source.failures_before_alert, streak.last_error, streak.since,
+                    source.metric,
                 )
             )
     return out

@@ -1,10 +1,10 @@
-"""The alert lifecycle and the notification decision, as pure functions with named reasons.
+"""The alert lifecycle, as a pure function with named reasons.
 
 `step` moves one alert through Alertmanager's states: inactive -> pending (the condition holds
 for less than `for`) -> firing -> resolved, staying firing for `keep_firing_for` after the
-condition clears so a flapping goal does not notify on every cycle. `needs_update` decides,
-per receiver, whether a notification goes out (alertmanager's notify/dedup_stage.go
-`needsUpdate`). Both return the reason, which is logged, stored and sent.
+condition clears so a flapping goal does not notify on every cycle. It returns the reason,
+which is logged and stored. Whether a receiver hears of it is decided per group of alerts
+(tracker.core.grouping).
 """
 
 from __future__ import annotations
@@ -62,53 +62,3 @@ def _holding(state: AlertState, for_: timedelta, now: datetime) -> Step:
     if for_ <= timedelta(0):
         return Step(replace(began, state=FIRING, starts_at=now), "condition holds (no for)")
     return Step(replace(began, state=PENDING), "condition began")
-
-
-@dataclass(frozen=True)
-class Sent:
-    """What a receiver was last told about an alert: `firing` or `resolved`, and when."""
-
-    state: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Decision:
-    notify: bool
-    reason: str
-    record: bool = False  # remember `resolved` for this receiver even though nothing is sent
-
-    @property
-    def remembers(self) -> bool:
-        return self.notify or self.record
-
-
-def needs_update(
-    last: Sent | None,
-    *,
-    state: str,
-    repeat_interval: timedelta,
-    send_resolved: bool,
-    silenced: bool,
-    now: datetime,
-) -> Decision:
-    """Whether a receiver gets a notification about an alert in `state`, and why (not)."""
-    if state == FIRING:
-        if silenced:
-            return Decision(False, "silenced")
-        if last is None or last.state == RESOLVED:
-            return Decision(True, "first notification")
-        if now - last.at >= repeat_interval:
-            return Decision(True, "repeat interval elapsed")
-        return Decision(False, "already notified")
-    if state != RESOLVED:
-        return Decision(False, "not firing")
-    if last is None:
-        return Decision(False, "never notified of firing")
-    if last.state == RESOLVED:
-        return Decision(False, "resolve already notified")
-    if silenced:
-        return Decision(False, "silenced")
-    if not send_resolved:
-        return Decision(False, "send_resolved is off", record=True)
-    return Decision(True, "resolved")

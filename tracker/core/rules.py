@@ -1,15 +1,16 @@
 """Which alerts hold, and why: pure functions of evaluations (or source health) and rules.
 
 An alert's subject is what it is about: a goal (`goal:<id>`) or a collector source
-(`source:<name>`). A rule applies to a subject when every `match` entry equals one of the
-subject's labels (`goal` is the goal id, `source` the source name). A goal's `severity` caps
-the severity of its alerts, so an informational goal never pages anyone.
+(`source:<name>`). A rule applies to a subject when its `match` matchers all match the
+subject's labels (`goal` is the goal id, `source` the source name; tracker.core.matchers).
+A goal's `severity` caps the severity of its alerts, so an informational goal never pages
+anyone.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -18,6 +19,7 @@ from pydantic import Field
 
 from tracker.core.durations import Duration
 from tracker.core.goals import Severity, Strict
+from tracker.core.matchers import Matchers, matches_all
 from tracker.core.verdict import Evaluation, Status
 
 Condition = Literal["off_track", "at_risk", "stale", "missed", "deadline_near", "source_failing"]
@@ -29,13 +31,8 @@ class Rule(Strict):
     severity: Severity
     for_: Duration = Field(timedelta(0), alias="for")
     keep_firing_for: Duration = timedelta(0)
-    match: dict[str, str] = Field({}, description="goal labels (and `goal` for the id) it applies to")
+    match: Matchers = Field((), description="matchers of goal labels (and `goal` for the id) it applies to")
     enabled: bool = True
-
-
-def matches(match: Mapping[str, str], labels: Mapping[str, str]) -> bool:
-    """Alertmanager's equality matchers: every label named in `match` has that value."""
-    return all(labels.get(key) == value for key, value in match.items())
 
 
 def defaults() -> list[Rule]:
@@ -82,6 +79,7 @@ class SourceHealth:
     threshold: int  # the source's failures_before_alert
     last_error: str | None = None
     since: datetime | None = None  # when the first failure of this streak happened
+    metric: str | None = None  # the metric the source feeds, when it names one
 
     @property
     def alerting(self) -> bool:
@@ -110,7 +108,7 @@ def cap_severity(severity: str, cap: str | None) -> str:
 
 
 def applies(rule: Rule, labels: dict[str, str]) -> bool:
-    return rule.enabled and matches(rule.match, labels)
+    return rule.enabled and matches_all(rule.match, labels)
 
 
 def why_holds(condition: str, evaluation: Evaluation) -> str | None:
@@ -149,12 +147,15 @@ def goal_matches(
 
 def _goal_match(evaluation: Evaluation, rule: Rule, labels: dict[str, str], why: str, cap: str | None) -> Match:
     severity = cap_severity(rule.severity, cap)
+    stale = rule.condition == "stale" and evaluation.stale_metrics
+    extra = {"metric": ",".join(evaluation.stale_metrics)} if stale else {}
     return Match(
         subject=goal_subject(evaluation.goal),
         rule=rule.name,
         condition=rule.condition,
         severity=severity,
-        labels={**labels, "alertname": rule.name, "severity": severity},
+        # `metric` on stale-metric alerts: what a failing source's alert is inhibited by
+        labels={**labels, **extra, "alertname": rule.name, "severity": severity},
         summary=goal_summary(evaluation, rule.condition),
         why=why,
         title=evaluation.title,
@@ -188,7 +189,7 @@ def source_matches(records: Iterable[SourceHealth], rules: Sequence[Rule]) -> li
     for record in records:
         if not record.alerting:
             continue
-        labels = {"source": record.name}
+        labels = {"source": record.name, **({"metric": record.metric} if record.metric else {})}
         for rule in rules:
             if rule.condition != "source_failing" or not applies(rule, labels):
                 continue

@@ -76,15 +76,15 @@ class LogChannel:
     def send(self, webhook_id: str, body: bytes, *, now: datetime) -> int:
         payload = json.loads(body)
         data = payload.get("data", {})
+        alerts = data.get("alerts", [])
         self.log.warning(
             "alert notification",
             webhook_id=webhook_id,
             type=payload.get("type"),
-            rule=data.get("rule"),
-            severity=data.get("severity"),
-            goal=data.get("goal"),
-            reason=data.get("reason"),
-            summary=data.get("summary"),
+            group=data.get("group_key"),
+            reason=alerts[0].get("reason") if alerts else None,
+            alerts=[f"{a.get('state')} {a.get('rule')} {a.get('goal') or a.get('labels', {}).get('source')}: "
+                    f"{a.get('summary')}" for a in alerts],
         )
         return 200
 

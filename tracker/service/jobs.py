@@ -20,6 +20,7 @@ import httpx
 from apscheduler.triggers.interval import IntervalTrigger
 
 from tracker.alerting.cycle import evaluate_cycle
+from tracker.alerting.dispatch import dispatch_pass
 from tracker.catalog.schedule import cron, evaluation_trigger
 from tracker.collectors.runner import collect
 from tracker.delivery import deliver_pass, outbox
@@ -72,9 +73,10 @@ def source_jobs(catalog: Catalog, collect: Collect) -> list[JobSpec]:
 class Units:
     """The units of work the daemon schedules: each takes `now` and returns what it did."""
 
-    def __init__(self, runtime: Runtime, metrics: DaemonMetrics) -> None:
+    def __init__(self, runtime: Runtime, metrics: DaemonMetrics, *, once: bool = False) -> None:
         self.runtime = runtime
         self.metrics = metrics
+        self.once = once  # `run --once`: no later pass would send a group waiting out group_wait
         self.leadership = Leadership(runtime, metrics)
         self._client: httpx.Client | None = None
 
@@ -129,7 +131,19 @@ class Units:
             removed = outbox.prune(session, before=now - OUTBOX_RETENTION)
         return {"pruned": removed} if removed else {}
 
+    def dispatch(self, now: datetime) -> int:
+        """Queues the group notifications that came due since the cycle (the leader only)."""
+        fence = self.leadership.fence()
+        if fence is None:
+            return 0
+        try:
+            return dispatch_pass(self.runtime, now=now, fence=fence, wait=not self.once).queued
+        except LeaseLost as lost:
+            self.leadership.lost(str(lost))
+            return 0
+
     def deliver(self, now: datetime) -> dict[str, Any]:
+        dispatched = self.dispatch(now)
         result = deliver_pass(self.runtime, now=now, client=self.client)
         with db.session(self.runtime.engine) as session:
             queued = depth(session)
@@ -140,7 +154,8 @@ class Units:
         for receiver, counts in busy.items():
             with logs.bound(receiver=receiver):
                 (log.warning if counts["dead"] else log.info)("delivery pass", **counts)
-        return {"receivers": len(busy), "queued": queued} if busy else {}
+        done = {"receivers": len(busy), "queued": queued} if busy else {}
+        return {**done, "dispatched": dispatched} if dispatched else done
 
 
 def cycle_summary(result: Any) -> dict[str, Any]:

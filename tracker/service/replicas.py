@@ -1,7 +1,7 @@
 """This process's part among replicas: whether it may evaluate now, and under which fence.
 
 On PostgreSQL any number of `tracker run` processes share one database; the one holding the
-evaluation lease (tracker.store.leadership) evaluates, and every one delivers (claims are row by
+evaluation lease (tracker.store.leadership) evaluates and dispatches alert groups, and every one delivers (claims are row by
 row, `FOR UPDATE SKIP LOCKED`). The lease is taken or renewed before each evaluation and by
 a renew job every third of its TTL, and given up on a clean shutdown. On SQLite there is one
 process per database file (tracker.service.lock), so it always evaluates and takes no lease.
@@ -63,6 +63,15 @@ class Leadership:
         with db.session(self.runtime.engine, write=True) as session:
             term = leadership.acquire(session, name=EVALUATOR, holder=self.holder, ttl=self.ttl, now=now)
         self._note(term)
+        return None if term is None else Fence(EVALUATOR, self.holder, term)
+
+    def fence(self) -> Fence | None:
+        """The fence this replica leads under now, without touching the lease; None while
+        another replica leads (or before the first evaluation took the lease)."""
+        with self._lock:
+            term = self.term
+        if not self.shared:
+            return SOLO
         return None if term is None else Fence(EVALUATOR, self.holder, term)
 
     def renew(self, now: datetime) -> dict[str, int]:

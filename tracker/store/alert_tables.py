@@ -1,5 +1,5 @@
-"""The alerting tables: alert instances, what each receiver was told, the outbox of
-notifications, receivers' health and silences. Kept apart from `models` so that commands
+"""The alerting tables: alert instances, what each receiver was told (per alert, and per
+group), the outbox of notifications, receivers' health and silences. Kept apart from `models` so that commands
 that only record actuals do not build them (~25 ms of every `tracker record`)."""
 
 from __future__ import annotations
@@ -96,12 +96,37 @@ class ReceiverState(SQLModel, table=True):
     disabled_reason: str | None = Field(default=None, max_length=200)
 
 
+class AlertGroup(SQLModel, table=True):
+    """One receiver's group of alerts (a route's `group_by` values) and what the receiver was
+    last told about it: alertmanager's notification log, per group. A group without a row
+    has never been notified; the row goes once the receiver believes nothing in it fires."""
+
+    __tablename__ = "alert_groups"
+
+    receiver: str = Field(primary_key=True, max_length=100)
+    group_key: str = Field(primary_key=True, max_length=1000)
+    group_id: str = Field(max_length=32, unique=True)
+    labels: dict = Field(default_factory=dict, sa_type=JSON)
+    firing: list = Field(default_factory=list, sa_type=JSON, description="fingerprints told firing")
+    resolved: list = Field(default_factory=list, sa_type=JSON, description="fingerprints told resolved")
+    first_notified_at: datetime = Field(sa_type=UTCDateTime)
+    notified_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(max_length=200)
+    outbox_id: int | None = None
+
+
 class Silence(SQLModel, table=True):
-    """Mutes every notification about a subject until `ends_at`."""
+    """Mutes every alert whose labels match all `matchers` (Alertmanager's string form) from
+    `starts_at` until `ends_at`. Ending one early sets `ends_at`: expired silences stay
+    listed."""
 
     __tablename__ = "silences"
+    __table_args__ = (Index("ix_silences_ends_at", "ends_at"),)
 
-    subject: str = Field(primary_key=True, max_length=200)
+    id: str = Field(primary_key=True, max_length=36)
+    matchers: list = Field(default_factory=list, sa_type=JSON)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
     ends_at: datetime = Field(sa_type=UTCDateTime)
     comment: str | None = Field(default=None, max_length=2000)
+    created_by: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)

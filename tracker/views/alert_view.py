@@ -1,4 +1,4 @@
-"""Alerts and receiver health as `tracker alerts` shows them."""
+"""Alerts, receiver health and silences as `tracker alerts` and `tracker silences` show them."""
 
 from __future__ import annotations
 
@@ -9,14 +9,20 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from tracker.alerting.cycle import open_alerts
+from tracker.alerting.muting import mute_reasons
+from tracker.catalog.model import Catalog
 from tracker.delivery import outbox
 from tracker.delivery.worker import FAILING_AFTER
 from tracker.store import silences
-from tracker.store.alert_tables import ReceiverState
+from tracker.store.alert_tables import AlertRow, ReceiverState
 
 
-def alert_items(db: Session, *, now: datetime) -> list[dict[str, Any]]:
-    muted = silences.active(db, now=now)
+def alert_items(db: Session, *, now: datetime, catalog: Catalog) -> list[dict[str, Any]]:
+    """Pending and firing alerts; `muted` says why one is not sent (silenced or inhibited)."""
+    every = list(db.execute(select(AlertRow)).scalars())
+    muted = mute_reasons(every, silences=silences.rules(db, now=now),
+                         inhibit_rules=catalog.effective_inhibit_rules(), now=now)
+    until = {r.id: r.ends_at for r in silences.rules(db, now=now)}
     return [
         {
             "fingerprint": row.fingerprint,
@@ -29,10 +35,34 @@ def alert_items(db: Session, *, now: datetime) -> list[dict[str, Any]]:
             "labels": row.labels,
             "last_notified_at": row.last_notified_at,
             "last_notify_reason": row.last_notify_reason,
-            "silenced_until": muted.get(row.subject),
+            "muted": muted.get(row.fingerprint),
+            "silenced_until": _silenced_until(muted.get(row.fingerprint), until),
         }
         for row in open_alerts(db)
     ]
+
+
+def _silenced_until(reason: str | None, until: dict[str, datetime]) -> datetime | None:
+    if not reason or not reason.startswith("silenced by "):
+        return None
+    return until.get(reason.removeprefix("silenced by ").split(" ", 1)[0])
+
+
+def silence_items(db: Session, *, now: datetime) -> list[dict[str, Any]]:
+    """Every silence, active ones first, with who, why and until when."""
+    items = [
+        {
+            "id": s.id,
+            "state": "active" if s.starts_at <= now < s.ends_at else ("pending" if now < s.starts_at else "expired"),
+            "matchers": list(s.matchers),
+            "starts_at": s.starts_at,
+            "ends_at": s.ends_at,
+            "created_by": s.created_by,
+            "comment": s.comment,
+        }
+        for s in silences.listing(db)
+    ]
+    return sorted(items, key=lambda item: item["state"] != "active")
 
 
 def receiver_items(db: Session) -> list[dict[str, Any]]:
@@ -63,7 +93,7 @@ def render_text(report: dict[str, Any]) -> None:
     if not alerts:
         print("no alerts pending or firing")
     for item in alerts:
-        muted = f" (silenced until {item['silenced_until']:%Y-%m-%d %H:%M} UTC)" if item["silenced_until"] else ""
+        muted = f" ({item['muted']})" if item["muted"] else ""
         since = f"{item['since']:%Y-%m-%d %H:%M} UTC" if item["since"] else "?"
         print(f"{item['state']:8} {item['severity']:8} {item['rule']} {item['subject']} since {since}{muted}")
         print(f"         {item['summary']}")

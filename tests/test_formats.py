@@ -1,0 +1,101 @@
+"""Every format renders a group: native is CONTRACT.md's body, alertmanager is the webhook v4
+body key for key, alertmanager_api the list Alertmanager's API takes, slack one message."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tracker.delivery.formats import Notice, NoticeAlert, render
+
+NOW = datetime(2026, 7, 5, tzinfo=timezone.utc)
+LATER = NOW + timedelta(hours=4)
+SUMMARY = "EV deliveries 2026: projected 481,200 of 550,000 (87%)"
+
+
+def alert(**changes) -> NoticeAlert:  # type: ignore[no-untyped-def]
+    base = dict(
+        fingerprint="abc123", rule="off-track", severity="critical", subject="goal:ev-deliveries-2026",
+        title="EV deliveries 2026", state="firing", reason="first notification", summary=SUMMARY,
+        labels={"business": "ev", "goal": "ev-deliveries-2026", "alertname": "off-track", "severity": "critical"},
+        evaluation={"goal": "ev-deliveries-2026"}, starts_at=NOW, ends_at=None,
+    )
+    return NoticeAlert(**{**base, **changes})
+
+
+STALE = alert(fingerprint="def456", rule="stale-metric", severity="warning", reason="resolved", state="resolved",
+              summary="EV deliveries 2026: ev_deliveries is late", ends_at=NOW + timedelta(minutes=5),
+              labels={"business": "ev", "goal": "ev-deliveries-2026", "alertname": "stale-metric",
+                      "severity": "warning", "metric": "ev_deliveries"})
+
+
+def notice(*alerts: NoticeAlert, **changes) -> Notice:  # type: ignore[no-untyped-def]
+    base = dict(event="alert.firing", timestamp=NOW, receiver="ops", group_key='{}:{business="ev"}',
+                group_labels={"business": "ev"}, alerts=alerts or (alert(),), reason="first notification")
+    return Notice(**{**base, **changes})
+
+
+def test_native_body_is_the_contract() -> None:
+    body = json.loads(render("native", notice(alert(), STALE)))
+    assert body["type"] == "alert.firing" and body["timestamp"] == "2026-07-05T00:00:00Z"
+    assert set(body["data"]) == {"group_key", "group_labels", "common_labels", "alerts"}
+    assert body["data"]["group_key"] == '{}:{business="ev"}' and body["data"]["group_labels"] == {"business": "ev"}
+    assert body["data"]["common_labels"] == {"business": "ev", "goal": "ev-deliveries-2026"}
+    first, second = body["data"]["alerts"]
+    assert first == {
+        "fingerprint": "abc123", "rule": "off-track", "severity": "critical", "goal": "ev-deliveries-2026",
+        "goal_title": "EV deliveries 2026", "state": "firing", "reason": "first notification", "summary": SUMMARY,
+        "evaluation": {"goal": "ev-deliveries-2026"}, "labels": alert().labels,
+        "starts_at": "2026-07-05T00:00:00Z", "ends_at": None,
+    }
+    assert (second["state"], second["ends_at"]) == ("resolved", "2026-07-05T00:05:00Z")
+
+
+def test_alertmanager_v4_body_key_for_key() -> None:
+    body = json.loads(render("alertmanager", notice(alert(), STALE)))
+    assert set(body) == {"receiver", "status", "alerts", "groupLabels", "commonLabels", "commonAnnotations",
+                         "externalURL", "version", "groupKey", "truncatedAlerts"}
+    assert (body["version"], body["status"], body["receiver"]) == ("4", "firing", "ops")
+    assert body["groupKey"] == '{}:{business="ev"}' and body["groupLabels"] == {"business": "ev"}
+    assert body["commonLabels"] == {"business": "ev", "goal": "ev-deliveries-2026"}
+    assert body["commonAnnotations"] == {}
+    firing, resolved = body["alerts"]
+    assert set(firing) == {"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
+    assert firing["endsAt"] == "0001-01-01T00:00:00Z" and resolved["endsAt"] == "2026-07-05T00:05:00Z"
+    assert firing["annotations"] == {"summary": SUMMARY, "description": f"EV deliveries 2026: {SUMMARY}"}
+    one = json.loads(render("alertmanager", notice(alert(state="resolved", ends_at=NOW), event="alert.resolved")))
+    assert one["status"] == "resolved" and one["commonAnnotations"] == one["alerts"][0]["annotations"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "notice_changes", "ends_at", "generator"),
+    [
+        ({}, {"expires_at": LATER, "generator_url": "http://t:9464/metrics"}, "2026-07-05T04:00:00Z",
+         "http://t:9464/metrics"),
+        ({"state": "resolved", "ends_at": NOW + timedelta(minutes=5)}, {"expires_at": LATER},
+         "2026-07-05T00:05:00Z", None),
+        ({}, {}, None, None),
+    ],
+    ids=["firing-ends-ahead", "resolved-ends-at-resolve-time", "firing-without-expiry-leaves-endsAt-out"],
+)
+def test_alertmanager_api_body_lists_the_group_as_prometheus_pushes_it(changes, notice_changes, ends_at, generator):  # type: ignore[no-untyped-def]
+    (pushed,) = json.loads(render("alertmanager_api", notice(alert(**changes), **notice_changes)))
+    assert pushed["labels"] == {"alertname": "off-track", "business": "ev", "goal": "ev-deliveries-2026",
+                                "severity": "critical"}
+    assert pushed["annotations"] == {"summary": SUMMARY, "description": f"EV deliveries 2026: {SUMMARY}"}
+    assert pushed["startsAt"] == "2026-07-05T00:00:00Z"
+    assert pushed.get("endsAt") == ends_at and pushed.get("generatorURL") == generator
+    assert set(pushed) <= {"labels", "annotations", "startsAt", "endsAt", "generatorURL"}
+    assert len(json.loads(render("alertmanager_api", notice(alert(), STALE)))) == 2
+
+
+def test_slack_lists_the_group_in_one_message() -> None:
+    body = json.loads(render("slack", notice(alert(), STALE)))
+    head, *lines = body["text"].split("\n")
+    assert head == "[FIRING:1] business=ev"
+    assert lines == [f":red_circle: [FIRING] {SUMMARY} (off-track · critical)",
+                     ":white_check_mark: [RESOLVED] EV deliveries 2026: ev_deliveries is late (stale-metric · warning)"]
+    assert [b["type"] for b in body["blocks"]] == ["section", "context"]
+    assert body["blocks"][1]["elements"][0]["text"] == "first notification"

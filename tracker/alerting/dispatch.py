@@ -1,0 +1,154 @@
+"""The dispatcher: decide, for every group of every receiver, whether a notification goes
+out now, and queue it (one outbox row carrying the whole group) in the caller's transaction.
+
+It runs at the end of each evaluation cycle, inside the cycle's transaction, and again before
+each delivery pass (a new group's group_wait usually ends between cycles). Replicas: only
+the leader dispatches, under the evaluation fence, so a group is notified once; on SQLite
+there is one daemon per file. Decisions are tracker.core.grouping's, with their reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import structlog
+from sqlalchemy import select
+from sqlmodel import Session
+
+from tracker.alerting.groups import Group, collect
+from tracker.alerting.muting import kind, mute_reasons
+from tracker.catalog.model import plan_for
+from tracker.catalog.routing import Plan
+from tracker.core.grouping import GroupDecision, Members, Told, after_notify, needs_notify
+from tracker.core.inhibition import InhibitRule
+from tracker.core.lifecycle import FIRING
+from tracker.delivery import outbox
+from tracker.delivery.formats import Notice, NoticeAlert, render
+from tracker.store import db, silences
+from tracker.store.alert_tables import AlertGroup, AlertRow
+
+if TYPE_CHECKING:
+    from tracker.store.leadership import Fence
+    from tracker.store.runtime import Runtime
+
+log = structlog.get_logger("tracker.alerts")
+
+
+@dataclass
+class DispatchResult:
+    queued: int = 0  # group notifications queued
+    waiting: int = 0  # groups waiting out group_wait or group_interval
+    next_due: datetime | None = None  # the earliest a waiting group can go
+    muted: dict[str, int] = field(default_factory=dict)  # firing alerts held back: {"silenced": 1}
+
+    def wait_until(self, due: datetime | None) -> None:
+        if due is not None:
+            self.waiting += 1
+            self.next_due = due if self.next_due is None else min(self.next_due, due)
+
+
+def dispatch_pass(runtime: Runtime, *, now: datetime, fence: Fence | None = None, wait: bool = True) -> DispatchResult:
+    """One dispatch in its own write transaction; with a `fence`, only while this replica
+    still leads (otherwise LeaseLost, and nothing is written)."""
+    plan = plan_for(runtime.catalog, runtime.settings)
+    with db.session(runtime.engine, write=True) as session:
+        result = dispatch(session, plan=plan, inhibit_rules=runtime.catalog.effective_inhibit_rules(), now=now,
+                          wait=wait)
+        if fence is not None:
+            fence.check(session, now=runtime.now())
+    return result
+
+
+def dispatch(
+    session: Session, *, plan: Plan, inhibit_rules: Sequence[InhibitRule], now: datetime, wait: bool = True
+) -> DispatchResult:
+    """Decides every group and queues the notifications due at `now`."""
+    rows = list(session.execute(select(AlertRow)).scalars())
+    told = {(g.receiver, g.group_key): g for g in session.execute(select(AlertGroup)).scalars()}
+    muted = mute_reasons(rows, silences=silences.rules(session, now=now), inhibit_rules=inhibit_rules, now=now)
+    result = DispatchResult()
+    for row in rows:
+        if row.state == FIRING and row.fingerprint in muted:
+            name = kind(muted[row.fingerprint])
+            result.muted[name] = result.muted.get(name, 0) + 1
+    groups = collect(rows, plan)
+    for where in sorted(told.keys() - groups.keys()):
+        session.delete(told[where])  # its route or its alerts are gone: nobody is left to tell
+    for where, group in sorted(groups.items()):
+        _decide(session, group, told.get(where), plan=plan, muted=muted, now=now, wait=wait, result=result)
+    return result
+
+
+def _members(group: Group, told: AlertGroup | None, muted: dict[str, str]) -> Members:
+    believed = set(told.firing) if told else set()
+    firing = {fp for fp, r in group.alerts.items() if r.state == FIRING and fp not in muted}
+    resolved = {fp for fp, r in group.alerts.items() if r.state != FIRING and fp in believed and fp not in muted}
+    starts = [group.alerts[fp].starts_at for fp in firing if group.alerts[fp].starts_at is not None]
+    return Members(frozenset(firing), frozenset(resolved), min(starts, default=None))
+
+
+def _told(row: AlertGroup | None) -> Told | None:
+    return None if row is None else Told(frozenset(row.firing), frozenset(row.resolved), row.notified_at)
+
+
+def _decide(
+    session: Session, group: Group, row: AlertGroup | None, *, plan: Plan, muted: dict[str, str], now: datetime,
+    wait: bool, result: DispatchResult,
+) -> None:
+    members = _members(group, row, muted)
+    decision = needs_notify(_told(row), members, timing=plan.timing(group.route),
+                            send_resolved=group.route.send_resolved, now=now, wait=wait)
+    if not (decision.notify or decision.record):
+        if decision.waiting:
+            result.wait_until(decision.due)
+        return
+    still_muted = frozenset(fp for fp, r in group.alerts.items() if r.state == FIRING and fp in muted)
+    outbox_id = _queue(session, group, members, decision, plan, now).id if decision.notify else None
+    result.queued += decision.notify
+    believed = after_notify(_told(row), members, still_muted, now)
+    if not believed.firing:
+        if row is not None:
+            session.delete(row)  # the receiver believes nothing of it fires: the group is over
+        return
+    row = row or AlertGroup(receiver=group.receiver, group_key=group.key, group_id=group.id, first_notified_at=now,
+                            notified_at=now, reason=decision.reason)
+    row.labels, row.firing, row.resolved = group.labels, sorted(believed.firing), sorted(believed.resolved)
+    row.notified_at, row.reason, row.outbox_id = now, decision.reason, outbox_id
+    session.add(row)
+
+
+def _queue(session: Session, group: Group, members: Members, decision: GroupDecision, plan: Plan, now: datetime):  # type: ignore[no-untyped-def]
+    event = "alert.firing" if members.firing else "alert.resolved"
+    chosen = [group.alerts[fp] for fp in sorted(members.firing | members.resolved, key=lambda fp: _order(group, fp))]
+    for alert in chosen:
+        alert.last_notified_at, alert.last_notify_reason = now, decision.reason
+        session.add(alert)
+    notice = Notice(
+        event=event, timestamp=now, receiver=group.receiver, group_key=group.key, group_labels=group.labels,
+        alerts=tuple(_notice_alert(alert, decision.reason, now) for alert in chosen), reason=decision.reason,
+        expires_at=now + plan.alert_ttl, generator_url=plan.generator_url,
+    )
+    log.info("notification queued", receiver=group.receiver, group=group.key, reason=decision.reason,
+             firing=len(members.firing), resolved=len(members.resolved))
+    return outbox.enqueue(session, receiver=group.receiver, fingerprint=group.id, subject=group.key[:200],
+                          event=event, reason=decision.reason, body=render(plan.targets[group.receiver].format, notice),
+                          now=now)
+
+
+def _order(group: Group, fp: str) -> tuple:
+    """Firing before resolved, then the oldest first: the order a reader scans a group in."""
+    row = group.alerts[fp]
+    return (row.state != FIRING, row.starts_at or row.updated_at, row.subject, row.rule)
+
+
+def _notice_alert(row: AlertRow, reason: str, now: datetime) -> NoticeAlert:
+    firing = row.state == FIRING
+    return NoticeAlert(
+        fingerprint=row.fingerprint, rule=row.rule, severity=row.severity, subject=row.subject, title=row.title,
+        state="firing" if firing else "resolved", reason=reason if firing else "resolved", summary=row.summary,
+        labels=row.labels, evaluation=row.evaluation, starts_at=row.starts_at,
+        ends_at=None if firing else (row.ends_at or now),
+    )
