@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from tracker.core import forecast
@@ -107,22 +108,46 @@ def project(
 
     if goal.is_ratio:
         (top, top_before), (bottom, bottom_before) = inputs(goal.numerator), inputs(goal.denominator)
-        return forecast.ratio(numerator=top.floats(), denominator=bottom.floats(), periods=len(top.periods),
-                              history_numerator=top_before, history_denominator=bottom_before,
-                              target=target, at_least=up)
+        return _ratio(tuple(top.floats()), tuple(bottom.floats()), len(top.periods), _frozen(top_before),
+                      _frozen(bottom_before), target, up)
     found, before = inputs(goal.metric)
-    shares = plan_shares(goal, question.window, found.periods, question.tz)
+    shares = tuple(plan_shares(goal, question.window, found.periods, question.tz))
     if metrics[goal.metric].aggregation is Aggregation.LAST:
         baseline = float(goal.baseline) if isinstance(goal.baseline, Decimal) else None
-        return forecast.level(observed=found.observed(), due_share=_running(shares), baseline=baseline,
-                              target=target, at_least=up)
-    return forecast.cumulative(plan=shares, observed=found.observed(), covered=found.covered, history=before,
-                               target=target, at_least=up)
+        return _level(tuple(found.observed()), _running(shares), baseline, target, up)
+    return _cumulative(shares, tuple(found.observed()), found.covered, _frozen(before), target, up)
 
 
-def _running(shares: Sequence[float]) -> list[float]:
+# The forecast is a pure function of its inputs, and a daemon's cycles mostly ask it the same
+# questions again (actuals change far less often than every cycle): remember the answers.
+_REMEMBERED = 65_536
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _cumulative(plan, observed, covered, history, target, at_least):  # type: ignore[no-untyped-def]
+    return forecast.cumulative(plan=plan, observed=observed, covered=covered, history=history, target=target,
+                               at_least=at_least)
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _ratio(numerator, denominator, periods, history_numerator, history_denominator, target, at_least):  # type: ignore[no-untyped-def]
+    return forecast.ratio(numerator=numerator, denominator=denominator, periods=periods,
+                          history_numerator=history_numerator, history_denominator=history_denominator,
+                          target=target, at_least=at_least)
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _level(observed, due_share, baseline, target, at_least):  # type: ignore[no-untyped-def]
+    return forecast.level(observed=observed, due_share=due_share, baseline=baseline, target=target, at_least=at_least)
+
+
+def _frozen(rows: Sequence[Sequence[float | None]]) -> tuple[tuple[float | None, ...], ...]:
+    return tuple(tuple(row) for row in rows)
+
+
+def _running(shares: Sequence[float]) -> tuple[float, ...]:
     total, out = 0.0, []
     for share in shares:
         total += share
         out.append(min(1.0, total))
-    return out
+    return tuple(out)
