@@ -2,12 +2,13 @@
 
 Each sub-period's value is its expected share s_i of the window's total times a run rate:
 y_i = log(x_i / s_i), the total that sub-period implies, follows a local level with a damped
-trend (a two-state Kalman filter). The noise variances are not guessed: the filter's own
-likelihood on this window, with weak priors (from earlier windows' roughness when given),
-weighs a small grid of them and the forecast averages over that posterior. Given each grid
-point, the remaining total is a sum of log-normals correlated through the level, matched to
-one log-normal (Fenton-Wilkinson). Values <= 0 switch the same model to the linear scale.
-bench/FORECAST.md has the formulas and the calibration figures.
+trend (a two-state Kalman filter). Every variance is a multiple of the noise R, so R's
+posterior is a scaled inverse chi-square (prior: earlier windows' own noise when given, else
+a weak guess) and the drift-to-noise ratio's posterior sits on a small grid, both from the
+filter's likelihood on this window. Given (ratio, R) the remaining total is a sum of
+log-normals correlated through the level, matched to one log-normal (Fenton-Wilkinson), and
+a weak prior that the plan's total is about right is multiplied in. Values <= 0 switch the
+same model to the linear scale. bench/FORECAST.md has the formulas and the calibration.
 """
 
 from __future__ import annotations
@@ -15,20 +16,45 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import NormalDist, median
 
-# Weak priors; the window's own data (and earlier windows) dominate them within months.
-R0, R_SD = 0.10**2, 1.2  # noise of one sub-period: ~10%, within a factor of ~3
-Q_SD = 1.5  # the prior on the drift of the level per sub-period (its log), centred on:
-Q_PLAN = 0.03**2  # ... ~3% when the shape is only the plan (a guess)
-Q_HIST = 0.01**2  # ... ~1% when earlier windows measured the shape
-HIST_SD = 0.35  # an earlier window's noise tells this one's within a factor of ~1.4
-ANCHOR_SD = 0.3
-TREND = 4.0  # the trend's variance in units of the drift's: the run rate moves smoothly
-PHI = 0.8  # persistence of the trend: a recent trend fades over a few sub-periods
-_R_GRID = [(0.01 * 1.6**i) ** 2 for i in range(11)]  # noise sd 1% .. 110%
-_Q_GRID = [0.0] + [(0.005 * 2**i) ** 2 for i in range(6)]  # drift sd 0, 0.5% .. 16%
-_KEEP = math.exp(-6)  # grid points this much less likely than the best one are dropped
+# Priors, all weak: the window's own data (and earlier windows) outweigh them within months.
+R0, NU0 = 0.10**2, 2.0  # noise variance of one sub-period (~10%), worth two sub-periods
+HIST_WEIGHT = 0.5  # an earlier window's sub-period counts half: noise changes between years
+ANCHOR_SD = 0.25  # the plan's total is about right, within ~25% (sd of its log)
+BLOCK = 2  # an earlier shape's noise is judged on blocks of this many sub-periods
+
+
+@dataclass(frozen=True, slots=True)
+class _Model:
+    """How the run rate may move, in units of R: drift rho (prior centred on rho0, sd 1 in
+    log), a trend of persistence phi and innovations trend * rho, its prior variance slope0
+    (None: the trend's stationary variance)."""
+
+    rho0: float
+    trend: float
+    phi: float
+    slope0: float | None
+
+    def dynamics(self, rho: float) -> tuple[float, float, float, float]:
+        """(level drift, trend innovation, trend's initial variance, persistence), units of R."""
+        if self.slope0 is None:  # a stationary trend
+            return rho, self.trend * rho * (1 - self.phi**2), self.trend * rho, self.phi
+        return rho, self.trend * rho, self.slope0, self.phi
+
+    def log_prior(self, rho: float) -> float:
+        """Of a drift ratio; no drift at all weighs as much as the smallest one."""
+        return -0.5 * math.log(max(rho, _RHO_GRID[1]) / self.rho0) ** 2
+
+
+# With only the plan's shape, the shape itself may be wrong: a persistent tilt is likely.
+PLAN = _Model(rho0=0.09, trend=2.0, phi=0.95, slope0=0.5)
+# With a shape measured by earlier windows, what is left is noise and a little drift.
+MEASURED = _Model(rho0=0.001, trend=0.5, phi=0.8, slope0=None)
+_RHO_GRID = (0.0, 0.01, 0.03, 0.09, 0.27, 0.81)
+_NODES = ((-math.sqrt(3), 1 / 6), (0.0, 2 / 3), (math.sqrt(3), 1 / 6))  # Gauss-Hermite
+_KEEP = -6.0  # grid points this much less likely (log) than the best one are dropped
+_R_MAX, _V_MAX = 1.0, 4.0  # caps on R and on a log variance (sd 100%, 200%): no overflow
+_Z90 = 1.2815515655446004  # the standard normal's 90th percentile (statistics costs ~8 ms to import)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,115 +67,103 @@ class Forecast:
 
 @dataclass(frozen=True, slots=True)
 class _Dist:
-    """A window's total: `known` plus a mixture of log-normal (or normal) remainders."""
+    """A total: `known` plus a mixture of log-normal (or normal) parts (weight, mu, sd), never
+    below `floor` (what is known of a total of positive values)."""
 
     known: float
     log: bool
-    parts: tuple[tuple[float, float, float], ...]  # (weight, mu, sigma) of the remainder
+    parts: tuple[tuple[float, float, float], ...]
+    floor: float = -math.inf
 
     def cdf(self, x: float) -> float:
+        if x < self.floor:
+            return 0.0
         u = x - self.known
         if self.log:
             if u <= 0:
                 return 0.0
             u = math.log(u)
-        return sum(w * _phi_cdf(u, mu, sd) for w, mu, sd in self.parts)
+        return sum(w * _ncdf(u, mu, sd) for w, mu, sd in self.parts)
 
     def quantile(self, q: float) -> float:
-        u = _mixture_quantile(self.parts, q, NormalDist().inv_cdf(q))
-        return self.known + (math.exp(u) if self.log else u)
+        """The 10th, 50th or 90th percentile: safeguarded Newton on the mixture's cdf, between
+        its parts' own quantiles."""
+        z = {0.1: -_Z90, 0.5: 0.0, 0.9: _Z90}[q]
+        qs = [mu + z * sd for _, mu, sd in self.parts]
+        lo, hi = min(qs), max(qs)
+        u = sum(w * x for (w, _, _), x in zip(self.parts, qs))
+        for _ in range(60):
+            if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+                break
+            f = sum(w * _ncdf(u, mu, sd) for w, mu, sd in self.parts) - q
+            if abs(f) < 1e-12:
+                break
+            lo, hi = (u, hi) if f < 0 else (lo, u)
+            dens = sum(w * math.exp(-0.5 * ((u - mu) / sd) ** 2) / sd
+                       for w, mu, sd in self.parts if sd > 0) / math.sqrt(2 * math.pi)
+            step = u - f / dens if dens > 0 else lo
+            u = step if lo < step < hi else (lo + hi) / 2
+        return max(self.floor, self.known + (math.exp(u) if self.log else u))
 
     def moments(self) -> tuple[float, float]:
         """Mean and variance of the total."""
         if self.log:
-            ms = [(w, math.exp(mu + sd * sd / 2), math.expm1(sd * sd)) for w, mu, sd in self.parts]
-            mean = sum(w * m for w, m, _ in ms)
-            second = sum(w * m * m * (1 + e) for w, m, e in ms)
+            m1 = sum(w * math.exp(mu + sd * sd / 2) for w, mu, sd in self.parts)
+            m2 = sum(w * math.exp(2 * mu + 2 * sd * sd) for w, mu, sd in self.parts)
         else:
-            mean = sum(w * mu for w, mu, _ in self.parts)
-            second = sum(w * (sd * sd + mu * mu) for w, mu, sd in self.parts)
-        return self.known + mean, max(0.0, second - mean * mean)
+            m1 = sum(w * mu for w, mu, _ in self.parts)
+            m2 = sum(w * (sd * sd + mu * mu) for w, mu, sd in self.parts)
+        return self.known + m1, max(0.0, m2 - m1 * m1)
 
 
-def _phi_cdf(x: float, mu: float, sd: float) -> float:
-    if sd <= 0:
-        return 1.0 if x >= mu else 0.0
-    return 0.5 * math.erfc((mu - x) / (sd * math.sqrt(2)))
+def _ncdf(x: float, mu: float, sd: float) -> float:
+    return (1.0 if x >= mu else 0.0) if sd <= 0 else 0.5 * math.erfc((mu - x) / (sd * math.sqrt(2)))
 
 
-def _mixture_quantile(parts, q: float, z: float) -> float:
-    """Safeguarded Newton on the mixture's cdf, from the components' own quantiles."""
-    qs = [mu + z * sd for _, mu, sd in parts]
-    lo, hi = min(qs), max(qs)
-    u = sum(w * x for (w, _, _), x in zip(parts, qs))
-    for _ in range(30):
-        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-            break
-        f = sum(w * _phi_cdf(u, mu, sd) for w, mu, sd in parts) - q
-        lo, hi = (u, hi) if f < 0 else (lo, u)
-        dens = sum(w * math.exp(-0.5 * ((u - mu) / sd) ** 2) / (sd * 2.5066282746310002)
-                   for w, mu, sd in parts if sd > 0)
-        step = u - f / dens if dens > 0 else (lo + hi) / 2
-        if abs(step - u) <= 1e-10 * max(1.0, abs(u)):
-            return step
-        u = step if lo < step < hi else (lo + hi) / 2
-    return u
+def _judge(dist: _Dist, target: float, at_least: bool) -> Forecast:
+    """P(meeting the target): "at least" and "at most" both count equality as met."""
+    p = 1.0 - dist.cdf(target - 1e-12 * max(1.0, abs(target))) if at_least else dist.cdf(target)
+    return Forecast(min(1.0, max(0.0, p)), dist.quantile(0.5), dist.quantile(0.1), dist.quantile(0.9))
 
 
 def cumulative(*, plan: Sequence[float], observed: Sequence[float | None], covered: float = 1.0,
                history: Sequence[Sequence[float | None]] = (), target: float,
                at_least: bool = True) -> Forecast | None:
-    """The window's sum; `observed` the first k sub-periods (None: late, never zero)."""
-    dist = _cumulative_dist(plan, observed, covered, history, target)
+    """The window's sum. `observed`: the first k sub-periods (None: late, never zero);
+    `covered`: the part of the last one its figure covers; `history`: earlier windows."""
+    dist = _cumulative(plan, observed, covered, history, target)
     return None if dist is None else _judge(dist, target, at_least)
 
 
-def _cumulative_dist(plan, observed, covered, history, target=None) -> _Dist | None:
-    plan = [float(p) for p in plan]
-    n = len(plan)
-    devs = [d for d in (_deviation(w, plan) for w in history if len(w) == n) if d is not None]
-    shares, beta = _shape(plan, devs)
-    observed = list(observed[:n])
+def _cumulative(plan, observed, covered, history, anchor) -> _Dist | None:
+    plan = [max(float(p), 0.0) for p in plan]
+    plan = [p if p > 1e-9 * max(plan, default=0.0) else 0.0 for p in plan]  # a share 0 expects nothing
+    n, observed = len(plan), list(observed[: len(plan)])
     seen = [(i, float(v), 1.0) for i, v in enumerate(observed) if v is not None]
-    if not seen:
+    if not any(plan[i] > 0 for i, _, _ in seen):  # no figure of a sub-period the plan expects
         return None
+    devs = [d for d in (_deviation(w, plan) for w in history if len(w) == n) if d is not None]
+    noise = _history_noise(devs)
+    shares, beta = _shape(plan, devs, noise)
+    # A shape taken from earlier windows carries beta^2 of their noise (per window).
+    shape_var = 0.0 if noise is None else noise[0] * beta**2 / len(devs)
+    prior = (NU0, R0) if noise is None else (HIST_WEIGHT * noise[1], noise[0] + shape_var)
     k = seen[-1][0]
-    if k == len(observed) - 1:  # a to-date figure covers part of its sub-period
+    if k == len(observed) - 1:
         seen[-1] = (k, seen[-1][1], min(1.0, max(1e-6, covered)))
-    # What is left, as (sub-periods after the last figure, share): missing ones and the rest
-    # of a partial one at the current level (they are late, not zero), then the future.
+    # Still to come, as (sub-periods after the last figure, share): missing ones and the rest
+    # of a partial one, at the current level (late, not zero), then the future ones.
     rest = [(0, shares[i]) for i in range(k) if observed[i] is None]
     rest += [(0, shares[k] * (1 - seen[-1][2]))] if seen[-1][2] < 1 else []
     rest += [(i - k, shares[i]) for i in range(k + 1, n)]
-    rates = [(i, v / (shares[i] * w), w) for i, v, w in seen]
-    return _project(rates, rest, sum(v for _, v, _ in seen), _noise_prior(devs, beta),
-                    Q_HIST if beta > 0 else Q_PLAN, target)
-
-
-def _shape(plan: list[float], devs) -> tuple[list[float], float]:
-    """The expected share of each sub-period: the plan, tilted toward earlier windows' shape
-    (`devs`: their log deviations from the plan), and how far (beta, 0..1).
-
-    The tilt is shrunk by its signal-to-noise ratio, the noise judged on quarter-sized
-    blocks: the forecast sums several shares, so independent noise averages out while a
-    shape left out does not.
-    """
-    n, total = len(plan), sum(plan)
-    plan = [max(p / total, 1e-9) for p in plan]
-    if not devs:
-        return plan, 0.0
-    tilt = [sum(d[i] for d in devs if d[i] is not None) / max(1, sum(d[i] is not None for d in devs))
-            for i in range(n)]
-    signal = sum(t * t for t in tilt) / n
-    noise = _roughness(devs) / len(devs) / 3
-    beta = signal / (signal + noise) if signal > 0 else 0.0
-    raw = [p * math.exp(beta * t) for p, t in zip(plan, tilt)]
-    return [r / sum(raw) for r in raw], beta
+    rates = [(i, v / (shares[i] * w), w) for i, v, w in seen if shares[i] > 0]
+    return _project(rates, rest, sum(v for _, v, _ in seen), prior, MEASURED if beta > 0 else PLAN,
+                    anchor, shape_var)
 
 
 def _deviation(window, plan) -> list[float | None] | None:
     """log(value / plan share), centred; None where missing (and for a mostly empty window)."""
-    logs = [math.log(v / p) if v is not None and v > 0 else None for v, p in zip(window, plan)]
+    logs = [math.log(v / p) if v is not None and v > 0 and p > 0 else None for v, p in zip(window, plan)]
     seen = [x for x in logs if x is not None]
     if len(seen) <= len(plan) // 2:
         return None
@@ -157,242 +171,239 @@ def _deviation(window, plan) -> list[float | None] | None:
     return [None if x is None else x - mean for x in logs]
 
 
-def _roughness(series) -> float:
-    """Noise variance of one sub-period from second differences (median based: robust to a
-    shape's kinks). E[d^2] = 6 R for white noise, and median(chi2_1) = 0.4549."""
-    sq = [(a - 2 * b + c) ** 2 for s in series for a, b, c in zip(s, s[1:], s[2:])
-          if a is not None and b is not None and c is not None]
-    return median(sq) / (6 * 0.4549) if len(sq) >= 3 else R0
-
-
-def _noise_prior(devs, beta) -> tuple[float, float]:
-    """(mean, sd) of log R: from earlier windows when there are any, by the same filter's
-    likelihood on them (their drift marginalised out), widened for a year-to-year change.
-    A shape taken from them carries beta^2 of their noise into this window's deviations."""
+def _history_noise(devs) -> tuple[float, int] | None:
+    """(noise variance, sub-periods behind it) of earlier windows: R's posterior scale s^2
+    from the plan model's likelihood on their deviations, the drift ratio averaged out."""
     series = [[(i, x, 1.0) for i, x in enumerate(d) if x is not None] for d in devs]
     series = [s for s in series if len(s) >= 4]
     if not series:
-        return math.log(R0), R_SD
-    q_prior = [_log_normal(max(q, _Q_GRID[1]), math.log(Q_PLAN), Q_SD) for q in _Q_GRID]
-    post = []
-    for r in _R_GRID:
-        lps = [sum(_filter(s, (r, q, TREND * q))[0] for s in series) + qp for q, qp in zip(_Q_GRID, q_prior)]
-        top = max(lps)
-        post.append((math.log(r), top + math.log(sum(math.exp(lp - top) for lp in lps))))
-        post[-1] = (post[-1][0], post[-1][1] + _log_normal(r, math.log(R0), R_SD))
-    top = max(lp for _, lp in post)
-    ws = [(x, math.exp(lp - top)) for x, lp in post]
-    total = sum(w for _, w in ws)
-    mean = sum(x * w for x, w in ws) / total
-    sd = math.sqrt(sum((x - mean) ** 2 * w for x, w in ws) / total)
-    return mean + math.log1p(beta * beta / len(series)), max(HIST_SD, sd * 1.5)
+        return None
+    fits = []
+    for rho in _RHO_GRID:
+        runs = [_filter(s, PLAN.dynamics(rho)) for s in series]
+        m, ss = sum(f[2] for f in runs), NU0 * R0 + sum(f[0] for f in runs)
+        lp = -0.5 * sum(f[1] for f in runs) - 0.5 * (NU0 + m) * math.log(ss) + PLAN.log_prior(rho)
+        fits.append((lp, ss / (NU0 + m), m))
+    top = max(lp for lp, _, _ in fits)
+    weights = [math.exp(lp - top) for lp, _, _ in fits]
+    return sum(w * r for w, (_, r, _) in zip(weights, fits)) / sum(weights), fits[0][2]
 
 
-def _project(rates, rest, known, r_prior, q0, plan_total=None) -> _Dist:
-    """The window's total: `known` plus the forecast of `rest`, from the run rates seen.
+def _shape(plan: list[float], devs, noise) -> tuple[list[float], float]:
+    """The expected share of each sub-period: the plan tilted toward earlier windows' shape
+    by beta (0..1), their tilt's signal-to-noise ratio. The noise is judged on blocks of
+    BLOCK sub-periods: a forecast sums several shares, so noise averages out, a shape not."""
+    n, total = len(plan), sum(plan) or 1.0
+    plan = [p / total for p in plan]
+    if noise is None:
+        return plan, 0.0
+    tilt = [sum(d[i] for d in devs if d[i] is not None) / max(1, sum(d[i] is not None for d in devs))
+            for i in range(n)]
+    signal = sum(t * t for t in tilt) / n
+    beta = signal / (signal + noise[0] / len(devs) / BLOCK) if signal > 0 else 0.0
+    raw = [p * math.exp(beta * t) for p, t in zip(plan, tilt)]  # a zero share stays zero
+    return [r / sum(raw) for r in raw], beta
+
+
+def _project(rates, rest, known, prior, model, anchor=None, shape_var=0.0) -> _Dist:
+    """The total: `known` plus what is still to come, from the run rates seen.
 
     rates: (sub-period, value / its share, weight: the part of a sub-period it covers);
-    rest: (sub-periods after the last rate, share) of what is still to come.
-    """
-    rest = [(h, a) for h, a in rest if a > 0]
+    rest: (sub-periods after the last rate, share); prior: (degrees of freedom, variance)
+    of R (relative on the linear scale); anchor: the plan's total, or None."""
+    rest = sorted((h, a) for h, a in rest if a > 0)
     if not rest:
         return _Dist(known, False, ((1.0, 0.0, 0.0),))
     log = all(y > 0 for _, y, _ in rates)
     ys = [(i, math.log(y) if log else y, w) for i, y, w in rates]
-    scale = 1.0 if log else _spread([y for _, y, _ in ys])
-    parts = []
-    anchored = log and plan_total is not None and plan_total > 0 and ANCHOR_SD > 0
-    for p, theta in _posterior(ys, r_prior, q0, scale):
-        mean, var = _remaining(_filter(ys, theta)[1], theta, rest, log)
-        if anchored:  # a log-normal total, times the prior that the plan's total is about right
-            s2 = math.log1p(var / (known + mean) ** 2)
-            m = math.log(known + mean) - s2 / 2
-            a2, t = ANCHOR_SD**2, math.log(plan_total)
-            p *= math.exp(-0.5 * (m - t) ** 2 / (s2 + a2)) / math.sqrt(s2 + a2)
-            m, s2 = (m * a2 + t * s2) / (s2 + a2), s2 * a2 / (s2 + a2)
-            parts.append((p, m, math.sqrt(s2)))
-            continue
+    mean = sum(y for _, y, _ in ys) / len(ys)  # on the linear scale, their typical size is the unit
+    u = 1.0 if log else max(mean * mean, sum((y - mean) ** 2 for _, y, _ in ys) / len(ys), 1e-24)
+    anchored = anchor is not None and anchor > 0 and ANCHOR_SD > 0
+    parts = []  # (log weight, mu, sd)
+    for lw, dyn, r, state in _posterior(ys, (prior[0], prior[1] * u), model, _R_MAX * u):
+        mean, var = _remaining(state, dyn, r, rest, log)
         if log:
-            s2 = math.log1p(var / (mean * mean))
-            parts.append((p, math.log(mean) - s2 / 2, math.sqrt(s2)))
+            # The shares' noise (earlier windows') is in R and, the shares being normalised,
+            # has a log mean of -shape_var / 2: each lifts the mean by exp(shape_var / 2)
+            # for noise that is not to come (+2% on the bench without this correction).
+            mean -= shape_var
+            m, v = _log_total(known if anchored else 0.0, mean, var)
+            t, a2 = (math.log(anchor), ANCHOR_SD**2) if anchored else (0.0, 0.0)
         else:
-            parts.append((p, mean, math.sqrt(var)))
-    if anchored:
-        total = sum(p for p, _, _ in parts)
-        return _Dist(0.0, True, tuple((p / total, m, sd) for p, m, sd in parts))
-    return _Dist(known, log, tuple(parts))
+            m, v = (known if anchored else 0.0) + mean, var
+            t, a2 = (anchor, (ANCHOR_SD * anchor) ** 2) if anchored else (0.0, 0.0)
+        if anchored:  # times the prior that the plan's total is about right
+            lw -= 0.5 * (m - t) ** 2 / (v + a2) + 0.5 * math.log(v + a2)
+            m, v = (m * a2 + t * v) / (v + a2), v * a2 / (v + a2)
+        parts.append((lw, m, math.sqrt(v)))
+    top = max(lp for lp, _, _ in parts)
+    total = sum(math.exp(lp - top) for lp, _, _ in parts)
+    parts = tuple((math.exp(lp - top) / total, m, sd) for lp, m, sd in parts)
+    if not anchored:
+        return _Dist(known, log, parts)
+    return _Dist(0.0, log, parts, known if log else -math.inf)  # parts of the whole total
 
 
-def _spread(ys: list[float]) -> float:
-    """The unit of the linear scale: the implied totals' typical size."""
-    mean = sum(ys) / len(ys)
-    sd = math.sqrt(sum((y - mean) ** 2 for y in ys) / len(ys))
-    return max(abs(mean), sd, 1e-12)
+def _log_total(known, log_mean, cv2) -> tuple[float, float]:
+    """(mu, sigma^2) of known + a remainder of log mean `log_mean` and squared coefficient of
+    variation `cv2`, as one log-normal (Fenton-Wilkinson), without overflow."""
+    log_total = log_mean
+    if known > 0:
+        a, b = sorted((log_mean, math.log(known)))
+        log_total = b + math.log1p(math.exp(a - b))
+    s2 = math.log1p(cv2 * math.exp(2 * (log_mean - log_total)))
+    return log_total - s2 / 2, s2
 
 
-def _posterior(ys, r_prior, q0, scale):
-    """Posterior weights of (R: one sub-period's noise, Q: the level's drift) on a grid."""
-    q_prior = [_log_normal(max(q, _Q_GRID[1]), math.log(q0), Q_SD) for q in _Q_GRID]
-    grid = []
-    for r in _R_GRID:
-        r_lp = _log_normal(r, r_prior[0], r_prior[1])
-        for q, q_lp in zip(_Q_GRID, q_prior):
-            theta = (r * scale**2, q * scale**2, TREND * q * scale**2)
-            grid.append((_filter(ys, theta)[0] + r_lp + q_lp, theta))
-    top = max(lp for lp, _ in grid)
-    kept = [(math.exp(lp - top), theta) for lp, theta in grid if math.exp(lp - top) > _KEEP]
-    total = sum(w for w, _ in kept)
-    return [(w / total, theta) for w, theta in kept]
+def _posterior(ys, prior, model, cap):
+    """(log weight, dynamics, R, filter state) over the drift ratio's grid and R's nodes: given
+    the ratio, R's posterior is a scaled inverse chi-square with nu0 + m degrees of freedom,
+    its nodes from the Wilson-Hilferty cube-root normal approximation."""
+    nu0, s0 = prior
+    fits = []
+    for rho in _RHO_GRID:
+        dyn = model.dynamics(rho)
+        ss, logdet, m, state = _filter(ys, dyn)
+        nu, ss = nu0 + m, nu0 * s0 + ss
+        lp = -0.5 * logdet - 0.5 * nu * math.log(ss) + model.log_prior(rho)
+        fits.append((lp, dyn, nu, ss, state))
+    top = max(f[0] for f in fits)
+    out = []
+    for lp, dyn, nu, ss, state in fits:
+        if lp - top >= _KEEP:
+            for z, w in _NODES:
+                cube = max(0.2, 1 - 2 / (9 * nu) + z * math.sqrt(2 / (9 * nu)))
+                out.append((lp - top + math.log(w), dyn, min(cap, ss / (nu * cube**3)), state))
+    return out
 
 
-def _log_normal(x: float, mean: float, sd: float) -> float:
-    return -0.5 * ((math.log(x) - mean) / sd) ** 2
+def _filter(ys, dyn):
+    """Kalman filter on (level, trend) with unit noise: (sum of squared standardised
+    innovations, sum of their log variances, their count, state after the last figure).
+    The level starts diffuse at the first figure; the state is (level, trend, var level,
+    cov, var trend), variances in units of R."""
+    q, qs, p0, phi = dyn
+    t_prev, level, w0 = ys[0]
+    trend, pl, c, pt, ss, logdet = 0.0, 1 / w0, 0.0, p0, 0.0, 0.0
+    for t, y, w in ys[1:]:
+        for _ in range(t - t_prev):  # one sub-period ahead: the level moves by the trend
+            level, trend = level + trend, phi * trend
+            pl, c, pt = pl + 2 * c + pt + q, phi * (c + pt), phi * phi * pt + qs
+        t_prev, f, v = t, pl + 1 / w, y - level
+        ss, logdet = ss + v * v / f, logdet + math.log(f)
+        kl, kt = pl / f, c / f
+        level, trend, pl, c, pt = level + kl * v, trend + kt * v, pl * (1 - kl), c * (1 - kl), pt - kt * c
+    return ss, logdet, len(ys) - 1, (level, trend, pl, c, pt)
 
 
-def _filter(ys, theta):
-    """Kalman filter on (level, trend): (log-likelihood, state after the last figure).
-
-    The level starts diffuse at the first figure, the trend at 0 with its stationary sd.
-    """
-    r, q, tau2 = theta
-    (t0, y0, w0), ll = ys[0], 0.0
-    state = (y0, 0.0, r / w0, 0.0, tau2)  # level, trend, var level, cov, var trend
-    for (t_prev, _, _), (t, y, w) in zip(ys, ys[1:]):
-        for _ in range(t - t_prev):
-            state = _step(state, q, tau2)
-        level, trend, pl, c, pt = state
-        s = pl + r / w
-        v = y - level
-        ll -= 0.5 * (math.log(2 * math.pi * s) + v * v / s)
-        kl, kt = pl / s, c / s
-        state = (level + kl * v, trend + kt * v, pl * (1 - kl), c * (1 - kl), pt - kt * c)
-    return ll, state
-
-
-def _step(state, q, tau2):
-    """One sub-period ahead: the level moves by the trend plus drift; the trend fades."""
+def _remaining(state, dyn, r, rest, log) -> tuple[float, float]:
+    """Of sum(share * value) over what is still to come: mean and variance on the linear
+    scale; log(mean) and variance / mean^2 on the log scale (no overflow either way)."""
+    q, qs, _, phi = dyn
     level, trend, pl, c, pt = state
-    return (level + trend, PHI * trend, pl + 2 * c + pt + q, PHI * (c + pt),
-            PHI * PHI * pt + tau2 * (1 - PHI * PHI))
-
-
-def _remaining(state, theta, rest, log) -> tuple[float, float]:
-    """Mean and variance of sum(share * value) over what is left, given the filter state."""
-    r, q, tau2 = theta
-    ahead = [state]
+    ahead = [(level, pl * r, c * r)]  # (mean, var, cov with the trend) of the level h ahead
+    pl, c, pt = pl * r, c * r, pt * r
     for _ in range(max(h for h, _ in rest)):
-        ahead.append(_step(ahead[-1], q, tau2))
-    reach = [(1 - PHI**d) / (1 - PHI) for d in range(len(ahead))]  # a trend's effect d later
-
-    def cov(i: int, j: int) -> float:  # of the levels i and j sub-periods ahead, i <= j
-        return ahead[i][2] + ahead[i][3] * reach[j - i]
-
-    if log:
-        mu = [a * math.exp(ahead[h][0] + (ahead[h][2] + r) / 2) for h, a in rest]
-        mean = sum(mu)
-        var = sum(mu[i] ** 2 * math.expm1(ahead[h][2] + r) for i, (h, _) in enumerate(rest))
-        var += 2 * sum(mu[i] * mu[j] * math.expm1(cov(min(hi, hj), max(hi, hj)))
-                       for i, (hi, _) in enumerate(rest) for j, (hj, _) in enumerate(rest) if j > i)
-        return mean, var
-    mean = sum(a * ahead[h][0] for h, a in rest)
-    var = sum(a * a * (ahead[h][2] + r) for h, a in rest)
-    var += 2 * sum(ai * aj * cov(min(hi, hj), max(hi, hj))
-                   for i, (hi, ai) in enumerate(rest) for j, (hj, aj) in enumerate(rest) if j > i)
-    return mean, var
-
-
-def _judge(dist: _Dist, target: float, at_least: bool) -> Forecast:
-    """Probability of meeting the target ("at least" counts equality as met)."""
-    below = dist.cdf(target - 1e-12 * max(1.0, abs(target)))  # P(total < target)
-    p = 1.0 - below if at_least else dist.cdf(target)
-    return Forecast(min(1.0, max(0.0, p)), dist.quantile(0.5), dist.quantile(0.1), dist.quantile(0.9))
+        level, trend = level + trend, phi * trend
+        pl, c, pt = pl + 2 * c + pt + q * r, phi * (c + pt), phi * phi * pt + qs * r
+        ahead.append((level, pl, c))
+    reach = [sum(phi**i for i in range(d)) for d in range(len(ahead))]  # a trend's effect d later
+    # Values i < j (rest is in order of h): cov = var_i + cov_i(level, trend) * reach[h_j - h_i];
+    # a value's own variance adds the noise r.
+    hs, m = [h for h, _ in rest], len(rest)
+    if not log:
+        var = 0.0
+        for i, (hi, ai) in enumerate(rest):
+            v, cv = ahead[hi][1], ahead[hi][2]
+            var += ai * (ai * (v + r) + 2 * sum(aj * (v + cv * reach[hj - hi]) for hj, aj in rest[i + 1:]))
+        return sum(a * ahead[h][0] for h, a in rest), var
+    logs = [math.log(a) + ahead[h][0] + min(_V_MAX, ahead[h][1] + r) / 2 for h, a in rest]
+    top = max(logs)
+    mu = [math.exp(x - top) for x in logs]
+    var, expm1 = 0.0, math.expm1
+    for i in range(m):
+        hi, v, cv = hs[i], ahead[hs[i]][1], ahead[hs[i]][2]
+        row = sum(mu[j] * expm1(min(_V_MAX, v + cv * reach[hs[j] - hi])) for j in range(i + 1, m))
+        var += mu[i] * (mu[i] * expm1(min(_V_MAX, v + r)) + 2 * row)
+    return top + math.log(sum(mu)), var / sum(mu) ** 2
 
 
 def ratio(*, numerator: Sequence[float | None], denominator: Sequence[float | None], periods: int,
           history_numerator: Sequence[Sequence[float | None]] = (),
           history_denominator: Sequence[Sequence[float | None]] = (), target: float,
           at_least: bool = True) -> Forecast | None:
-    """sum(numerator) / sum(denominator) over `periods` sub-periods; a sub-period counts only
-    when both sides are present. Each side is forecast as a cumulative; their co-movement is
-    the correlation of the sub-periods seen (shrunk toward 0 while they are few)."""
-    both = [(a, b) for a, b in zip(numerator[:periods], denominator[:periods])]
-    num = [a if a is not None and b is not None else None for a, b in both]
-    den = [b if a is not None and b is not None else None for a, b in both]
-    plan = [1.0] * periods
-    dn = _cumulative_dist(plan, num, 1.0, history_numerator)
-    dd = _cumulative_dist(plan, den, 1.0, history_denominator)
-    if dn is None or dd is None:
+    """sum(numerator) / sum(denominator) over `periods` sub-periods, a sub-period counting only
+    when both sides are there.
+
+    A margin or a share moves far less from period to period than either of its sides, so
+    the ratio itself is what is forecast: the periods still to come are expected at the
+    ratio so far, and the end ratio is r = w r_seen + (1 - w) r_rest, w the share of the
+    denominator already seen (its run rate carries the rest). One period's ratio varies by
+    sigma, measured on this window's and earlier windows' per-period ratios (each about its
+    own window's mean), with a weak prior of 10% of the ratio's size worth two periods, so
+    the data soon speak; the mean of the periods to come is uncertain by
+    sigma^2 (1/k + 1/rest): the level learnt from k periods, and the rest's own noise."""
+    pairs = [(a, b) for a, b in zip(numerator[:periods], denominator[:periods]) if a is not None and b is not None]
+    seen_n, seen_d = sum(a for a, _ in pairs), sum(b for _, b in pairs)
+    if not pairs or seen_d == 0:
         return None
-    (mn, vn), (md, vd) = dn.moments(), dd.moments()
-    if md < 0:  # n / d == (-n) / (-d): keep the denominator positive
-        mn, md = -mn, -md
-    if md == 0:
-        return None
-    c = _correlation([x for x in num if x is not None], [x for x in den if x is not None])
-    c *= math.sqrt(vn * vd) * (1 if dd.moments()[0] > 0 else -1)
-    if at_least:
-        p = _phi_cdf(mn - target * md, 0.0, math.sqrt(max(0.0, vn + target**2 * vd - 2 * target * c)))
-    else:
-        p = 1.0 - _phi_cdf(mn - target * md, 0.0, math.sqrt(max(0.0, vn + target**2 * vd - 2 * target * c)))
-        p = max(p, 1.0 if vn + vd == 0 and mn / md <= target else 0.0)
-    return Forecast(min(1.0, max(0.0, p)), mn / md, *(_ratio_quantile(mn, vn, md, vd, c, z)
-                                                       for z in (-_Z90, _Z90)))
+    seen, k, rest = seen_n / seen_d, len(pairs), periods - len(pairs)
+    if rest <= 0:
+        met = seen >= target if at_least else seen <= target
+        return Forecast(1.0 if met else 0.0, seen, seen, seen)
+    sigma = _ratio_noise([pairs, *_earlier_pairs(history_numerator, history_denominator)], max(abs(seen), abs(target)))
+    w = k / periods  # the denominator's run rate carries the periods to come
+    sd = (1 - w) * sigma * math.sqrt(1 / k + 1 / rest)
+    p = _ncdf(seen, target, sd) if at_least else _ncdf(target, seen, sd)
+    if sd == 0:
+        p = 1.0 if (seen >= target if at_least else seen <= target) else 0.0
+    return Forecast(min(1.0, max(0.0, p)), seen, seen - _Z90 * sd, seen + _Z90 * sd)
 
 
-_Z90 = NormalDist().inv_cdf(0.9)
+def _earlier_pairs(numerators: Sequence[Sequence[float | None]], denominators: Sequence[Sequence[float | None]]):  # type: ignore[no-untyped-def]
+    """Earlier windows as lists of (numerator, denominator) pairs, both sides present."""
+    for top, bottom in zip(numerators, denominators):
+        yield [(a, b) for a, b in zip(top, bottom) if a is not None and b is not None]
 
 
-def _ratio_quantile(mn, vn, md, vd, c, z) -> float:
-    """r with P(n / d <= r) = Phi(z), i.e. (r md - mn) = z sd(n - r d): Fieller's quadratic."""
-    a = md * md - z * z * vd
-    b = md * mn - z * z * c
-    cc = mn * mn - z * z * vn
-    disc = b * b - a * cc
-    if a > 0 and disc >= 0:
-        return (b + math.copysign(math.sqrt(disc), z)) / a
-    r0 = mn / md  # the denominator may be near zero: fall back on the delta method
-    return r0 + z * math.sqrt(max(0.0, vn + r0 * r0 * vd - 2 * r0 * c)) / abs(md)
+_RATIO_PRIOR, _RATIO_PRIOR_WEIGHT = 0.1, 2.0
 
 
-def _correlation(xs: list[float], ys: list[float]) -> float:
-    m = len(xs)
-    if m < 3:
-        return 0.0
-    mx, my = sum(xs) / m, sum(ys) / m
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
-    sxx, syy = sum((x - mx) ** 2 for x in xs), sum((y - my) ** 2 for y in ys)
-    if sxx <= 0 or syy <= 0:
-        return 0.0
-    return max(-0.9, min(0.9, sxy / math.sqrt(sxx * syy) * (m - 2) / (m + 2)))
+def _ratio_noise(windows: Sequence[Sequence[tuple[float, float]]], size: float) -> float:
+    """sd of one period's ratio: pooled over windows, each about its own mean, with the weak prior."""
+    squares, dof = _RATIO_PRIOR_WEIGHT * (_RATIO_PRIOR * size) ** 2, _RATIO_PRIOR_WEIGHT
+    for pairs in windows:
+        ratios = [a / b for a, b in pairs if b]
+        if len(ratios) > 1:
+            mean = sum(ratios) / len(ratios)
+            squares += sum((r - mean) ** 2 for r in ratios)
+            dof += len(ratios) - 1
+    return math.sqrt(squares / dof)
 
 
 def level(*, observed: Sequence[float | None], due_share: Sequence[float], baseline: float | None,
           target: float, at_least: bool = True) -> Forecast | None:
     """The level at the window's end (the last reading counts). `observed`: readings at the
-    end of sub-periods 1..k; `due_share[i]`: the plan's cumulative share due by the end of
-    sub-period i. The changes between readings are run rates against the plan's share of
-    them, forecast like a cumulative (a gap merges into the next change). None without a
-    reading, or with a single one and no baseline (no change to go by)."""
+    end of sub-periods 1..k (None: missing); `due_share[i]`: the plan's cumulative share due
+    by the end of sub-period i. Each change between readings is a run rate against the plan's
+    share of it (a gap merges into the next change), forecast like a cumulative. None without
+    a change to go by (no reading; one reading and no baseline; nothing due between them)."""
     n = len(due_share)
     readings = [(i, float(v)) for i, v in enumerate(observed[:n]) if v is not None]
-    if baseline is not None:
-        start = (-1, float(baseline), 0.0)
-    elif readings:
-        start = (readings[0][0], readings[0][1], float(due_share[readings[0][0]]))
-        readings = readings[1:]
-    if not readings:
-        return None
-    rates, prev = [], start
+    if baseline is None and readings:
+        i0, x0 = readings.pop(0)
+        prev = (i0, x0, float(due_share[i0]))
+    else:
+        prev = (-1, float(baseline or 0.0), 0.0)
+    rates = []
     for i, x in readings:
         share = float(due_share[i]) - prev[2]
-        if share > 1e-9:  # a change with nothing due is kept (in the level) but not a rate
+        if share > 1e-9:  # a change while nothing is due stays in the level, not in a rate
             rates.append((i, (x - prev[1]) / share, float(i - prev[0])))
             prev = (i, x, float(due_share[i]))
-    last = readings[-1]
     if not rates:
-        rates = [(last[0], 0.0, 1.0)]
-    k = last[0]
-    shares = [float(due_share[j]) - (float(due_share[j - 1]) if j else 0.0) for j in range(n)]
-    rest = [(j - k, shares[j]) for j in range(k + 1, n)]
-    dist = _project(rates, rest, last[1], (math.log(R0), R_SD), Q_PLAN)
+        return None
+    k = readings[-1][0]
+    rest = [(j - k, float(due_share[j]) - float(due_share[j - 1])) for j in range(k + 1, n)]
+    dist = _project(rates, rest, readings[-1][1], (NU0, R0), PLAN, target if baseline is not None else None)
     return _judge(dist, target, at_least)

@@ -115,7 +115,13 @@ def project(
     if metrics[goal.metric].aggregation is Aggregation.LAST:
         baseline = float(goal.baseline) if isinstance(goal.baseline, Decimal) else None
         return _level(tuple(found.observed()), _running(shares), baseline, target, up)
-    return _cumulative(shares, tuple(found.observed()), found.covered, _frozen(before), target, up)
+    outlook = _cumulative(shares, tuple(found.observed()), found.covered, _frozen(before), target, up)
+    floor = metrics[goal.metric].min
+    if outlook is None or floor is None or floor < 0:
+        return outlook
+    # a flow that cannot go negative ends at least where it stands
+    known = sum(v for v in found.observed() if v is not None)
+    return forecast.Forecast(outlook.probability, *(max(known, x) for x in (outlook.median, outlook.low, outlook.high)))
 
 
 # The forecast is a pure function of its inputs, and a daemon's cycles mostly ask it the same
