@@ -43,9 +43,13 @@ class LeadershipSettings(BaseModel):
 
 class DeliverSettings(BaseModel):
     interval_seconds: float = Field(5.0, gt=0, description="how often the daemon delivers")
-    timeout_seconds: float = Field(10.0, gt=0, description="whole-request deadline per webhook")
-    concurrency: int = Field(4, ge=1, le=64, description="webhooks in flight at once")
-    batch_size: int = Field(100, ge=1, description="outbox rows claimed per pass")
+    timeout_seconds: float = Field(
+        15.0, gt=0, le=300, description="whole-request deadline per attempt (connect, headers and body together)"
+    )
+    concurrency: int = Field(4, ge=1, le=64, description="webhooks in flight at once per receiver")
+    drain_seconds: float = Field(
+        20.0, ge=0, le=3600, description="on SIGTERM, how long requests in flight may take to finish"
+    )
 
 
 class Settings(BaseSettings):

@@ -1,12 +1,12 @@
 """The durable outbox: one row per notification per receiver. Session first, keyword-only;
 the caller's session owns the transaction.
 
-Claiming is a compare-and-set: a worker picks due rows (on PostgreSQL `FOR UPDATE SKIP
-LOCKED`, so replicas pick different ones), then sets its claim token and pushes
-`next_attempt_at` to the end of a lease, but only where the row is still queued and due; the
-rows carrying its token are the ones it won. A worker killed mid-send leaves its rows to come
-due again when the lease ends. Finishing checks the token too, so a worker whose lease ran out
-cannot overwrite the row another worker has since claimed.
+Claiming is a compare-and-set, one row at a time, just before it is sent: a worker picks the
+earliest due row of a receiver (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so replicas pick
+different ones), then sets its claim token and pushes `next_attempt_at` to the end of a lease,
+but only where the row is still queued and due. A worker killed mid-send leaves that row to
+come due again when its lease ends. Finishing checks the token too, so a worker whose claim
+was taken over records nothing, and its caller counts only what the database accepted.
 """
 
 from __future__ import annotations
@@ -51,29 +51,54 @@ def depth(db: Session) -> int:
     return db.execute(select(func.count()).select_from(OutboxRow).where(OutboxRow.state == QUEUED)).scalar_one()
 
 
-def claim(db: Session, *, now: datetime, lease: timedelta, limit: int, token: str) -> list[OutboxRow]:
-    """Claims up to `limit` due rows for this worker; returns the rows it won."""
+def due_counts(db: Session, *, now: datetime) -> dict[str, int]:
+    """Receivers with notifications due at `now`, and how many each."""
+    query = (
+        select(OutboxRow.receiver, func.count())
+        .where(OutboxRow.state == QUEUED, OutboxRow.next_attempt_at <= now)
+        .group_by(OutboxRow.receiver)
+    )
+    return dict(db.execute(query).all())  # type: ignore[arg-type]
+
+
+def claim_next(db: Session, *, receiver: str, now: datetime, until: datetime, token: str) -> OutboxRow | None:
+    """Claims the receiver's earliest due row for this worker until `until` (its lease), or
+    None when none is due. The UPDATE is the compare-and-set: it wins only while the row is
+    still queued and due, so two workers never both hold it."""
     due = (
         select(OutboxRow.id)
-        .where(OutboxRow.state == QUEUED, OutboxRow.next_attempt_at <= now)
+        .where(OutboxRow.receiver == receiver, OutboxRow.state == QUEUED, OutboxRow.next_attempt_at <= now)
         .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
-        .limit(limit)
+        .limit(1)
     )
     if db.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    ids = list(db.execute(due).scalars())
+    for _ in range(3):  # lost a race for the row found: look once more
+        row_id = db.execute(due).scalar()
+        if row_id is None:
+            return None
+        won = db.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row_id, OutboxRow.state == QUEUED, OutboxRow.next_attempt_at <= now)
+            .values(claim_token=token, next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won == 1:
+            return db.execute(select(OutboxRow).where(OutboxRow.id == row_id)).scalar_one()
+    return None
+
+
+def release(db: Session, *, ids: Iterable[int], token: str, now: datetime) -> int:
+    """Gives claimed rows back, due at `now`, where this worker still holds them."""
+    ids = list(ids)
     if not ids:
-        return []
-    won = db.execute(
+        return 0
+    return db.execute(
         update(OutboxRow)
-        .where(OutboxRow.id.in_(ids), OutboxRow.state == QUEUED, OutboxRow.next_attempt_at <= now)
-        .values(claim_token=token, next_attempt_at=now + lease)
+        .where(OutboxRow.id.in_(ids), OutboxRow.claim_token == token, OutboxRow.state == QUEUED)
+        .values(claim_token=None, next_attempt_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if won == 0:
-        return []
-    rows = db.execute(select(OutboxRow).where(OutboxRow.claim_token == token, OutboxRow.state == QUEUED))
-    return list(rows.scalars())
 
 
 def latest_sent(db: Session, *, rows: Sequence[OutboxRow]) -> dict[tuple[str, str], int]:
