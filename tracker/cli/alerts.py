@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Annotated, Any
 
 import typer
@@ -50,7 +52,10 @@ def deliver(
     if replay_dead:
         with db.session(runtime.engine, write=True) as session:
             print(f"requeued {outbox.replay_dead(session, now=now)} dead notifications")
-    result = deliver_pass(runtime, now=now)
+    stop = threading.Event()
+    # SIGTERM: stop claiming, let requests in flight finish (bounded by drain_seconds), exit 0
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    result = deliver_pass(runtime, now=now, stop=stop)
     for name, counts in sorted(result.receivers.items()):
         print(
             f"{name}: {counts.sent} sent, {counts.failed} failed (will retry), {counts.dead} dead, "

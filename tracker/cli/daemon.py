@@ -84,7 +84,7 @@ def _assemble(runtime: Runtime, scrubber: Any) -> tuple[Daemon, Any]:
 
     jobs_for(runtime.catalog)  # a bad schedule is refused before anything starts
     plan_for(runtime.catalog, runtime.settings)  # so is a receiver whose signing secret is missing or malformed
-    return Daemon(runtime, metrics, jobs_for, on_reload=on_reload), units
+    return Daemon(runtime, metrics, jobs_for, on_reload=on_reload, on_stop=units.stop.set), units
 
 
 def _log_thread_crash(hook: threading.ExceptHookArgs) -> None:

@@ -6,8 +6,9 @@ built from the catalog and settings (tracker.service.jobs) at start and again on
 in-memory job store: a store shared by several scheduler processes would run jobs twice.
 
 Signal handlers only set flags; the main thread, woken through the signal wakeup fd, acts on
-them between jobs: SIGTERM/SIGINT stop scheduling and let the job in hand finish (exit 0), a
-second one exits at once, SIGHUP reloads the catalog (an invalid one is logged and the old
+them between jobs: SIGTERM/SIGINT stop scheduling, tell running work to wind down (`on_stop`:
+delivery stops claiming and gives its requests in flight TRACKER_DELIVER__DRAIN_SECONDS) and
+let the job in hand finish (exit 0), a second one exits at once, SIGHUP reloads the catalog (an invalid one is logged and the old
 one kept).
 """
 
@@ -57,6 +58,12 @@ class JobSpec:
     work: Work
     trigger: BaseTrigger
     run_at_start: bool = False  # also run once as soon as the daemon starts (catch-up)
+    max_instances: int = 1  # runs of this job at once
+
+
+def _overlap(specs: list[JobSpec]) -> int:
+    """Threads for the runs of jobs that may overlap, beyond one each."""
+    return sum(spec.max_instances - 1 for spec in specs)
 
 
 class Runner:
@@ -112,11 +119,13 @@ class Daemon:
         jobs_for: Callable[[Catalog], list[JobSpec]],
         *,
         on_reload: Callable[[Catalog], None] = lambda catalog: None,
+        on_stop: Callable[[], None] = lambda: None,
     ) -> None:
         self.runtime = runtime
         self.metrics = metrics
         self.jobs_for = jobs_for
         self.on_reload = on_reload
+        self.on_stop = on_stop  # tells running work to wind down (delivery stops claiming)
         self.log = logs.get("tracker.daemon")
         self.stop_signals = 0  # set by signal handlers only
         self.reload_requested = False  # set by signal handlers only
@@ -160,7 +169,7 @@ class Daemon:
             timezone=catalog.timezone,
             job_defaults=JOB_DEFAULTS,
             # one thread per job at most (max_instances=1), and room for jobs added on reload
-            executors={"default": ThreadPoolExecutor(max_workers=max(4, len(specs) + 2))},
+            executors={"default": ThreadPoolExecutor(max_workers=max(4, len(specs) + 2) + _overlap(specs))},
         )
         self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
@@ -175,7 +184,8 @@ class Daemon:
         for spec in specs:
             first = {"next_run_time": now} if run_now and spec.run_at_start else {}
             self.scheduler.add_job(
-                self.runner.run, spec.trigger, args=[spec], id=spec.id, name=spec.id, replace_existing=True, **first
+                self.runner.run, spec.trigger, args=[spec], id=spec.id, name=spec.id, replace_existing=True,
+                max_instances=spec.max_instances, **first
             )
         for old in set(self.specs) - {spec.id for spec in specs}:
             self.scheduler.remove_job(old)
@@ -248,6 +258,7 @@ class Daemon:
                 self.reload_requested = False
                 self.reload()
         self.log.info("stopping: finishing the job in hand", running=self.runner.in_flight)
+        self.on_stop()
         self.scheduler.shutdown(wait=False)
         while self.runner.in_flight and self.stop_signals < 2:
             self._wait(1.0)
