@@ -75,7 +75,8 @@ def queue(engine, count: int, receiver: str = "default") -> list[str]:  # type: 
 def tracker_env(database_url: str, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env.update(TRACKER_DATABASE_URL=database_url, TRACKER_CONFIG=str(CATALOG), PYTHONPATH=str(ROOT),
-               TRACKER_LOG_FORMAT="json", TRACKER_HTTP_PORT="0", **settings)
+               TRACKER_LOG_FORMAT="json", TRACKER_HTTP_PORT="0")
+    env.update(settings)
     return env
 
 

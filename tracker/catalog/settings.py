@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     http_port: int = Field(9464, ge=0, le=65535)
     http_host: str = "127.0.0.1"
+    http_idle_timeout_seconds: int = Field(
+        10, ge=1, le=3600, description="an HTTP connection with no request in progress is closed after this"
+    )
     external_url: str | None = Field(
         None, pattern=r"^https?://", description="how others reach this daemon (Alertmanager's generatorURL)"
     )

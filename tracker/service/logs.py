@@ -28,7 +28,9 @@ from structlog.typing import EventDict, Processor
 REDACTED = "[REDACTED]"
 _SECRET_KEY = re.compile(r"secret|password|passwd|token|authorization|signature|api[_-]?key", re.I)
 # Chatty at INFO (httpx logs every request URL, apscheduler every job run): ours say it better.
-_QUIET = {"apscheduler": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
+_QUIET = {"apscheduler": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING,
+          # waitress warns of every queued request under a burst; the 503s and probes say it better
+          "waitress.queue": logging.ERROR}
 
 
 class Scrubber:
