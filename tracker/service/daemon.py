@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,11 +29,11 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_J
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
-from sqlalchemy import text
-
 from tracker.catalog.model import load_catalog
 from tracker.core.errors import ConfigError
 from tracker.service import logs
+from tracker.store import heartbeat
+from tracker.store.db import db_reason
 
 if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
@@ -50,6 +51,7 @@ Work = Callable[[datetime], "Mapping[str, Any] | None"]
 # max_instances=1: a slow delivery pass is never overtaken by the next one; the skipped run
 # is logged and counted as missed.
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
+READY_JOBS = ("evaluate", "deliver")  # /readyz fails while the last run of either failed
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Runner:
         self.on_done = on_done
         self._lock = threading.Lock()
         self.in_flight = 0
+        self._last: dict[str, tuple[bool, str]] = {}  # job id -> (ok, what happened)
 
     def run(self, spec: JobSpec) -> bool:
         """Runs `spec` once; True when it finished without error."""
@@ -91,16 +94,22 @@ class Runner:
                 self.in_flight -= 1
             self.on_done()
 
+    def last_outcome(self, job: str) -> tuple[bool, str]:
+        """Whether the job's last run went well; a job that has not run yet has not failed."""
+        return self._last.get(job, (True, "not run yet"))
+
     def _run(self, spec: JobSpec) -> bool:
         log = logs.get("tracker.daemon")
         now = self.clock()
         started = time.perf_counter()
         try:
             summary = spec.work(now)
-        except Exception:
+        except Exception as problem:
             self.metrics.job_runs.labels(job=spec.id, outcome="error").inc()
             log.exception("job failed", seconds=round(time.perf_counter() - started, 3))
+            self._last[spec.id] = (False, f"last run failed at {now:%Y-%m-%dT%H:%M:%SZ} ({db_reason(problem)})")
             return False
+        self._last[spec.id] = (True, f"last run ok at {now:%Y-%m-%dT%H:%M:%SZ}")
         self.metrics.job_runs.labels(job=spec.id, outcome="ok").inc()
         self.metrics.job_last_success.labels(job=spec.id).set(now.timestamp())
         # Routine passes that found nothing to do stay at debug: an idle daemon is quiet.
@@ -133,6 +142,9 @@ class Daemon:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self.runner = Runner(metrics, runtime.now, on_done=self.wake)
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self._ready_lock = threading.Lock()
+        self._database_ready: tuple[float, tuple[bool, str]] | None = None
         self.scheduler: Any = None
         self.specs: dict[str, JobSpec] = {}
 
@@ -226,23 +238,33 @@ class Daemon:
         return True
 
     def readiness(self) -> dict[str, tuple[bool, str]]:
-        """What /readyz reports: each check as (ok, detail)."""
-        # Never `runtime.engine` here: from the HTTP thread it would race the start-up migration.
-        engine = self.runtime.__dict__.get("engine")
-        try:
-            if engine is None:
-                raise ConnectionError("not connected yet")
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            database = (True, "reachable")
-        except Exception as problem:  # any failure means not ready; say which, briefly
-            database = (False, type(problem).__name__)
+        """What /readyz reports: each check as (ok, detail). The database check writes a
+        heartbeat row, at most once a second (probes come in bursts)."""
         catalog = self.runtime.__dict__.get("catalog")
-        return {
-            "database": database,
+        checks = {
+            "database": self._database_check(),
             "catalog": (catalog is not None, f"{len(catalog.goals)} goals" if catalog else "not loaded"),
             "scheduler": (self.scheduler_running(), "running" if self.scheduler_running() else "stopped"),
         }
+        for job in READY_JOBS:
+            checks[f"{job}_job"] = self.runner.last_outcome(job)
+        return checks
+
+    def _database_check(self) -> tuple[bool, str]:
+        with self._ready_lock:
+            if self._database_ready is not None and time.monotonic() - self._database_ready[0] < 1.0:
+                return self._database_ready[1]
+            # Never `runtime.engine` here: from the HTTP thread it would race the start-up migration.
+            engine = self.runtime.__dict__.get("engine")
+            if engine is None:
+                return (False, "not connected yet")
+            try:
+                heartbeat.beat(engine, holder=self.holder, now=self.runtime.now())
+                found = (True, "takes writes")
+            except Exception as problem:  # any failure means not ready; say which, briefly
+                found = (False, f"write failed ({db_reason(problem)})")
+            self._database_ready = (time.monotonic(), found)
+            return found
 
     # -- the main loop -------------------------------------------------------------------------
     def serve(self) -> int:

@@ -160,6 +160,14 @@ def upgrade(engine: Engine) -> str:
     return current_revision(engine) or "base"
 
 
+def db_reason(problem: BaseException) -> str:
+    """A database error in a few words, without its SQL or parameters (they can hold data):
+    the driver's first line, e.g. `OperationalError: database or disk is full`."""
+    original = getattr(problem, "orig", None) or problem
+    first = (str(original).strip().splitlines() or [""])[0][:200]
+    return f"{type(original).__name__}: {first}" if first else type(original).__name__
+
+
 def describe_url(engine: Engine) -> str:
     """The database location with any password masked."""
     return engine.url.render_as_string(hide_password=True)
