@@ -69,14 +69,15 @@ class InFlight:
 @dataclass
 class Lane:
     """One receiver's work in one pass. `claim(receiver, token)` returns a Job and its
-    pipeline context or None; `deliver(job, ctx)` runs the pipeline; `record(job, token)`
-    writes the outcome and says whether the database accepted it; `accepted(job)` counts it."""
+    pipeline context or None; `deliver(job, ctx)` runs the pipeline; `record(job, token,
+    next_token)` writes the outcome, says whether the database accepted it, and (with a
+    next token) claims the next row in the same transaction; `accepted(job)` counts it."""
 
     receiver: str
     limit: int
     claim: Callable[[str, str], tuple[Job, Any] | None]
     deliver: Callable[[Job, Any], Job]
-    record: Callable[[Job, str], bool]
+    record: Callable[[Job, str, str | None], tuple[bool, tuple[Job, Any] | None]]
     accepted: Callable[[Job], None]
     stop: threading.Event
     slots: Slots
@@ -84,32 +85,31 @@ class Lane:
     errors: list[BaseException]
 
     def run(self) -> None:
-        """Takes rows until none is due, a stop is asked for, or the database fails."""
+        """Takes rows until none is due, a stop is asked for, or the database fails. The
+        thread holds one of the receiver's slots throughout: one request at a time."""
         try:
-            while not self.stop.is_set() and self._one():
-                pass
+            with self.slots.hold(self.receiver, self.limit) as free:
+                if free and not self.stop.is_set():
+                    self._loop()
         except Exception as error:  # the database failed: this lane stops, the pass reports it
             self.errors.append(error)
             log.error("delivery lane stopped", receiver=self.receiver, error=f"{type(error).__name__}: {error}"[:300])
 
-    def _one(self) -> bool:
-        with self.slots.hold(self.receiver, self.limit) as free:
-            if not free:
-                return False  # another pass's threads are busy with this receiver
-            token = uuid.uuid4().hex
-            claimed = self.claim(self.receiver, token)
-            if claimed is None:
-                return False
+    def _loop(self) -> None:
+        token = uuid.uuid4().hex
+        claimed = self.claim(self.receiver, token)
+        while claimed is not None:
             job, ctx = claimed
             self.in_flight.add(job.id, token)
+            upcoming = None if self.stop.is_set() else uuid.uuid4().hex
             try:
                 done = self.deliver(job, ctx)
-                ok = self.record(done, token)
+                ok, claimed = self.record(done, token, upcoming)
             finally:
                 self.in_flight.remove(job.id)
-        if ok:
-            self.accepted(done)
-        return True
+            if ok:
+                self.accepted(done)
+            token = upcoming or token
 
 
 def start(lanes: list[Lane], threads_per_lane: Callable[[Lane], int]) -> list[threading.Thread]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -61,10 +62,27 @@ def due_counts(db: Session, *, now: datetime) -> dict[str, int]:
     return dict(db.execute(query).all())  # type: ignore[arg-type]
 
 
-def claim_next(db: Session, *, receiver: str, now: datetime, until: datetime, token: str) -> OutboxRow | None:
+@dataclass(frozen=True)
+class Claimed:
+    """A row this worker holds: what sending it and recording the outcome need."""
+
+    id: int
+    webhook_id: str
+    receiver: str
+    fingerprint: str
+    subject: str
+    event: str
+    body: bytes
+    attempts: int
+    next_attempt_at: datetime
+    claim_token: str
+
+
+def claim_next(db: Session, *, receiver: str, now: datetime, until: datetime, token: str) -> Claimed | None:
     """Claims the receiver's earliest due row for this worker until `until` (its lease), or
-    None when none is due. The UPDATE is the compare-and-set: it wins only while the row is
-    still queued and due, so two workers never both hold it."""
+    None when none is due. One UPDATE ... WHERE id = (the earliest due) RETURNING: the
+    compare-and-set and the read in a single statement (on PostgreSQL the inner SELECT takes
+    `FOR UPDATE SKIP LOCKED`, so replicas pick different rows and never wait for each other)."""
     due = (
         select(OutboxRow.id)
         .where(OutboxRow.receiver == receiver, OutboxRow.state == QUEUED, OutboxRow.next_attempt_at <= now)
@@ -73,19 +91,15 @@ def claim_next(db: Session, *, receiver: str, now: datetime, until: datetime, to
     )
     if db.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    for _ in range(3):  # lost a race for the row found: look once more
-        row_id = db.execute(due).scalar()
-        if row_id is None:
-            return None
-        won = db.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == row_id, OutboxRow.state == QUEUED, OutboxRow.next_attempt_at <= now)
-            .values(claim_token=token, next_attempt_at=until)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if won == 1:
-            return db.execute(select(OutboxRow).where(OutboxRow.id == row_id)).scalar_one()
-    return None
+    table = OutboxRow.__table__
+    claim = (
+        update(table)
+        .where(table.c.id == due.scalar_subquery(), table.c.state == QUEUED)
+        .values(claim_token=token, next_attempt_at=until)
+        .returning(*table.c)
+    )
+    found = db.connection().execute(claim).mappings().first()  # Core: no ORM bookkeeping per row
+    return Claimed(**{name: found[name] for name in Claimed.__dataclass_fields__}) if found else None
 
 
 def release(db: Session, *, ids: Iterable[int], token: str, now: datetime) -> int:
@@ -101,17 +115,19 @@ def release(db: Session, *, ids: Iterable[int], token: str, now: datetime) -> in
     ).rowcount
 
 
-def latest_sent(db: Session, *, rows: Sequence[OutboxRow]) -> dict[tuple[str, str], int]:
+def latest_sent(db: Session, *, rows: Sequence[OutboxRow | Claimed]) -> dict[tuple[str, str], int]:
     """For the receivers and alerts of `rows`: the id of the newest notification delivered."""
     fingerprints = {row.fingerprint for row in rows}
     if not fingerprints:
         return {}
+    table = OutboxRow.__table__
     query = (
-        select(OutboxRow.receiver, OutboxRow.fingerprint, func.max(OutboxRow.id))
-        .where(OutboxRow.state == SENT, OutboxRow.fingerprint.in_(fingerprints))
-        .group_by(OutboxRow.receiver, OutboxRow.fingerprint)
+        select(table.c.receiver, table.c.fingerprint, func.max(table.c.id))
+        .where(table.c.state == SENT, table.c.fingerprint.in_(fingerprints) if len(fingerprints) > 1
+               else table.c.fingerprint == next(iter(fingerprints)))
+        .group_by(table.c.receiver, table.c.fingerprint)
     )
-    return {(receiver, fp): newest for receiver, fp, newest in db.execute(query)}
+    return {(receiver, fp): newest for receiver, fp, newest in db.connection().execute(query)}
 
 
 def finish(db: Session, *, ids: Iterable[int], token: str, **values: object) -> int:
@@ -120,12 +136,11 @@ def finish(db: Session, *, ids: Iterable[int], token: str, **values: object) -> 
     ids = list(ids)
     if not ids:
         return 0
-    return db.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id.in_(ids), OutboxRow.claim_token == token)
-        .values(claim_token=None, **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    table = OutboxRow.__table__
+    # one row (the usual case) as `id = ?`: an IN list is rendered afresh on every call
+    which = table.c.id == ids[0] if len(ids) == 1 else table.c.id.in_(ids)
+    statement = update(table).where(which, table.c.claim_token == token)
+    return db.connection().execute(statement.values(claim_token=None, **values)).rowcount
 
 
 def replay_dead(db: Session, *, now: datetime, receiver: str | None = None) -> int:
