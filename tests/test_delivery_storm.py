@@ -37,7 +37,8 @@ def store(sqlite_url):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
-def _storm(command: tuple[str, ...], env: dict[str, str], engine, receiver: CountingReceiver) -> dict[int, int]:  # type: ignore[no-untyped-def]
+def _storm(command: tuple[str, ...], env: dict[str, str], engine, receiver: CountingReceiver,  # type: ignore[no-untyped-def]
+           ours: set[str]) -> dict[int, int]:
     """Starts `command` and SIGKILLs it, KILLS times; returns, per row, the kills that caught
     it in flight."""
     rng = random.Random(12)
@@ -47,7 +48,10 @@ def _storm(command: tuple[str, ...], env: dict[str, str], engine, receiver: Coun
         before = receiver.received
         worker = subprocess.Popen(tracker_command(*command), env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
-        wait_for(lambda: receiver.received > before or worker.poll() is not None, "the worker to send", 60)
+        def sending() -> bool:  # or done: exited (deliver), or nothing of ours left to send (run)
+            return receiver.received > before or worker.poll() is not None or ours <= set(receiver.accepted)
+
+        wait_for(sending, "the worker to send", 60)
         time.sleep(rng.uniform(0.0, 0.3))  # the kill's moment: seeded, random on purpose
         worker.kill()
         worker.wait(10)
@@ -60,12 +64,12 @@ def _storm(command: tuple[str, ...], env: dict[str, str], engine, receiver: Coun
 @pytest.mark.parametrize("command", [("deliver",), ("run",)], ids=["deliver", "run"])
 def test_kill_storm_delivers_everything_with_duplicates_only_for_requests_in_flight(
         command, store, sqlite_url) -> None:  # type: ignore[no-untyped-def]
-    receiver = CountingReceiver(delay=0.01)
+    receiver = CountingReceiver(delay=0.05)  # each process lives through a few dozen sends
     try:
         ours = set(queue(store, NOTIFICATIONS))
         env = tracker_env(sqlite_url, TRACKER_WEBHOOK_URL=receiver.url, TRACKER_DELIVER__TIMEOUT_SECONDS="1",
                           TRACKER_DELIVER__INTERVAL_SECONDS="0.2", TRACKER_EVALUATE__INTERVAL_SECONDS="3600")
-        caught = _storm(command, env, store, receiver)
+        caught = _storm(command, env, store, receiver, ours)
 
         def everything_arrived() -> bool:
             if not ours <= set(receiver.accepted):
