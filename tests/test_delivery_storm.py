@@ -139,8 +139,12 @@ def test_sigterm_during_a_slow_delivery_finishes_what_is_in_flight_and_exits_0(s
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(30) == 0, daemon.stderr.read().decode()[-2000:]
         assert time.monotonic() - signalled < 10
-        assert len(receiver.accepted) == 4  # the four in flight finished; nothing new was claimed
-        assert claimed(store) == set() and states(store, ours) == {"sent": 4, "queued": 8}
+        # the four in flight finished and nothing new was claimed (the daemon's own start-up
+        # evaluation may have queued notifications of its own beside ours: count them all)
+        assert sum(receiver.accepted.values()) == 4 and receiver.in_hand == 0
+        assert claimed(store) == set()
+        done = states(store, ours)
+        assert done.get("sent", 0) + done.get("queued", 0) == 12 and done.get("sent", 0) <= 4
         receiver.delay = 0.0
         subprocess.run(tracker_command("deliver"), env=env, capture_output=True, timeout=60, check=True)
         assert ours <= set(receiver.accepted) and max(receiver.accepted[i] for i in ours) == 1

@@ -44,7 +44,9 @@ def test_a_full_disk_makes_readyz_503_naming_the_database_check(sqlite_url, tmp_
     from tests.test_web_load import _free_port
 
     port = _free_port()
-    env = tracker_env(sqlite_url, TRACKER_HTTP_PORT=str(port), TRACKER_EVALUATE__INTERVAL_SECONDS="3600")
+    # no bytecode written while the file size is limited: a truncated .pyc would break later runs
+    env = tracker_env(sqlite_url, TRACKER_HTTP_PORT=str(port), TRACKER_EVALUATE__INTERVAL_SECONDS="3600",
+                      PYTHONDONTWRITEBYTECODE="1")
     daemon = subprocess.Popen(tracker_command("run"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/readyz"
 
@@ -99,9 +101,10 @@ def test_on_a_full_disk_the_cli_says_so_in_one_line_and_exits_1(cli, sqlite_url,
     from tests.conftest import table_dump
 
     assert cli("record", "ev_deliveries", "2026-01", "30000").code == 0
-    database = tmp_path / "tracker.db"
     before = table_dump(sqlite_url)
-    env = {"TRACKER_DATABASE_URL": sqlite_url, "TRACKER_CONFIG": str(CATALOG), "PYTHONPATH": str(ROOT)}
+    # no bytecode written while the file size is limited: a truncated .pyc would break later runs
+    env = {"TRACKER_DATABASE_URL": sqlite_url, "TRACKER_CONFIG": str(CATALOG), "PYTHONPATH": str(ROOT),
+           "PYTHONDONTWRITEBYTECODE": "1"}
 
     def limit() -> None:  # the child may write no file past its first kilobyte: the disk is full
         resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))

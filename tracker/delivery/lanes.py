@@ -101,9 +101,10 @@ class Lane:
         while claimed is not None:
             job, ctx = claimed
             self.in_flight.add(job.id, token)
-            upcoming = None if self.stop.is_set() else uuid.uuid4().hex
+            upcoming = None
             try:
                 done = self.deliver(job, ctx)
+                upcoming = None if self.stop.is_set() else uuid.uuid4().hex  # asked now, after the send
                 ok, claimed = self.record(done, token, upcoming)
             finally:
                 self.in_flight.remove(job.id)

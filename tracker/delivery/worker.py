@@ -16,11 +16,10 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx
 import structlog
@@ -29,19 +28,18 @@ from sqlmodel import Session
 
 from tracker.catalog.model import plan_for
 from tracker.delivery import lanes, outbox, receivers
+from tracker.delivery.state import PassState
 from tracker.delivery.channel import DeliveryError, make_channel
 from tracker.delivery.http import deadline_client
 from tracker.delivery.pipeline import DEAD, MUTED, RETRY, SENT, SUPERSEDED, Context, Job, retry, run
-from tracker.store import db, silences
+from tracker.store import db
 from tracker.store.alert_tables import NotifyLog, OutboxRow
 
 if TYPE_CHECKING:
-    from tracker.catalog.routing import Target
     from tracker.store.runtime import Runtime
 
 log = structlog.get_logger("tracker.delivery")
 FAILING_AFTER = 3  # failures in a row before a receiver is reported as failing
-MUTES_FRESH = 1.0  # seconds a pass trusts its reading of silences and disabled receivers
 
 
 @dataclass
@@ -74,78 +72,6 @@ class PassResult:
 _COUNTER = {SENT: "sent", RETRY: "failed", DEAD: "dead", MUTED: "muted", SUPERSEDED: "superseded"}
 
 
-@dataclass(frozen=True)
-class _Pass:
-    """What every lane of one pass shares."""
-
-    runtime: Runtime
-    now: datetime
-    started: float
-    channels: dict[str, Any]
-    targets: dict[str, Target]
-    rng: Callable[[], float]
-    # SQLite takes one writer at a time; threads that queue for it here wait for a lock
-    # handed over at once, instead of in SQLite's busy handler, which sleeps in steps of up
-    # to 100 ms (measured: 59 rows/s with four threads unserialised). PostgreSQL needs none.
-    writes: Any = field(default_factory=threading.Lock)
-    mutes_lock: Any = field(default_factory=threading.Lock)
-    mutes_read: list[Any] = field(default_factory=lambda: [0.0, None])
-    successes: dict[str, float] = field(default_factory=dict)  # receiver -> when a success was last noted
-
-    def mutes(self, session: Session, at: datetime) -> tuple[dict[str, datetime], frozenset[str]]:
-        """Silences and disabled receivers, read again once a second at most: a silence set
-        during a pass holds back what the pass sends from a second later on."""
-        with self.mutes_lock:
-            read_at, found = self.mutes_read
-            if found is None or time.monotonic() - read_at >= MUTES_FRESH:
-                found = (silences.active(session, now=at), receivers.disabled(session))
-                self.mutes_read[:] = [time.monotonic(), found]
-            return found
-
-    def note_success(self, job: Job) -> bool:
-        """Whether a success must be written to the receiver's health: the first of a pass,
-        the first after a failure, and then once a second (for `last_success_at`)."""
-        with self.mutes_lock:
-            if job.error is not None:
-                self.successes.pop(job.receiver, None)
-                return False
-            last = self.successes.get(job.receiver)
-            if last is not None and time.monotonic() - last < MUTES_FRESH:
-                return False
-            self.successes[job.receiver] = time.monotonic()
-            return True
-
-    def write(self) -> Any:
-        """A write transaction, queued in-process first on SQLite."""
-        if self.runtime.engine.dialect.name == "postgresql":
-            return db.session(self.runtime.engine, write=True)
-        return _serialised(self.writes, self.runtime.engine)
-
-    def clock(self) -> datetime:
-        return self.now + timedelta(seconds=time.monotonic() - self.started)
-
-    def timeout(self, receiver: str) -> float:
-        target = self.targets.get(receiver)
-        own = target.timeout_seconds if target is not None else None
-        return own or self.runtime.settings.deliver.timeout_seconds
-
-    def limit(self, receiver: str) -> int:
-        target = self.targets.get(receiver)
-        own = target.concurrency if target is not None else None
-        return own or self.runtime.settings.deliver.concurrency
-
-    def lease(self, receiver: str) -> timedelta:
-        # The request's deadline twice over plus time to record: a live worker's claim is
-        # never taken over unless it stalls far beyond its deadline.
-        return timedelta(seconds=2 * self.timeout(receiver) + 5)
-
-
-@contextmanager
-def _serialised(lock: threading.Lock, engine: Any) -> Iterator[Session]:
-    with lock, db.session(engine, write=True) as session:
-        yield session
-
-
 def deliver_pass(
     runtime: Runtime,
     *,
@@ -165,7 +91,7 @@ def deliver_pass(
         return PassResult()
     own = client is None
     client = client or deadline_client(settings.timeout_seconds)
-    shared = _Pass(runtime, now, time.monotonic(), {}, targets, rng or random.random)
+    shared = PassState(runtime, now, time.monotonic(), {}, targets, rng or random.random)
     shared.channels.update({name: make_channel(t, client, timeout=shared.timeout(name)) for name, t in targets.items()})
     result, stop, in_flight, errors = PassResult(), stop or threading.Event(), lanes.InFlight(), []
     work = [_lane(shared, name, result, stop, slots or lanes.Slots(), in_flight, errors) for name in sorted(due)]
@@ -181,7 +107,7 @@ def deliver_pass(
     return result
 
 
-def _lane(shared: _Pass, receiver: str, result: PassResult, stop: threading.Event, slots: lanes.Slots,
+def _lane(shared: PassState, receiver: str, result: PassResult, stop: threading.Event, slots: lanes.Slots,
           in_flight: lanes.InFlight, errors: list[BaseException]) -> lanes.Lane:
     return lanes.Lane(
         receiver, shared.limit(receiver),
@@ -214,12 +140,12 @@ def _give_back(runtime: Runtime, in_flight: lanes.InFlight, now: datetime) -> in
     return given
 
 
-def _claim(shared: _Pass, receiver: str, token: str) -> tuple[Job, Context] | None:
+def _claim(shared: PassState, receiver: str, token: str) -> tuple[Job, Context] | None:
     with shared.write() as session:
         return _claim_in(session, shared, receiver, token)
 
 
-def _claim_in(session: Session, shared: _Pass, receiver: str, token: str) -> tuple[Job, Context] | None:
+def _claim_in(session: Session, shared: PassState, receiver: str, token: str) -> tuple[Job, Context] | None:
     """Claims the receiver's next due row, with what the pipeline needs to judge it."""
     at = shared.clock()
     row = outbox.claim_next(session, receiver=receiver, now=shared.now, until=at + shared.lease(receiver), token=token)
@@ -260,7 +186,7 @@ def _values(job: Job, now: datetime) -> dict[str, object]:
     return {**common, "state": job.outcome, "last_error": job.reason}
 
 
-def _record(shared: _Pass, job: Job, token: str, upcoming: str | None) -> tuple[bool, tuple[Job, Context] | None]:
+def _record(shared: PassState, job: Job, token: str, upcoming: str | None) -> tuple[bool, tuple[Job, Context] | None]:
     """Records `job` and, with an `upcoming` token, claims the lane's next row: one
     transaction for both (on SQLite a write transaction is most of a row's cost)."""
     with shared.write() as session:
