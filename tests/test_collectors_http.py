@@ -75,7 +75,7 @@ def test_records_mode_is_all_or_none(make, engine, httpserver) -> None:
     "respond, message",
     [
         pytest.param(lambda r: r.respond_with_data("<html>oops</html>", content_type="text/html"),
-                     "the response is not JSON (starts '<html>oops</html>')", id="not-json"),
+                     "the response is not JSON (HTTP 200, text/html, 17 bytes)", id="not-json"),
         pytest.param(lambda r: r.respond_with_json({"month": "2026-06"}), "value_path 'total' found nothing", id="no-value"),
         pytest.param(lambda r: r.respond_with_json({"total": 1, "month": "June"}), "period 'June' is not one of the forms", id="bad-period"),
         pytest.param(lambda r: r.respond_with_json({"total": "1,000", "month": "2026-06"}), "without thousands separators", id="bad-number"),

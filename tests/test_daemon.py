@@ -317,12 +317,13 @@ def test_readiness_reports_each_check(runtime, metrics):
     daemon = Daemon(runtime, metrics, lambda catalog: [])
     before = daemon.readiness()
     assert before["catalog"] == (False, "not loaded")
-    assert before["database"] == (False, "ConnectionError")  # not migrated and connected yet
+    assert before["database"] == (False, "not connected yet")  # not migrated and connected yet
     runtime.catalog, runtime.engine  # the daemon loads and migrates them at start
     checks = daemon.readiness()
-    assert checks["database"] == (True, "reachable")
+    assert checks["database"] == (True, "takes writes")
     assert checks["catalog"] == (True, f"{len(runtime.catalog.goals)} goals")
     assert checks["scheduler"] == (False, "stopped")
+    assert checks["evaluate_job"] == checks["deliver_job"] == (True, "not run yet")
 
 
 # ---------------------------------------------------------------- one daemon per SQLite file

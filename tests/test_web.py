@@ -163,3 +163,84 @@ def test_each_daemon_has_its_own_registry():
     first.observe_delivery({"ops": {"sent": 5}}, depth=None)
     assert second.registry.get_sample_value("tracker_notifications_sent_total", {"receiver": "ops"}) is None
     assert REGISTRY.get_sample_value("tracker_notifications_sent_total", {"receiver": "ops"}) is None
+
+
+def _raw(port: int, data: bytes, wait: float = 5.0) -> tuple[bytes, float]:
+    """Sends `data` on a fresh connection; returns all the server sent and when it closed."""
+    import socket
+    import time
+
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as conn:
+        conn.sendall(data)
+        received = b""
+        while True:
+            try:
+                chunk = conn.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            received += chunk
+    return received, time.monotonic() - started
+
+
+@pytest.fixture
+def server(state):
+    from tracker.service.web import App, Server
+
+    running = Server(App(state), "127.0.0.1", 0, idle_timeout=1, poll_interval=0.01).start()
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/metrics", "/readyz"])
+def test_head_answers_the_headers_of_get_without_a_body(server, path):
+    answer, _ = _raw(server.port, f"HEAD {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and body == b""
+    get = httpx.get(f"http://127.0.0.1:{server.port}{path}")
+    if path != "/metrics":  # the metrics' own figures move between the two requests
+        assert f"content-length: {len(get.content)}".encode() in head.lower()
+
+
+@pytest.mark.parametrize("opening", [
+    bytes.fromhex("160301020001000200fc03") + b"\0" * 64,  # the start of a TLS ClientHello
+    b"\x00\xff\xfe garbage",
+])
+def test_a_tls_hello_or_garbage_is_closed_at_once(server, opening):
+    answer, seconds = _raw(server.port, opening)
+    assert answer == b"" and seconds < 0.5
+
+
+def test_a_half_sent_request_is_closed_after_the_idle_timeout(server):
+    answer, seconds = _raw(server.port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+    assert answer == b"" and 0.9 <= seconds < 4.0
+
+
+def test_stop_waits_for_the_request_in_flight(state):
+    import threading
+
+    from tracker.service.web import ROUTES, App, Response, Server
+
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(_request):
+        entered.set()
+        release.wait(10)
+        return Response(200, "done\n")
+
+    running = Server(App(state, routes=[*ROUTES, ("/slow", slow)]), "127.0.0.1", 0, poll_interval=0.01).start()
+    answers: list[httpx.Response] = []
+    client = threading.Thread(target=lambda: answers.append(httpx.get(f"http://127.0.0.1:{running.port}/slow",
+                                                                      timeout=10)))
+    client.start()
+    assert entered.wait(5)
+    stopper = threading.Thread(target=running.stop)
+    stopper.start()
+    stopper.join(0.5)
+    assert stopper.is_alive()  # still waiting for /slow
+    release.set()
+    stopper.join(10)
+    client.join(10)
+    assert not stopper.is_alive() and [a.text for a in answers] == ["done\n"]

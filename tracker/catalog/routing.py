@@ -40,6 +40,8 @@ class Receiver(Strict):
     format: Format = "native"
     secret_env: str | None = Field(None, description="environment variable holding the whsec_ secret")
     headers: dict[str, str] = {}
+    timeout_seconds: float | None = Field(None, gt=0, le=300, description="deadline per attempt (else the setting)")
+    concurrency: int | None = Field(None, ge=1, le=64, description="requests in flight at once (else the setting)")
 
     @field_validator("name")
     @classmethod
@@ -101,6 +103,8 @@ class Target:
     format: str = "native"
     headers: tuple[tuple[str, str], ...] = ()
     secret: str | None = None
+    timeout_seconds: float | None = None  # None: TRACKER_DELIVER__TIMEOUT_SECONDS
+    concurrency: int | None = None  # None: TRACKER_DELIVER__CONCURRENCY
 
     def __repr__(self) -> str:
         return f"Target(name={self.name!r}, format={self.format!r}, signed={self.secret is not None})"
@@ -146,7 +150,11 @@ def plan(
     alert; the TRACKER_WEBHOOK_URL receiver always gets every alert. Implicit routes group
     as `root` says."""
     grouping = (root or RootRoute()).model_dump()
-    targets = {r.name: Target(r.name, r.url, r.format, tuple(r.headers.items()), _secret(r, environ)) for r in receivers}
+    targets = {
+        r.name: Target(r.name, r.url, r.format, tuple(r.headers.items()), _secret(r, environ),
+                       r.timeout_seconds, r.concurrency)
+        for r in receivers
+    }
     effective = list(routes) or [Route(receiver=r.name, **grouping, **{"continue": True}) for r in receivers]
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

@@ -43,9 +43,13 @@ class LeadershipSettings(BaseModel):
 
 class DeliverSettings(BaseModel):
     interval_seconds: float = Field(5.0, gt=0, description="how often the daemon delivers")
-    timeout_seconds: float = Field(10.0, gt=0, description="whole-request deadline per webhook")
-    concurrency: int = Field(4, ge=1, le=64, description="webhooks in flight at once")
-    batch_size: int = Field(100, ge=1, description="outbox rows claimed per pass")
+    timeout_seconds: float = Field(
+        15.0, gt=0, le=300, description="whole-request deadline per attempt (connect, headers and body together)"
+    )
+    concurrency: int = Field(4, ge=1, le=64, description="webhooks in flight at once per receiver")
+    drain_seconds: float = Field(
+        20.0, ge=0, le=3600, description="on SIGTERM, how long requests in flight may take to finish"
+    )
 
 
 class Settings(BaseSettings):
@@ -63,6 +67,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     http_port: int = Field(9464, ge=0, le=65535)
     http_host: str = "127.0.0.1"
+    http_idle_timeout_seconds: int = Field(
+        10, ge=1, le=3600, description="an HTTP connection with no request in progress is closed after this"
+    )
     external_url: str | None = Field(
         None, pattern=r"^https?://", description="how others reach this daemon (Alertmanager's generatorURL)"
     )

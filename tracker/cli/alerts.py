@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from functools import partial
 from typing import Annotated, Any
 
@@ -66,7 +68,10 @@ def deliver(
     dispatched = dispatch_pass(runtime, now=now)
     if dispatched.queued or dispatched.waiting:
         print(f"queued {dispatched.queued} group notifications" + _waiting(dispatched.waiting, dispatched.next_due))
-    result = deliver_pass(runtime, now=now)
+    stop = threading.Event()
+    # SIGTERM: stop claiming, let requests in flight finish (bounded by drain_seconds), exit 0
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    result = deliver_pass(runtime, now=now, stop=stop)
     for name, counts in sorted(result.receivers.items()):
         print(
             f"{name}: {counts.sent} sent, {counts.failed} failed (will retry), {counts.dead} dead, "

@@ -83,4 +83,12 @@ def main(argv: list[str] | None = None) -> None:
     except TrackerError as problem:
         error(str(problem))
         sys.exit(problem.exit_code)
+    except Exception as problem:
+        if not type(problem).__module__.startswith("sqlalchemy."):
+            raise
+        # The database refused (full disk, lost server): one line, no traceback, exit 1.
+        from tracker.store.db import db_reason  # start-up speed
+
+        error(f"database: {db_reason(problem)}")
+        sys.exit(1)
     sys.exit(status if isinstance(status, int) else 0)

@@ -84,7 +84,7 @@ def _assemble(runtime: Runtime, scrubber: Any, *, once: bool = False) -> tuple[D
 
     jobs_for(runtime.catalog)  # a bad schedule is refused before anything starts
     plan_for(runtime.catalog, runtime.settings)  # so is a receiver whose signing secret is missing or malformed
-    return Daemon(runtime, metrics, jobs_for, on_reload=on_reload), units
+    return Daemon(runtime, metrics, jobs_for, on_reload=on_reload, on_stop=units.stop.set), units
 
 
 def _log_thread_crash(hook: threading.ExceptHookArgs) -> None:
@@ -103,9 +103,12 @@ def _start_http(daemon: Daemon, settings: Any) -> Any:
     from tracker.service.web import App, Server  # start-up speed
 
     try:
-        return Server(App(daemon), settings.http_host, settings.http_port).start()
-    except OSError as problem:
+        server = Server(App(daemon), settings.http_host, settings.http_port,
+                        idle_timeout=settings.http_idle_timeout_seconds)
+        return server.start()
+    except (OSError, ValueError) as problem:  # waitress says ValueError for a host it cannot resolve
         where = f"{settings.http_host}:{settings.http_port}"
-        reason = problem.strerror or str(problem)
-        name = "TRACKER_HTTP_HOST" if isinstance(problem, socket.gaierror) else "TRACKER_HTTP_PORT"
+        reason = getattr(problem, "strerror", None) or str(problem)
+        unresolved = isinstance(problem, (socket.gaierror, ValueError))
+        name = "TRACKER_HTTP_HOST" if unresolved else "TRACKER_HTTP_PORT"
         raise ConfigError(f"setting {name}: cannot listen on {where} ({reason})") from None

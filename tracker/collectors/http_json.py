@@ -44,7 +44,7 @@ def fetch(client: httpx.Client, source: SourceConfig, *, environ: Mapping[str, s
     try:
         return json.loads(response.content, parse_float=Decimal)
     except ValueError:
-        raise CollectionFailed(f"{where}: the response is not JSON ({_excerpt(response.content)})") from None
+        raise CollectionFailed(f"{where}: the response is not JSON ({_described(response)})") from None
 
 
 def expand_headers(headers: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
@@ -129,6 +129,8 @@ def _shown(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
-def _excerpt(body: bytes) -> str:
-    text = body[:60].decode("utf-8", "replace").replace("\n", " ")
-    return f"starts {text!r}" if text else "empty body"
+def _described(response: httpx.Response) -> str:
+    """The status line and the body's type and size, never its text: a server can echo the
+    request's Authorization header back, and this message is stored, alerted and shown."""
+    kind = response.headers.get("content-type", "no content-type").split(";")[0].strip()[:60]
+    return f"HTTP {response.status_code}, {kind}, {len(response.content)} bytes"

@@ -18,6 +18,7 @@ from standardwebhooks import Webhook
 
 from tracker.catalog.routing import Target
 from tracker.core.urls import redact_url
+from tracker.delivery.http import deadline, read_capped
 from tracker.delivery.schedule import parse_retry_after
 
 
@@ -39,10 +40,16 @@ class Channel(Protocol):
 
 
 class WebhookChannel:
-    def __init__(self, target: Target, client: httpx.Client) -> None:
+    """Posts to one receiver. Each attempt has a whole-request deadline (`timeout`: connect,
+    headers and body together); at most MAX_BODY bytes of the answer are read, and only its
+    status and Retry-After are kept: nothing a receiver sends is stored or shown, and nothing
+    it sends can raise anything but a DeliveryError."""
+
+    def __init__(self, target: Target, client: httpx.Client, *, timeout: float = 15.0) -> None:
         assert target.url is not None
         self.target = target
         self.client = client
+        self.timeout = timeout
         self._signer = Webhook(target.secret) if target.secret else None
         self._headers = {"content-type": "application/json", **dict(target.headers)}
 
@@ -53,18 +60,35 @@ class WebhookChannel:
         return headers
 
     def send(self, webhook_id: str, body: bytes, *, now: datetime) -> int:
-        assert self.target.url is not None
         try:
-            response = self.client.post(self.target.url, content=body, headers=self.headers(webhook_id, body, now))
+            status, retry_after = self._post(webhook_id, body, now)
+        except httpx.TimeoutException as error:
+            raise DeliveryError(f"{type(error).__name__}: no complete answer within {self.timeout:g} s") from None
         except httpx.HTTPError as error:
-            # httpx messages can quote the URL; keep only scheme and host
-            text = str(error).replace(self.target.url, redact_url(self.target.url) or "")
-            raise DeliveryError(f"{type(error).__name__}: {text}"[:500]) from None
-        status = response.status_code
+            # httpx messages can quote the URL, and the URL can carry a token: the type is enough
+            raise DeliveryError(f"{type(error).__name__}: {_brief(error)} ({redact_url(self.target.url)})") from None
+        except Exception as error:  # whatever else a receiver can provoke is a failed attempt
+            raise DeliveryError(f"unexpected {type(error).__name__} while sending") from None
         if 200 <= status < 300:
             return status
-        retry_after = parse_retry_after(response.headers.get("retry-after"), now) if status in (429, 503) else None
         raise DeliveryError(f"HTTP {status}", permanent=status == 410, status=status, retry_after=retry_after)
+
+    def _post(self, webhook_id: str, body: bytes, now: datetime) -> tuple[int, timedelta | None]:
+        assert self.target.url is not None
+        with deadline(self.timeout):
+            headers = self.headers(webhook_id, body, now)
+            with self.client.stream("POST", self.target.url, content=body, headers=headers,
+                                    timeout=self.timeout) as response:
+                read_capped(response)  # a body is read (keep-alive) up to a cap, never kept
+                status = response.status_code
+                after = response.headers.get("retry-after") if status in (429, 503) else None
+        return status, parse_retry_after(after, now)
+
+
+def _brief(error: Exception) -> str:
+    """The error's own words when they quote no URL, else only that it failed."""
+    text = str(error)
+    return "request failed" if ("://" in text or "/" in text or not text) else text[:200]
 
 
 class LogChannel:
@@ -89,5 +113,5 @@ class LogChannel:
         return 200
 
 
-def make_channel(target: Target, client: httpx.Client) -> Channel:
-    return LogChannel(target.name) if target.url is None else WebhookChannel(target, client)
+def make_channel(target: Target, client: httpx.Client, *, timeout: float = 15.0) -> Channel:
+    return LogChannel(target.name) if target.url is None else WebhookChannel(target, client, timeout=timeout)

@@ -8,6 +8,7 @@ back is not hit by every queued row at once. A Retry-After from a 429 or 503 is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -18,6 +19,7 @@ DELAYS = tuple(
 MAX_ATTEMPTS = len(DELAYS) + 1
 JITTER = 0.2
 MAX_RETRY_AFTER = timedelta(days=1)
+_SECONDS = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() takes '\u00b2'
 
 
 def next_attempt(
@@ -33,16 +35,19 @@ def next_attempt(
 
 
 def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """Retry-After as seconds or as an HTTP date; None when absent or unreadable."""
-    if not value:
+    """Retry-After as seconds or as an HTTP date, capped at MAX_RETRY_AFTER; None when
+    absent or unreadable. It comes from outside: no value, however long or odd, raises."""
+    if not value or len(value) > 100:
         return None
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if _SECONDS.fullmatch(value):
+        # Compare as text length first: int("9" * 10**6) is slow and timedelta overflows.
+        seconds = int(value) if len(value) <= 9 else MAX_RETRY_AFTER.total_seconds()
+        return min(timedelta(seconds=seconds), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            return None
+        return min(max(when - now, timedelta(0)), MAX_RETRY_AFTER)
+    except Exception:  # any malformed or out-of-range date is simply not a Retry-After
         return None
-    if when.tzinfo is None:
-        return None
-    return max(when - now, timedelta(0))

@@ -1,17 +1,24 @@
-"""One delivery pass: claim due notifications in batches, run each through the pipeline on a
-small thread pool, and record the outcomes. Claims are committed before anything is sent,
-so another replica never sends the same row at the same time, and a crash loses nothing."""
+"""One delivery pass: every receiver with notifications due gets its own lane of a few
+threads (tracker.delivery.lanes); each thread claims one row, sends it and records its outcome
+for that row alone, under its claim token, before it takes the next. So a crash or a lost
+database re-sends at most the requests in flight, a hanging receiver holds up only its own
+lane, and the counts are what the database accepted.
+
+Time: `now` (injected) says what is due; the attempt's own time, its lease and its
+timestamps run on from `now` by the monotonic clock, so a long pass never signs with, or
+leases from, its start time. A `stop` event (SIGTERM) stops the lanes claiming; requests in
+flight get `drain_seconds` to finish, and whatever is still out then is given back, due.
+"""
 
 from __future__ import annotations
 
 import random
-import uuid
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import partial
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import httpx
@@ -20,11 +27,13 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from tracker.catalog.model import plan_for
-from tracker.delivery import outbox
-from tracker.delivery.channel import make_channel
-from tracker.delivery.pipeline import DEAD, MUTED, RETRY, SENT, SUPERSEDED, Context, Job, run
-from tracker.store import db, silences
-from tracker.store.alert_tables import NotifyLog, OutboxRow, ReceiverState
+from tracker.delivery import lanes, outbox, receivers
+from tracker.delivery.state import PassState
+from tracker.delivery.channel import DeliveryError, make_channel
+from tracker.delivery.http import deadline_client
+from tracker.delivery.pipeline import DEAD, MUTED, RETRY, SENT, SUPERSEDED, Context, Job, retry, run
+from tracker.store import db
+from tracker.store.alert_tables import NotifyLog, OutboxRow
 
 if TYPE_CHECKING:
     from tracker.store.runtime import Runtime
@@ -49,9 +58,15 @@ class ReceiverCounts:
 @dataclass
 class PassResult:
     receivers: dict[str, ReceiverCounts] = field(default_factory=lambda: defaultdict(ReceiverCounts))
+    released: int = 0  # rows still in flight when the drain ran out, given back
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def total(self, outcome: str) -> int:
         return sum(getattr(counts, outcome) for counts in self.receivers.values())
+
+    def add(self, job: Job) -> None:
+        with self._lock:
+            self.receivers[job.receiver].add(job.outcome)  # type: ignore[arg-type]
 
 
 _COUNTER = {SENT: "sent", RETRY: "failed", DEAD: "dead", MUTED: "muted", SUPERSEDED: "superseded"}
@@ -63,79 +78,103 @@ def deliver_pass(
     now: datetime,
     client: httpx.Client | None = None,
     rng: Callable[[], float] | None = None,
+    stop: threading.Event | None = None,
+    slots: lanes.Slots | None = None,
 ) -> PassResult:
-    """Delivers every notification due at `now`; failed ones are rescheduled."""
+    """Delivers every notification due at `now`; failed ones are rescheduled. Raises the
+    first database error a lane met, after the other lanes have finished."""
     settings = runtime.settings.deliver
+    targets = plan_for(runtime.catalog, runtime.settings).targets
+    with db.session(runtime.engine) as session:
+        due = outbox.due_counts(session, now=now)
+    if not due:
+        return PassResult()
     own = client is None
-    client = client or httpx.Client(timeout=settings.timeout_seconds)
-    channels = {name: make_channel(t, client) for name, t in plan_for(runtime.catalog, runtime.settings).targets.items()}
-    # a lease longer than any send can take, so a live worker's rows are never re-claimed
-    lease = timedelta(seconds=settings.timeout_seconds * 3 + 30)
-    result = PassResult()
-    claim = partial(_claim, runtime, channels=channels, now=now, lease=lease, rng=rng or random.random)
+    client = client or deadline_client(settings.timeout_seconds)
+    shared = PassState(runtime, now, time.monotonic(), {}, targets, rng or random.random)
+    shared.channels.update({name: make_channel(t, client, timeout=shared.timeout(name)) for name, t in targets.items()})
+    result, stop, in_flight, errors = PassResult(), stop or threading.Event(), lanes.InFlight(), []
+    work = [_lane(shared, name, result, stop, slots or lanes.Slots(), in_flight, errors) for name in sorted(due)]
+    threads = lanes.start(work, lambda lane: min(lane.limit, due[lane.receiver]))
     try:
-        with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="deliver") as pool:
-            _pump(runtime, pool, claim, result, now)
+        if not _wait(threads, stop, settings.drain_seconds):
+            result.released = _give_back(runtime, in_flight, shared.clock())
     finally:
-        if own:
-            client.close()
+        if own and not in_flight.snapshot():
+            client.close()  # a hung request left behind keeps the client until it ends
+    if errors:
+        raise errors[0]
     return result
 
 
-@dataclass
-class _Batch:
-    token: str
-    jobs: list[Job]
-    ctx: Context
-    sending: list[Future[Job]] = field(default_factory=list)
+def _lane(shared: PassState, receiver: str, result: PassResult, stop: threading.Event, slots: lanes.Slots,
+          in_flight: lanes.InFlight, errors: list[BaseException]) -> lanes.Lane:
+    return lanes.Lane(
+        receiver, shared.limit(receiver),
+        claim=lambda name, token: _claim(shared, name, token),
+        deliver=_deliver, record=lambda job, token, upcoming: _record(shared, job, token, upcoming),
+        accepted=result.add, stop=stop, slots=slots, in_flight=in_flight, errors=errors,
+    )
 
 
-def _pump(runtime: Runtime, pool: ThreadPoolExecutor, claim: Callable[[], _Batch | None], result: PassResult,
-          now: datetime) -> None:
-    """Claims the next batch while the previous one is on the wire, then records the previous
-    one while the next is sent: the database work overlaps the network work."""
-    previous = None
-    while True:
-        current = claim()
-        if current is not None:
-            current.sending = [pool.submit(run, job, current.ctx) for job in current.jobs]
-        if previous is not None:
-            done = [future.result() for future in previous.sending]
-            with db.session(runtime.engine, write=True) as session:
-                record(session, jobs=done, token=previous.token, now=now)
-            for job in done:
-                result.receivers[job.receiver].add(job.outcome)  # type: ignore[arg-type]
-        if current is None:
-            return
-        previous = current
+def _wait(threads: list[threading.Thread], stop: threading.Event, drain: float) -> bool:
+    """Waits for the lanes; once `stop` is set, for `drain` seconds more at most. False when
+    the drain ran out with requests still in flight."""
+    drain_end = None
+    for thread in threads:
+        while thread.is_alive():
+            if stop.is_set() and drain_end is None:
+                drain_end = time.monotonic() + drain
+            if drain_end is not None and time.monotonic() >= drain_end:
+                return False
+            thread.join(0.05)
+    return True
 
 
-def _claim(runtime: Runtime, **kw) -> _Batch | None:  # type: ignore[no-untyped-def]
-    """Claims up to batch_size due rows; returns them paired with the pipeline to run."""
-    now, token = kw["now"], uuid.uuid4().hex
+def _give_back(runtime: Runtime, in_flight: lanes.InFlight, now: datetime) -> int:
+    """Rows whose requests outlived the drain are due again at once (same webhook-id)."""
+    by_token = in_flight.snapshot()
     with db.session(runtime.engine, write=True) as session:
-        rows = outbox.claim(session, now=now, lease=kw["lease"], limit=runtime.settings.deliver.batch_size, token=token)
-        if not rows:
-            return None
-        ctx = Context(
-            now=now,
-            channels=kw["channels"],
-            silenced=silences.active(session, now=now),
-            latest_sent=outbox.latest_sent(session, rows=rows),
-            disabled=disabled_receivers(session),
-            rng=kw["rng"],
-        )
-        jobs = [_job(row) for row in rows]
-    return _Batch(token, jobs, ctx)
+        given = sum(outbox.release(session, ids=[row], token=token, now=now) for row, token in by_token.items())
+    log.warning("drain ran out: requests in flight given back", rows=given)
+    return given
 
 
-def _job(row: OutboxRow) -> Job:
+def _claim(shared: PassState, receiver: str, token: str) -> tuple[Job, Context] | None:
+    with shared.write() as session:
+        return _claim_in(session, shared, receiver, token)
+
+
+def _claim_in(session: Session, shared: PassState, receiver: str, token: str) -> tuple[Job, Context] | None:
+    """Claims the receiver's next due row, with what the pipeline needs to judge it."""
+    at = shared.clock()
+    row = outbox.claim_next(session, receiver=receiver, now=shared.now, until=at + shared.lease(receiver), token=token)
+    if row is None:
+        return None
+    silenced, disabled = shared.mutes(session, at)
+    ctx = Context(
+        now=at,
+        channels=shared.channels,
+        silenced=silenced,
+        latest_sent=outbox.latest_sent(session, rows=[row]),
+        disabled=disabled,
+        rng=shared.rng,
+    )
+    return _job(row), ctx
+
+
+def _deliver(job: Job, ctx: Context) -> Job:
+    """The pipeline; an error nobody foresaw becomes a failed attempt of this row alone."""
+    try:
+        return run(job, ctx)
+    except Exception as error:
+        log.exception("delivery stage failed", receiver=job.receiver, webhook_id=job.webhook_id)
+        failed = DeliveryError(f"unexpected {type(error).__name__} in delivery")
+        return retry(replace(job, attempts=job.attempts + 1, error=failed, reason=str(failed)), ctx)
+
+
+def _job(row: outbox.Claimed) -> Job:
     return Job(row.id, row.webhook_id, row.receiver, row.fingerprint, row.subject, row.body, row.attempts)  # type: ignore[arg-type]
-
-
-def disabled_receivers(session: Session) -> frozenset[str]:
-    query = select(ReceiverState.name).where(ReceiverState.disabled_at.is_not(None))
-    return frozenset(session.execute(query).scalars())
 
 
 def _values(job: Job, now: datetime) -> dict[str, object]:
@@ -147,18 +186,28 @@ def _values(job: Job, now: datetime) -> dict[str, object]:
     return {**common, "state": job.outcome, "last_error": job.reason}
 
 
-def record(session: Session, *, jobs: Iterable[Job], token: str, now: datetime) -> None:
-    """Writes the outcomes: rows with the same new values in one UPDATE each."""
-    groups: dict[tuple, list[Job]] = defaultdict(list)
-    for job in jobs:
-        groups[tuple(sorted(_values(job, now).items(), key=lambda kv: kv[0]))].append(job)
-    for values, members in groups.items():
-        outbox.finish(session, ids=[j.id for j in members], token=token, **dict(values))
-    jobs = [job for members in groups.values() for job in members]
-    muted = [job.id for job in jobs if job.outcome == MUTED]
-    if muted:
-        _forget_muted(session, muted)
-    _note_receivers(session, jobs, now)
+def _record(shared: PassState, job: Job, token: str, upcoming: str | None) -> tuple[bool, tuple[Job, Context] | None]:
+    """Records `job` and, with an `upcoming` token, claims the lane's next row: one
+    transaction for both (on SQLite a write transaction is most of a row's cost)."""
+    with shared.write() as session:
+        ok = record(session, job=job, token=token, now=shared.clock(), note_success=shared.note_success(job))
+        return ok, (_claim_in(session, shared, job.receiver, upcoming) if upcoming else None)
+
+
+def record(session: Session, *, job: Job, token: str, now: datetime, note_success: bool = True) -> bool:
+    """Writes one row's outcome if this worker still holds its claim; False (and nothing
+    written) when the claim was taken over."""
+    if outbox.finish(session, ids=[job.id], token=token, **_values(job, now)) != 1:
+        log.warning("claim was taken over: outcome not recorded", receiver=job.receiver, webhook_id=job.webhook_id)
+        return False
+    if job.outcome == MUTED:
+        _forget_muted(session, [job.id])
+    if job.error is not None or (job.outcome == SENT and note_success):
+        error = job.reason if job.error is not None else None
+        in_a_row = receivers.note(session, name=job.receiver, error=error, now=now, disable=job.disable)
+        if error is not None:
+            _log_failure(job, in_a_row)
+    return True
 
 
 def _forget_muted(session: Session, ids: list[int]) -> None:
@@ -173,30 +222,11 @@ def _forget_muted(session: Session, ids: list[int]) -> None:
         session.execute(update(NotifyLog).where(NotifyLog.outbox_id.in_(resolved)).values(state="firing"))
 
 
-def _note_receivers(session: Session, jobs: list[Job], now: datetime) -> None:
-    by_receiver: dict[str, list[Job]] = defaultdict(list)
-    for job in jobs:
-        if job.error is not None or job.outcome == SENT:
-            by_receiver[job.receiver].append(job)
-    for name, members in by_receiver.items():
-        state = session.get(ReceiverState, name) or ReceiverState(name=name)
-        failures = [j for j in members if j.error is not None]
-        if len(failures) < len(members):
-            state.consecutive_failures, state.last_success_at = 0, now
-        if failures:
-            state.consecutive_failures += len(failures)
-            state.last_error, state.last_failure_at = failures[-1].reason, now
-            _log_failures(name, failures, state.consecutive_failures)
-        if any(j.disable for j in members):
-            state.disabled_at, state.disabled_reason = now, "answered 410 Gone"
-            log.error("receiver disabled", receiver=name, reason=state.disabled_reason)
-        session.add(state)
-
-
-def _log_failures(name: str, failures: list[Job], in_a_row: int) -> None:
-    for job in failures:
-        level = log.error if job.outcome == DEAD else log.warning
-        level("delivery failed", receiver=name, webhook_id=job.webhook_id, error=job.reason,
-              attempts=job.attempts, outcome=job.outcome)
+def _log_failure(job: Job, in_a_row: int) -> None:
+    level = log.error if job.outcome == DEAD else log.warning
+    level("delivery failed", receiver=job.receiver, webhook_id=job.webhook_id, error=job.reason,
+          attempts=job.attempts, outcome=job.outcome)
+    if job.disable:
+        log.error("receiver disabled", receiver=job.receiver, reason="answered 410 Gone")
     if in_a_row >= FAILING_AFTER:
-        log.error("receiver failing", receiver=name, failures_in_a_row=in_a_row)
+        log.error("receiver failing", receiver=job.receiver, failures_in_a_row=in_a_row)

@@ -6,8 +6,9 @@ built from the catalog and settings (tracker.service.jobs) at start and again on
 in-memory job store: a store shared by several scheduler processes would run jobs twice.
 
 Signal handlers only set flags; the main thread, woken through the signal wakeup fd, acts on
-them between jobs: SIGTERM/SIGINT stop scheduling and let the job in hand finish (exit 0), a
-second one exits at once, SIGHUP reloads the catalog (an invalid one is logged and the old
+them between jobs: SIGTERM/SIGINT stop scheduling, tell running work to wind down (`on_stop`:
+delivery stops claiming and gives its requests in flight TRACKER_DELIVER__DRAIN_SECONDS) and
+let the job in hand finish (exit 0), a second one exits at once, SIGHUP reloads the catalog (an invalid one is logged and the old
 one kept).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,12 +29,12 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_J
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
-from sqlalchemy import text
-
 from tracker.catalog.model import load_catalog
 from tracker.core.errors import ConfigError
 from tracker.service import logs
 from tracker.store.zones import follow_zone
+from tracker.store import heartbeat
+from tracker.store.db import db_reason
 
 if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
@@ -50,6 +52,7 @@ Work = Callable[[datetime], "Mapping[str, Any] | None"]
 # max_instances=1: a slow delivery pass is never overtaken by the next one; the skipped run
 # is logged and counted as missed.
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
+READY_JOBS = ("evaluate", "deliver")  # /readyz fails while the last run of either failed
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,12 @@ class JobSpec:
     work: Work
     trigger: BaseTrigger
     run_at_start: bool = False  # also run once as soon as the daemon starts (catch-up)
+    max_instances: int = 1  # runs of this job at once
+
+
+def _overlap(specs: list[JobSpec]) -> int:
+    """Threads for the runs of jobs that may overlap, beyond one each."""
+    return sum(spec.max_instances - 1 for spec in specs)
 
 
 class Runner:
@@ -72,6 +81,7 @@ class Runner:
         self.on_done = on_done
         self._lock = threading.Lock()
         self.in_flight = 0
+        self._last: dict[str, tuple[bool, str]] = {}  # job id -> (ok, what happened)
 
     def run(self, spec: JobSpec) -> bool:
         """Runs `spec` once; True when it finished without error."""
@@ -85,16 +95,22 @@ class Runner:
                 self.in_flight -= 1
             self.on_done()
 
+    def last_outcome(self, job: str) -> tuple[bool, str]:
+        """Whether the job's last run went well; a job that has not run yet has not failed."""
+        return self._last.get(job, (True, "not run yet"))
+
     def _run(self, spec: JobSpec) -> bool:
         log = logs.get("tracker.daemon")
         now = self.clock()
         started = time.perf_counter()
         try:
             summary = spec.work(now)
-        except Exception:
+        except Exception as problem:
             self.metrics.job_runs.labels(job=spec.id, outcome="error").inc()
             log.exception("job failed", seconds=round(time.perf_counter() - started, 3))
+            self._last[spec.id] = (False, f"last run failed at {now:%Y-%m-%dT%H:%M:%SZ} ({db_reason(problem)})")
             return False
+        self._last[spec.id] = (True, f"last run ok at {now:%Y-%m-%dT%H:%M:%SZ}")
         self.metrics.job_runs.labels(job=spec.id, outcome="ok").inc()
         self.metrics.job_last_success.labels(job=spec.id).set(now.timestamp())
         # Routine passes that found nothing to do stay at debug: an idle daemon is quiet.
@@ -113,11 +129,13 @@ class Daemon:
         jobs_for: Callable[[Catalog], list[JobSpec]],
         *,
         on_reload: Callable[[Catalog], None] = lambda catalog: None,
+        on_stop: Callable[[], None] = lambda: None,
     ) -> None:
         self.runtime = runtime
         self.metrics = metrics
         self.jobs_for = jobs_for
         self.on_reload = on_reload
+        self.on_stop = on_stop  # tells running work to wind down (delivery stops claiming)
         self.log = logs.get("tracker.daemon")
         self.stop_signals = 0  # set by signal handlers only
         self.reload_requested = False  # set by signal handlers only
@@ -125,6 +143,9 @@ class Daemon:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self.runner = Runner(metrics, runtime.now, on_done=self.wake)
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self._ready_lock = threading.Lock()
+        self._database_ready: tuple[float, tuple[bool, str]] | None = None
         self.scheduler: Any = None
         self.specs: dict[str, JobSpec] = {}
 
@@ -161,7 +182,7 @@ class Daemon:
             timezone=catalog.timezone,
             job_defaults=JOB_DEFAULTS,
             # one thread per job at most (max_instances=1), and room for jobs added on reload
-            executors={"default": ThreadPoolExecutor(max_workers=max(4, len(specs) + 2))},
+            executors={"default": ThreadPoolExecutor(max_workers=max(4, len(specs) + 2) + _overlap(specs))},
         )
         self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
@@ -176,7 +197,8 @@ class Daemon:
         for spec in specs:
             first = {"next_run_time": now} if run_now and spec.run_at_start else {}
             self.scheduler.add_job(
-                self.runner.run, spec.trigger, args=[spec], id=spec.id, name=spec.id, replace_existing=True, **first
+                self.runner.run, spec.trigger, args=[spec], id=spec.id, name=spec.id, replace_existing=True,
+                max_instances=spec.max_instances, **first
             )
         for old in set(self.specs) - {spec.id for spec in specs}:
             self.scheduler.remove_job(old)
@@ -218,23 +240,33 @@ class Daemon:
         return True
 
     def readiness(self) -> dict[str, tuple[bool, str]]:
-        """What /readyz reports: each check as (ok, detail)."""
-        # Never `runtime.engine` here: from the HTTP thread it would race the start-up migration.
-        engine = self.runtime.__dict__.get("engine")
-        try:
-            if engine is None:
-                raise ConnectionError("not connected yet")
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            database = (True, "reachable")
-        except Exception as problem:  # any failure means not ready; say which, briefly
-            database = (False, type(problem).__name__)
+        """What /readyz reports: each check as (ok, detail). The database check writes a
+        heartbeat row, at most once a second (probes come in bursts)."""
         catalog = self.runtime.__dict__.get("catalog")
-        return {
-            "database": database,
+        checks = {
+            "database": self._database_check(),
             "catalog": (catalog is not None, f"{len(catalog.goals)} goals" if catalog else "not loaded"),
             "scheduler": (self.scheduler_running(), "running" if self.scheduler_running() else "stopped"),
         }
+        for job in READY_JOBS:
+            checks[f"{job}_job"] = self.runner.last_outcome(job)
+        return checks
+
+    def _database_check(self) -> tuple[bool, str]:
+        with self._ready_lock:
+            if self._database_ready is not None and time.monotonic() - self._database_ready[0] < 1.0:
+                return self._database_ready[1]
+            # Never `runtime.engine` here: from the HTTP thread it would race the start-up migration.
+            engine = self.runtime.__dict__.get("engine")
+            if engine is None:
+                return (False, "not connected yet")
+            try:
+                heartbeat.beat(engine, holder=self.holder, now=self.runtime.now())
+                found = (True, "takes writes")
+            except Exception as problem:  # any failure means not ready; say which, briefly
+                found = (False, f"write failed ({db_reason(problem)})")
+            self._database_ready = (time.monotonic(), found)
+            return found
 
     # -- the main loop -------------------------------------------------------------------------
     def serve(self) -> int:
@@ -250,6 +282,7 @@ class Daemon:
                 self.reload_requested = False
                 self.reload()
         self.log.info("stopping: finishing the job in hand", running=self.runner.in_flight)
+        self.on_stop()
         self.scheduler.shutdown(wait=False)
         while self.runner.in_flight and self.stop_signals < 2:
             self._wait(1.0)

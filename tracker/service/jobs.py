@@ -10,6 +10,7 @@ whose only use would be to skip one cheap cycle.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -24,6 +25,8 @@ from tracker.alerting.dispatch import dispatch_pass
 from tracker.catalog.schedule import cron, evaluation_trigger
 from tracker.collectors.runner import collect
 from tracker.delivery import deliver_pass, outbox
+from tracker.delivery.http import deadline_client
+from tracker.delivery.lanes import Slots
 from tracker.delivery.outbox import depth
 from tracker.service import logs
 from tracker.service.daemon import JobSpec
@@ -45,6 +48,7 @@ Collect = Callable[["SourceConfig", datetime], "Mapping[str, Any] | None"]
 # queued and dead ones stay until delivered or replayed.
 OUTBOX_RETENTION = timedelta(days=30)
 PRUNE_SCHEDULE = "17 3 * * *"
+DELIVER_OVERLAP = 4  # delivery passes running at once, at most
 
 
 def build_jobs(catalog: Catalog, *, settings: Any, units: Units) -> list[JobSpec]:
@@ -52,7 +56,9 @@ def build_jobs(catalog: Catalog, *, settings: Any, units: Units) -> list[JobSpec
     delivery = IntervalTrigger(seconds=settings.deliver.interval_seconds)
     jobs = [
         JobSpec("evaluate", units.evaluate, evaluation_trigger(settings, catalog.timezone), run_at_start=True),
-        JobSpec("deliver", units.deliver, delivery, run_at_start=True),
+        # Passes may overlap: one held up by a slow receiver (up to its deadline) must not hold
+        # back the others' next pass. Slots keep each receiver's requests in flight bounded.
+        JobSpec("deliver", units.deliver, delivery, run_at_start=True, max_instances=DELIVER_OVERLAP),
         JobSpec("prune", units.prune, cron(PRUNE_SCHEDULE, catalog.timezone, "prune schedule")),
     ]
     if is_shared(settings.database_url):  # replicas on PostgreSQL: keep the lease while leading
@@ -79,6 +85,10 @@ class Units:
         self.once = once  # `run --once`: no later pass would send a group waiting out group_wait
         self.leadership = Leadership(runtime, metrics)
         self._client: httpx.Client | None = None
+        self._delivery_client: httpx.Client | None = None
+        self._delivery_lock = threading.Lock()
+        self.stop = threading.Event()  # set on SIGTERM: delivery stops claiming and drains
+        self.slots = Slots()  # requests in flight per receiver, across overlapping passes
 
     @property
     def client(self) -> httpx.Client:
@@ -87,9 +97,18 @@ class Units:
             self._client = httpx.Client(timeout=self.runtime.settings.deliver.timeout_seconds)
         return self._client
 
+    @property
+    def delivery_client(self) -> httpx.Client:
+        """Receivers' client: whole-request deadlines, no redirects, reused connections."""
+        with self._delivery_lock:  # overlapping passes must not build two
+            if self._delivery_client is None:
+                self._delivery_client = deadline_client(self.runtime.settings.deliver.timeout_seconds)
+            return self._delivery_client
+
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        for client in (self._client, self._delivery_client):
+            if client is not None:
+                client.close()
 
     def lead(self, now: datetime) -> dict[str, Any]:
         return self.leadership.renew(now)
@@ -144,7 +163,7 @@ class Units:
 
     def deliver(self, now: datetime) -> dict[str, Any]:
         dispatched = self.dispatch(now)
-        result = deliver_pass(self.runtime, now=now, client=self.client)
+        result = deliver_pass(self.runtime, now=now, client=self.delivery_client, stop=self.stop, slots=self.slots)
         with db.session(self.runtime.engine) as session:
             queued = depth(session)
         per_receiver = receiver_counts(result)

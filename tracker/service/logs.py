@@ -25,10 +25,14 @@ import structlog
 from sqlalchemy.engine import make_url
 from structlog.typing import EventDict, Processor
 
+from tracker.core import urls
+
 REDACTED = "[REDACTED]"
 _SECRET_KEY = re.compile(r"secret|password|passwd|token|authorization|signature|api[_-]?key", re.I)
 # Chatty at INFO (httpx logs every request URL, apscheduler every job run): ours say it better.
-_QUIET = {"apscheduler": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
+_QUIET = {"apscheduler": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING,
+          # waitress warns of every queued request under a burst; the 503s and probes say it better
+          "waitress.queue": logging.ERROR}
 
 
 class Scrubber:
@@ -39,8 +43,17 @@ class Scrubber:
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        """Adds secrets (a reloaded catalog's receivers, say); one assignment, thread-safe."""
-        known = {*self.secrets, *(s for s in secrets if s and len(s) >= 4)}
+        """Adds secrets (a reloaded catalog's receivers, say); one assignment, thread-safe.
+        A URL is added by its meaning: its path, query and password in every form a library
+        may write them, so a normalised URL (`https://hooks.example.com/T/B/x` for
+        `https://HOOKS.example.com:443/T/B/x`) is masked as well as the one configured."""
+        expanded: set[str] = set()
+        for secret in secrets:
+            if secret and "://" in secret:
+                expanded |= urls.variants(secret)
+            elif secret:
+                expanded.add(secret)
+        known = {*self.secrets, *(s for s in expanded if len(s) >= 4)}
         # Longest first, so a URL is masked whole before a token inside it.
         self.secrets = sorted(known, key=len, reverse=True)
 
@@ -62,7 +75,7 @@ class Scrubber:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return text
+        return urls.mask_in_text(text)  # any URL's query and credentials, known or not
 
 
 def known_secrets(settings: Any, environ: Mapping[str, str], catalog: Any = None) -> list[str]:
@@ -75,7 +88,8 @@ def known_secrets(settings: Any, environ: Mapping[str, str], catalog: Any = None
         found.append(settings.webhook_url)  # paths and queries often carry tokens (Slack's do)
     try:
         password = make_url(settings.database_url).password
-    except Exception:
+    except Exception:  # malformed: take whatever stands between user: and @
+        found += list(urls.variants(settings.database_url))
         password = None
     if password:
         found.append(str(password))

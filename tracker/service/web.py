@@ -1,9 +1,8 @@
-"""The daemon's read-only HTTP endpoints, on the standard library's WSGI server.
+"""The daemon's read-only HTTP endpoints: a WSGI app, served by waitress (tracker.service.http).
 
-`wsgiref` with a threading server is what prometheus_client's own `start_http_server` runs:
-HTTP parsing stays in the standard library, each request gets a thread, and nothing here
-writes. Routes live in one table: adding a page is one line in `ROUTES` (a path pattern with
-`{name}` placeholders, and a function of the request that returns a `Response`).
+Routes live in one table: adding a page is one line in `ROUTES` (a path pattern with
+`{name}` placeholders, and a function of the request that returns a `Response`). HEAD gets
+the headers GET would, and no body. Nothing here writes, except /readyz's heartbeat.
 """
 
 from __future__ import annotations
@@ -11,15 +10,15 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from tracker.service import logs
+from tracker.service.http import Server
 from tracker.views import dashboard
+
+__all__ = ["App", "Request", "Response", "ROUTES", "Server"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,7 @@ def _page(handler: Callable[..., tuple[int, str, bytes]]) -> Handler:
         return Response(status, body, content_type)
 
     route.__doc__ = handler.__doc__
+    route.page = True  # type: ignore[attr-defined]  # judged and drawn: costly, so rationed
     return route
 
 
@@ -101,8 +101,14 @@ class App:
     state: Any
     routes: list[tuple[str, Handler]] = field(default_factory=lambda: list(ROUTES))
 
+    pages_at_once: int = 2
+    page_wait: float = 0.25  # a thread waits this long for a page slot at most: probes need threads
+
     def __post_init__(self) -> None:
         self._table = [(_compile(pattern), handler) for pattern, handler in self.routes]
+        # Pages are drawn one at a time anyway (matplotlib); a crowd beyond a few waiting gets
+        # 503 at once rather than a queue of minutes, and the server's threads stay free.
+        self._pages = threading.BoundedSemaphore(self.pages_at_once)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -115,72 +121,44 @@ class App:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             refused = Response(405, "read-only: use GET\n", headers=(("Allow", "GET, HEAD"),))
             return _send(refused, start_response)
+        result = self._handle(handler, Request(environ, found.groupdict(), self.state), path)
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        if callable(result):  # a WSGI app of its own, such as prometheus-client's
+            return _as_head(result, environ, start_response) if head else result(environ, start_response)
+        return _send(result, start_response, head=head)
+
+
+    def _handle(self, handler: Handler, request: Request, path: str) -> Response | Callable:
+        rationed = getattr(handler, "page", False)
+        if rationed and not self._pages.acquire(timeout=self.page_wait):
+            return Response(503, "busy: try again shortly\n", headers=(("Retry-After", "1"),))
         try:
-            result = handler(Request(environ, found.groupdict(), self.state))
+            return handler(request)
         except Exception:
             logs.get("tracker.web").exception("request failed", path=path)
-            result = Response(500, "internal error\n")
-        if callable(result):  # a WSGI app of its own, such as prometheus-client's
-            return result(environ, start_response)
-        return _send(result, start_response)
+            return Response(500, "internal error\n")
+        finally:
+            if rationed:
+                self._pages.release()
 
 
-def _send(response: Response, start_response: Callable) -> list[bytes]:
+def _send(response: Response, start_response: Callable, *, head: bool = False) -> list[bytes]:
     body = response.body.encode() if isinstance(response.body, str) else response.body
     headers = [("Content-Type", response.content_type), ("Content-Length", str(len(body))), *response.headers]
     start_response(f"{response.status} {_REASONS.get(response.status, '')}".strip(), headers)
-    return [body]
+    return [] if head else [body]
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    # Daemon threads, so that a slow client never holds up the exit; but an exit while a
-    # thread is inside matplotlib's C++ aborts the process, so stop() waits (bounded) for
-    # the requests in flight.
-    daemon_threads = True
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(target=self._serve, args=(request, client_address), daemon=True)
-        self.in_flight.add(thread)
-        thread.start()
-
-    def _serve(self, request: Any, client_address: Any) -> None:
-        try:
-            self.process_request_thread(request, client_address)
-        finally:
-            self.in_flight.discard(threading.current_thread())
-
-    def wait_for_requests(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        for thread in list(self.in_flight):
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Request lines go to our structured log at debug level, not raw to stderr."""
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib's name)
-        logs.get("tracker.web").debug("http request", client=self.client_address[0], line=format % args)
-
-
-class Server:
-    """The HTTP server on a thread of its own; `port` 0 binds an ephemeral port."""
-
-    def __init__(self, app: App, host: str, port: int, *, poll_interval: float = 0.5) -> None:
-        self.httpd = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
-        self.httpd.in_flight = set()
-        self.port: int = self.httpd.server_address[1]
-        self.host = host
-        # serve_forever wakes every poll_interval to see whether stop() was called
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, args=(poll_interval,), name="http", daemon=True
-        )
-
-    def start(self) -> Server:
-        self.thread.start()
-        logs.get("tracker.web").info("http listening", host=self.host, port=self.port)
-        return self
-
-    def stop(self, *, wait_seconds: float = 15.0) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.httpd.wait_for_requests(wait_seconds)
+def _as_head(app: Callable, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+    """HEAD through a WSGI app of its own: run as a GET (prometheus-client refuses HEAD), then
+    the same status and headers with the body's length, and no body (not even a chunked end)."""
+    said: list[Any] = []
+    body = app({**environ, "REQUEST_METHOD": "GET"}, lambda status, headers, exc_info=None: said.extend([status, headers]))
+    try:
+        length = sum(len(chunk) for chunk in body)
+    finally:
+        getattr(body, "close", lambda: None)()
+    status, headers = said
+    kept = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
+    start_response(status, [*kept, ("Content-Length", str(length))])
+    return []

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tracker.core.errors import ConfigError, TrackerError
+from tracker.core.urls import mask_password
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -42,7 +43,8 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except Exception:
-        raise ConfigError(f"setting TRACKER_DATABASE_URL: {url!r} is not a database URL") from None
+        shown = mask_password(url)
+        raise ConfigError(f"setting TRACKER_DATABASE_URL: {shown!r} is not a database URL") from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
     if parsed.get_backend_name() == "postgresql":
@@ -158,6 +160,14 @@ def upgrade(engine: Engine) -> str:
             if sqlite:
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
     return current_revision(engine) or "base"
+
+
+def db_reason(problem: BaseException) -> str:
+    """A database error in a few words, without its SQL or parameters (they can hold data):
+    the driver's first line, e.g. `OperationalError: database or disk is full`."""
+    original = getattr(problem, "orig", None) or problem
+    first = (str(original).strip().splitlines() or [""])[0][:200]
+    return f"{type(original).__name__}: {first}" if first else type(original).__name__
 
 
 def describe_url(engine: Engine) -> str:
