@@ -147,6 +147,12 @@ def _level(observed, due_share, baseline, target, at_least):  # type: ignore[no-
     return forecast.level(observed=observed, due_share=due_share, baseline=baseline, target=target, at_least=at_least)
 
 
+def forget() -> None:
+    """Drops the remembered answers (benchmarks measure a first cycle with it)."""
+    for remembered in (_cumulative, _ratio, _level):
+        remembered.cache_clear()
+
+
 def _frozen(rows: Sequence[Sequence[float | None]]) -> tuple[tuple[float | None, ...], ...]:
     return tuple(tuple(row) for row in rows)
 
