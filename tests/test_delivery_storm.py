@@ -51,10 +51,12 @@ def _storm(command: tuple[str, ...], env: dict[str, str], engine, receiver: Coun
         def sending() -> bool:  # or done: exited (deliver), or nothing of ours left to send (run)
             return receiver.received > before or worker.poll() is not None or ours <= set(receiver.accepted)
 
-        wait_for(sending, "the worker to send", 60)
-        time.sleep(rng.uniform(0.0, 0.3))  # the kill's moment: seeded, random on purpose
-        worker.kill()
-        worker.wait(10)
+        try:
+            wait_for(sending, "the worker to send", 60)
+            time.sleep(rng.uniform(0.0, 0.3))  # the kill's moment: seeded, random on purpose
+        finally:
+            worker.kill()  # also when the wait failed: no daemon outlives the test
+            worker.wait(10)
         held = claimed(engine) - seen  # claims this process made and never recorded
         seen |= held
         caught.update(row for row, _ in held)
