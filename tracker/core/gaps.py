@@ -16,7 +16,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from tracker.core.goals import Aggregation, Goal, Metric
-from tracker.core.periods import Granularity, Period, Span
+from tracker.core.periods import Granularity, Period, Span, periods_of
 from tracker.core.readings import Reading
 
 
@@ -44,7 +44,7 @@ def missing(
         present = have.get(name, set())
         late = []
         for window in windows:
-            due_here = [p for p in window.periods(spec.granularity) if p.start <= due.start]
+            due_here = [p for p in periods_of(window, spec.granularity) if p.start <= due.start]
             if spec.aggregation is Aggregation.LAST:
                 seen = [i for i, p in enumerate(due_here) if p in present]
                 due_here = due_here[seen[-1] + 1:] if seen else due_here

@@ -246,3 +246,9 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(timezone.utc)
+
+
+@lru_cache(maxsize=4096)  # pure; a catalog's goals share a few windows, judged every cycle
+def periods_of(span: Span, granularity: Granularity) -> tuple[Period, ...]:
+    """The periods of one granularity that start inside the span, as a tuple."""
+    return tuple(span.periods(granularity))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from tracker.core import forecast
 from tracker.core.goals import Aggregation, Goal, Metric
 from tracker.core.pace import share_due
-from tracker.core.periods import Period, Span, local_midnight
+from tracker.core.periods import Period, Span, local_midnight, periods_of
 from tracker.core.readings import Reading
 
 HISTORY_WINDOWS = 2  # earlier windows read for shape and variation; more adds little
@@ -47,10 +47,11 @@ class Series:
 
 def series(rows: Sequence[Reading], window: Span, spec: Metric, today: date, tz: ZoneInfo) -> Series:
     """The window's periods with the latest value of each that has started by `today`."""
-    periods = tuple(window.periods(spec.granularity))
+    periods = periods_of(window, spec.granularity)
     chosen: dict[Period, Reading] = {}
-    for r in rows:
-        if window.start <= r.period.start and r.period.end <= window.end and r.period.start <= today:
+    last_start = min(today, window.end - timedelta(days=1))
+    for r in rows:  # a period of the window starts inside it (and a period's end costs a month sum)
+        if window.start <= r.period.start <= last_start and r.period.granularity is spec.granularity:
             held = chosen.get(r.period)
             if held is None or (r.recorded_at, r.value) > (held.recorded_at, held.value):
                 chosen[r.period] = r
