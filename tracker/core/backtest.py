@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from tracker.core.evaluation import Readings, evaluate_all, grade
 from tracker.core.goals import CatalogLike as Catalog
 from tracker.core.periods import local_midnight
-from tracker.core.readings import Reading
+from tracker.core.readings import Reading, newest_known
 from tracker.core.verdict import Evaluation, Status
 
 _CALLS = {Status.ON_TRACK: True, Status.ACHIEVED: True, Status.OFF_TRACK: False, Status.MISSED: False}
@@ -57,18 +57,7 @@ def _months_on(day: date, months: int) -> date:
 
 def known_by(revisions: Mapping[str, Sequence[Reading]], at: datetime) -> dict[str, list[Reading]]:
     """Each period's newest revision known by `at` (revisions come in period, then revision order)."""
-    out: dict[str, list[Reading]] = {}
-    for name, rows in revisions.items():
-        kept: list[Reading] = []
-        for r in rows:
-            if (r.known_since or r.recorded_at) > at:
-                continue
-            if kept and kept[-1].period == r.period:
-                kept[-1] = r
-            else:
-                kept.append(r)
-        out[name] = kept
-    return out
+    return {name: newest_known(rows, at) for name, rows in revisions.items()}
 
 
 def backtest(catalog: Catalog, revisions: Readings, days: Sequence[date], *, now: datetime) -> list[Verdict]:

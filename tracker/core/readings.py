@@ -3,6 +3,7 @@ the core (which judges them)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,3 +23,17 @@ class Reading:
     value: Decimal
     recorded_at: datetime
     known_since: datetime | None = None
+
+
+def newest_known(rows: Iterable[Reading], at: datetime | None = None) -> list[Reading]:
+    """Rows in period then revision order, reduced to each period's newest revision (known
+    by `at`, when given)."""
+    kept: list[Reading] = []
+    for r in rows:
+        if at is not None and (r.known_since or r.recorded_at) > at:
+            continue
+        if kept and kept[-1].period == r.period:
+            kept[-1] = r
+        else:
+            kept.append(r)
+    return kept

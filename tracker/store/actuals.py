@@ -15,7 +15,7 @@ from tracker.catalog.model import Catalog
 from tracker.core.errors import BadInput
 from tracker.core.goals import Metric
 from tracker.core.periods import Period, local_midnight
-from tracker.core.readings import Reading
+from tracker.core.readings import Reading, newest_known
 from tracker.core.validation import (
     check_bounds,
     check_jump,
@@ -280,15 +280,7 @@ def readings_until(
     see. With `known_at`, each period's newest revision known by then, so a revision (or a
     figure) that became known later is not seen; else the current one."""
     found = _readings(db, metrics, until, since, known_at, current=known_at is None)
-    for name, rows in found.items():
-        kept: list[Reading] = []
-        for reading in rows:  # in revision order: the last of a period known by then counts
-            if kept and kept[-1].period == reading.period:
-                kept[-1] = reading
-            else:
-                kept.append(reading)
-        found[name] = kept
-    return found
+    return {name: newest_known(rows) for name, rows in found.items()}
 
 
 def revisions_until(db: Session, *, metrics: Iterable[str], until: datetime) -> dict[str, list[Reading]]:
