@@ -98,9 +98,10 @@ def test_the_daemon_evaluates_delivers_serves_and_restarts_without_resending(cli
         assert daemon.get("/healthz").text == "ok\n"
         wait_for(lambda: daemon.value("tracker_job_runs_total", job="evaluate", outcome="ok") >= 1, "an evaluation")
         # Everything the evaluation queued is delivered: the outbox drains and the receiver has it.
-        wait_for(lambda: daemon.value("tracker_outbox_depth") == 0
-                 and daemon.value("tracker_notifications_sent_total", receiver="default") == len(httpserver.log) > 0,
-                 "delivery of every queued notification")
+        # (the shipped route's group_wait of 30 s comes first: siblings are collected, then sent)
+        polling.wait_for(lambda: daemon.value("tracker_outbox_depth") == 0
+                         and daemon.value("tracker_notifications_sent_total", receiver="default") == len(httpserver.log) > 0,
+                         "delivery of every queued notification", deadline=DEADLINE + 60)
         samples = daemon.samples()
         goals = {dict(labels)["goal"] for (name, labels) in samples if name == "tracker_goal_status"}
         assert len(goals) == 13

@@ -46,7 +46,7 @@ def test_a_full_disk_makes_readyz_503_naming_the_database_check(sqlite_url, tmp_
     port = _free_port()
     # no bytecode written while the file size is limited: a truncated .pyc would break later runs
     env = tracker_env(sqlite_url, TRACKER_HTTP_PORT=str(port), TRACKER_EVALUATE__INTERVAL_SECONDS="3600",
-                      PYTHONDONTWRITEBYTECODE="1")
+                      TRACKER_DELIVER__INTERVAL_SECONDS="0.5", PYTHONDONTWRITEBYTECODE="1")
     daemon = subprocess.Popen(tracker_command("run"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/readyz"
 
@@ -73,7 +73,8 @@ def test_a_full_disk_makes_readyz_503_naming_the_database_check(sqlite_url, tmp_
         assert database["ok"] is False and database["detail"].startswith("write failed (OperationalError: ")
         assert body["ready"] is False and body["checks"]["catalog"]["ok"] and body["checks"]["scheduler"]["ok"]
         resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (hard, hard))  # space freed
-        wait_for(lambda: (found := readyz()) and found[0] == 200, "readyz to recover", 10)
+        # recovery needs a delivery pass that succeeds after the space is back: one every 0.5 s
+        wait_for(lambda: (found := readyz()) and found[0] == 200, "readyz to recover", 30)
     finally:
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(60) == 0
