@@ -14,6 +14,7 @@ import typer
 from tracker.cli import actuals as actuals_cmd
 from tracker.cli import alerts as alerts_cmd
 from tracker.cli import backtest as backtest_cmd
+from tracker.cli import catalog_test as catalog_test_cmd
 from tracker.cli import daemon as daemon_cmd
 from tracker.cli import report as report_cmd
 from tracker.cli import sources as sources_cmd
@@ -47,6 +48,7 @@ app.command("silences")(alerts_cmd.silences)
 app.command("unsilence")(alerts_cmd.unsilence)
 app.command("status")(status_cmd.status)
 app.command("backtest")(backtest_cmd.backtest)
+app.command("test")(catalog_test_cmd.test)
 app.command("sources")(sources_cmd.sources)
 app.command("collect")(sources_cmd.collect)
 db_app.command("upgrade")(actuals_cmd.db_upgrade)
