@@ -133,6 +133,7 @@ class AlertExpectation:
     rule: str
     matchers: tuple[Matcher, ...]
     state: str
+    state_line: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,8 @@ class NotificationExpectation:
     event: str | None = None
     format: str | None = None
     count: int | None = None  # None: at least one
+    format_line: int = 0
+    count_line: int = 0
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,7 @@ def load_test_file(path: Path, *, default_catalog: Path) -> TestFile:
                                           "collection", "test"), "the file")
     catalog = _catalog(top, path, default_catalog)
     tz = catalog.timezone
+    inputs = tuple(spec for at, item in top.array("input") for spec in _inputs(path, lines, at, item, catalog))
     cases = tuple(sorted((_case(path, lines, at, item, catalog) for at, item in top.array("test")),
                          key=lambda case: case.at))
     if not cases:
@@ -261,7 +265,6 @@ def load_test_file(path: Path, *, default_catalog: Path) -> TestFile:
     webhook_url = top.text("webhook_url")
     if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
         top.fail("field webhook_url: must be an http:// or https:// URL", "webhook_url")
-    inputs = tuple(spec for at, item in top.array("input") for spec in _inputs(path, lines, at, item, catalog))
     silences = tuple(_silence(path, lines, at, item, tz, start) for at, item in top.array("silence"))
     collections = tuple(_collection(path, lines, at, item, catalog) for at, item in top.array("collection"))
     return TestFile(path, catalog, start, interval, webhook_url, inputs, silences, collections, cases)
@@ -416,7 +419,7 @@ def _alert(path: Path, lines: dict, at: tuple, item: Any, catalog: Catalog) -> A
         reader.fail(f"[[test.alert]]: rule {rule!r} is not a rule of the catalog ({', '.join(names)})", "rule")
     matchers = reader.get("labels", parse_all) or ()
     state = reader.get("state", _choice(ex.ALERT_STATES), required=True)
-    return AlertExpectation(reader.line, rule, matchers, state)
+    return AlertExpectation(reader.line, rule, matchers, state, reader.line_at("state"))
 
 
 def _notification(path: Path, lines: dict, at: tuple, item: Any) -> NotificationExpectation:
@@ -429,6 +432,8 @@ def _notification(path: Path, lines: dict, at: tuple, item: Any) -> Notification
         reader.get("event", _choice(EVENTS)),
         reader.text("format"),
         reader.get("count", _count),
+        reader.line_at("format"),
+        reader.line_at("count"),
     )
 
 

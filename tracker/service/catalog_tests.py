@@ -265,8 +265,8 @@ class _Simulation:
             seen = [ex.AlertSeen(item["state"], item["muted"]) for item in items
                     if item["rule"] == expected.rule and all(m.matches(item["labels"]) for m in expected.matchers)]
             if not ex.alert_state_holds(expected.state, seen):
-                labels = "{" + ", ".join(str(m) for m in expected.matchers) + "}"
-                result.failures.append(Failure(expected.line, case.at, f"alert {expected.rule} {labels}",
+                labels = " {" + ", ".join(str(m) for m in expected.matchers) + "}" if expected.matchers else ""
+                result.failures.append(Failure(expected.state_line, case.at, f"alert {expected.rule}{labels}",
                                                expected.state, ex.describe_alerts(seen)))
 
     def _check_notifications(self, case: Case, expected: Any, result: CaseResult) -> None:
@@ -279,15 +279,21 @@ class _Simulation:
         subject = _notification_subject(expected)
         target = self.plan.targets[expected.receiver]
         if expected.format is not None and target.format != expected.format:
-            result.failures.append(Failure(expected.line, case.at, f"{subject}, format", expected.format,
+            result.failures.append(Failure(expected.format_line, case.at, f"{subject}, format", expected.format,
                                            target.format))
         count = len(chosen)
         wanted = expected.count
         if (wanted is None and count == 0) or (wanted is not None and count != wanted):
-            shown = "; ".join(describe(n, self.spec.catalog) for n in window) or "nothing queued"
-            result.failures.append(Failure(expected.line, case.at, subject,
-                                           f"{'at least 1' if wanted is None else wanted} notification(s)",
+            shown = "; ".join(describe(n, self.spec.catalog) for n in window) or "nothing"
+            line = expected.count_line if wanted is not None else expected.line
+            result.failures.append(Failure(line, case.at, subject, _how_many(wanted),
                                            f"{count} (queued since the previous test: {shown})"))
+
+
+def _how_many(wanted: int | None) -> str:
+    if wanted is None:
+        return "at least 1 notification"
+    return f"{wanted} notification{'s' * (wanted != 1)}"
 
 
 def _notification_subject(expected: Any) -> str:
