@@ -18,7 +18,8 @@ from junitparser import Failure as JUnitFailure
 from junitparser import JUnitXml
 
 from tests.conftest import ROOT
-from tracker.catalog.testfile import TestFileError, load_test_file
+from tracker.catalog.testfile import load_test_file
+from tracker.catalog.testspecs import TestFileError
 from tracker.catalog.toml_lines import line_of, statement_lines
 from tracker.core import expectations as ex
 

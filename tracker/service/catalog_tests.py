@@ -31,7 +31,13 @@ from tracker.alerting.cycle import evaluate_cycle
 from tracker.alerting.dispatch import dispatch_pass
 from tracker.catalog.model import plan_for
 from tracker.catalog.settings import DeliverSettings, EvaluateSettings, Settings
-from tracker.catalog.testfile import Case, TestFile, TestFileError
+from tracker.catalog.testspecs import (
+    Case,
+    InputSpec,
+    SilenceSpec,
+    TestFile,
+    TestFileError,
+)
 from tracker.collectors import journal
 from tracker.core import expectations as ex
 from tracker.core.errors import BadInput
@@ -201,13 +207,15 @@ class _Simulation:
         return results
 
     def _apply(self, spec: Any, when: datetime) -> None:
+        """Records an input, a silence or a collector run at its own time, as production does."""
         try:
             with db.session(self.runtime.engine, write=True) as session:
-                if hasattr(spec, "metric"):
+                if isinstance(spec, InputSpec):
+                    known = spec.known_since.isoformat() if spec.explicit_known_since else None
                     actuals.record(session, catalog=self.runtime.catalog, metric=spec.metric, period=spec.period,
                                    value=spec.value, now=when, source=spec.source or AUTHOR, note=spec.note,
-                                   force=spec.force)
-                elif hasattr(spec, "matchers"):
+                                   force=spec.force, known_since=known)
+                elif isinstance(spec, SilenceSpec):
                     silences.add_silence(session, matchers=spec.matchers, until=spec.ends, comment=spec.comment,
                                          author=AUTHOR, now=when)
                 else:
