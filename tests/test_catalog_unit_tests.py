@@ -260,6 +260,9 @@ def test_a_malformed_file_is_one_line_exit_2_and_nothing_is_written(cli, mini: P
     assert done.err == ("tracker: error: bad.test.toml:24: [[test.alert]], field state: 'pendng' is not one of "
                         "firing, pending, inhibited, silenced, absent\n")
     assert files_under(mini) == before  # no report, no database
+    done = cli("test", "good.test.toml", "--junit", "reports/report.xml")
+    assert (done.code, done.out) == (2, "")
+    assert done.err == "tracker: error: --junit reports/report.xml: folder reports does not exist\n"
 
 
 # ---------------------------------------------------------------------------- malformed files, by table
@@ -293,6 +296,10 @@ MALFORMED = [
     (INPUTS.replace('interval = "1h"', 'interval = "hourly"')
      + "[[test]]\nat = 2026-07-05\n[[test.alert]]\nrule = \"at-risk\"\nstate = \"absent\"\n",
      "t.test.toml:2: the file, field interval: duration 'hourly' is not like 30s"),
+    (INPUTS.replace('interval = "1h"', 'start = 2020-01-01\ninterval = "1m"')
+     + "[[test]]\nat = 2026-07-05\n[[test.alert]]\nrule = \"at-risk\"\nstate = \"absent\"\n",
+     ("t.test.toml:3: from start to the last test is 3,422,880 evaluations of 1m (at most 10,000): use a longer "
+     "interval or a later start")),
     (INPUTS.replace('"mini.toml"', '"missing.toml"')
      + "[[test]]\nat = 2026-07-05\n[[test.alert]]\nrule = \"at-risk\"\nstate = \"absent\"\n",
      "t.test.toml:1: catalog: catalog "),
@@ -452,3 +459,102 @@ def test_toml_line_numbers_skip_lookalikes_in_multiline_strings_and_arrays() -> 
     lines = statement_lines(LINES_DOC)
     assert ("test", 2) not in lines and ("status",) not in lines
     assert sorted(k for k in lines if len(k) == 2 and k[0] == "test") == [("test", 0), ("test", 1)]
+
+
+# ---------------------------------------------------------------------------- the runner, in process
+
+SOURCE = """
+[[sources]]
+name = "sales-feed"
+kind = "http_json"
+schedule = "0 9 * * *"
+url = "http://127.0.0.1:9/sales.json"
+metric = "sales"
+value_path = "value"
+period = "previous"
+failures_before_alert = 2
+"""
+
+COLLECTIONS = INPUTS + """
+[[collection]]
+source = "sales-feed"
+at = 2026-07-04T09:00:00Z
+outcome = "failed"
+error = "HTTP 503"
+
+[[collection]]
+source = "sales-feed"
+at = 2026-07-05T09:00:00Z
+outcome = "failed"
+error = "HTTP 503"
+
+[[input]]                           # May arrives late: stale-metric resolves
+metric = "sales"
+period = "2026-05"
+value = 40
+known_since = 2026-07-05T12:00:00Z
+
+[[test]]
+at = 2026-07-05T08:00:00Z
+
+[[test.alert]]
+rule = "source-failing"
+state = "absent"                    # one failure: below failures_before_alert
+
+[[test.alert]]
+rule = "stale-metric"
+labels = { metric = "sales" }
+state = "firing"
+
+[[test]]
+at = 2026-07-05T10:00:00Z
+
+[[test.alert]]
+rule = "source-failing"
+labels = { source = "sales-feed", metric = "sales" }
+state = "firing"
+
+[[test.alert]]
+rule = "stale-metric"
+labels = { goal = "sales-2026" }
+state = "inhibited"                 # the failing source explains the late metric
+
+[[test]]
+at = 2026-07-05T12:00:00Z
+
+[[test.goal]]
+goal = "sales-2026"
+stale = false
+missing_periods = []
+
+[[test.alert]]
+rule = "stale-metric"
+state = "absent"
+
+[[test.notification]]
+receiver = "ops"
+group = { alertname = "stale-metric", goal = "sales-2026" }
+event = "resolved"
+count = 1
+"""
+
+
+def test_collector_runs_raise_source_failing_which_inhibits_the_late_metric(mini: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tracker.service.catalog_tests import run_file
+
+    monkeypatch.chdir(mini)
+    (mini / "mini.toml").write_text((mini / "mini.toml").read_text() + SOURCE)
+    (mini / "t.test.toml").write_text(COLLECTIONS)
+    result = run_file(load_test_file(Path("t.test.toml"), default_catalog=mini / "mini.toml"))
+    assert [(c.case.name, c.failures) for c in result.cases] == [
+        ("at 2026-07-05T08:00:00+00:00", []), ("at 2026-07-05T10:00:00+00:00", []),
+        ("at 2026-07-05T12:00:00+00:00", []),
+    ]
+
+
+def test_a_collection_of_a_source_the_catalog_lacks_is_malformed(mini: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(mini)
+    (mini / "t.test.toml").write_text(COLLECTIONS)
+    with pytest.raises(TestFileError, match=r"^t.test.toml:10: \[\[collection\]\]: source 'sales-feed' is not in "
+                                             r"the catalog's \[\[sources\]\] \(it has none\)$"):
+        load_test_file(Path("t.test.toml"), default_catalog=mini / "mini.toml")

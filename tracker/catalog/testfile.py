@@ -59,7 +59,7 @@ from tracker.catalog.testspecs import (
 )
 from tracker.catalog.toml_lines import line_of, statement_lines
 from tracker.core import expectations as ex
-from tracker.core.durations import parse_duration
+from tracker.core.durations import format_duration, parse_duration
 from tracker.core.errors import BadInput
 from tracker.core.matchers import Matcher, parse_all
 from tracker.core.periods import parse_instant
@@ -71,6 +71,7 @@ from tracker.core.validation import (
 )
 
 DEFAULT_INTERVAL = timedelta(hours=1)  # the daemon's default schedule: hourly
+MAX_EVALUATIONS = 10_000  # a year of hourly cycles; more is a test that would run for an hour
 MISSING = "_"  # a period left out of a series, as promtool writes a missing sample
 
 NUMERIC = ("target", "actual", "expected", "projected", "baseline", "attainment", "projected_attainment",
@@ -173,6 +174,11 @@ def load_test_file(path: Path, *, default_catalog: Path) -> TestFile:
     if late:
         top.fail(f"[[test]] at {late[0].at.isoformat()} is before start {start.isoformat()}", "start")
     interval = top.get("interval", _interval) or DEFAULT_INTERVAL
+    steps = (cases[-1].at - start) / interval
+    if steps > MAX_EVALUATIONS:
+        top.fail(f"from start to the last test is {int(steps):,} evaluations of {format_duration(interval)} "
+                 f"(at most {MAX_EVALUATIONS:,}): use a longer interval or a later start",
+                 "interval" if "interval" in top.table else None)
     webhook_url = top.text("webhook_url")
     if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
         top.fail("field webhook_url: must be an http:// or https:// URL", "webhook_url")
