@@ -27,7 +27,7 @@ def junit_tree(results: list[FileResult]) -> ET.ElementTree:
         )
         for case in result.cases:
             element = ET.SubElement(suite, "testcase", name=case.case.name, classname=str(result.spec.path),
-                                    file=str(result.spec.path), line=str(case.case.line), time="0")
+                                    file=str(result.spec.path), line=str(case.case.line))
             if case.failures:
                 count = len(case.failures)
                 failure = ET.SubElement(element, "failure", type="expectation",
