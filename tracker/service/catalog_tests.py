@@ -233,9 +233,9 @@ class _Simulation:
             due = dispatch_pass(self.runtime, now=when).next_due
         if due is not None and due > when:
             self.push(due, _DISPATCH)
-        self._collect(when)
+        self._collect()
 
-    def _collect(self, when: datetime) -> None:
+    def _collect(self) -> None:
         """The notifications queued since the last look, and when repeats could come due."""
         with db.session(self.runtime.engine) as session:
             for group in session.execute(select(AlertGroup)).scalars():
