@@ -558,3 +558,23 @@ def test_a_collection_of_a_source_the_catalog_lacks_is_malformed(mini: Path, mon
     with pytest.raises(TestFileError, match=r"^t.test.toml:10: \[\[collection\]\]: source 'sales-feed' is not in "
                                              r"the catalog's \[\[sources\]\] \(it has none\)$"):
         load_test_file(Path("t.test.toml"), default_catalog=mini / "mini.toml")
+
+
+def test_a_muted_alert_expected_otherwise_says_why_it_is_muted(mini: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tracker.service.catalog_tests import failure_text, run_file
+
+    monkeypatch.chdir(mini)
+    (mini / "mini.toml").write_text((mini / "mini.toml").read_text() + SOURCE)
+    (mini / "t.test.toml").write_text(COLLECTIONS.replace('state = "inhibited"', 'state = "silenced"'))
+    result = run_file(load_test_file(Path("t.test.toml"), default_catalog=mini / "mini.toml"))
+    assert [failure_text(result, case, f) for case in result.cases for f in case.failures] == [
+        ('t.test.toml:50: at 2026-07-05T10:00:00+00:00: alert stale-metric {goal="sales-2026"}: expected silenced, '
+        "got firing (inhibited by source-failing source:sales-feed)")
+    ]
+
+
+def test_without_a_catalog_key_the_catalog_in_use_is_tested(mini: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(mini)
+    (mini / "t.test.toml").write_text(PASSING.replace('catalog = "mini.toml"\n', ""))
+    spec = load_test_file(Path("t.test.toml"), default_catalog=mini / "mini.toml")
+    assert spec.catalog.path == mini / "mini.toml" and [g.id for g in spec.catalog.goals] == ["sales-2026"]
