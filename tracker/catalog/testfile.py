@@ -313,7 +313,7 @@ def _case(path: Path, lines: dict, at: tuple, item: Any, catalog: Catalog) -> Ca
     notes = tuple(_notification(path, lines, where, entry) for where, entry in reader.array("notification"))
     if not (goals or alerts or notes):
         reader.fail("[[test]]: expects nothing (add [[test.goal]], [[test.alert]] or [[test.notification]])")
-    return Case(reader.line, name, when, goals, alerts, notes)
+    return Case(reader.line, name, when, goals, alerts, notes, named="name" in reader.table)
 
 
 def _goal(path: Path, lines: dict, at: tuple, item: Any, catalog: Catalog) -> GoalExpectation:

@@ -93,6 +93,7 @@ class Case:
     goals: tuple[GoalExpectation, ...] = ()
     alerts: tuple[AlertExpectation, ...] = ()
     notifications: tuple[NotificationExpectation, ...] = ()
+    named: bool = False  # the file gave a name (else it is "at TIME")
 
 
 @dataclass(frozen=True)

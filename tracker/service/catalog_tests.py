@@ -323,7 +323,7 @@ def when(result: FileResult, case: CaseResult) -> str:
 
 def failure_text(result: FileResult, case: CaseResult, failure: Failure) -> str:
     """`FILE:LINE: at TIME (NAME): SUBJECT: expected E, got A`, one line."""
-    named = "" if case.case.name.startswith("at ") else f" ({case.case.name})"
+    named = f" ({case.case.name})" if case.case.named else ""
     at = failure.at.astimezone(result.spec.catalog.timezone).isoformat()
     return (f"{result.spec.where(failure.line)}: at {at}{named}: {failure.subject}: "
             f"expected {failure.expected}, got {failure.actual}")
