@@ -80,9 +80,11 @@ def deliver_pass(
     rng: Callable[[], float] | None = None,
     stop: threading.Event | None = None,
     slots: lanes.Slots | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> PassResult:
     """Delivers every notification due at `now`; failed ones are rescheduled. Raises the
-    first database error a lane met, after the other lanes have finished."""
+    first database error a lane met, after the other lanes have finished. `clock` (tests):
+    the time of each attempt, else `now` run on by the monotonic clock."""
     settings = runtime.settings.deliver
     targets = plan_for(runtime.catalog, runtime.settings).targets
     with db.session(runtime.engine) as session:
@@ -91,8 +93,9 @@ def deliver_pass(
         return PassResult()
     own = client is None
     client = client or deadline_client(settings.timeout_seconds)
-    shared = PassState(runtime, now, time.monotonic(), {}, targets, rng or random.random)
-    shared.channels.update({name: make_channel(t, client, timeout=shared.timeout(name)) for name, t in targets.items()})
+    shared = PassState(runtime, now, time.monotonic(), {}, targets, rng or random.random, own_clock=clock)
+    shared.channels.update({name: make_channel(t, client, timeout=shared.timeout(name), clock=shared.clock)
+                            for name, t in targets.items()})
     result, stop, in_flight, errors = PassResult(), stop or threading.Event(), lanes.InFlight(), []
     work = [_lane(shared, name, result, stop, slots or lanes.Slots(), in_flight, errors) for name in sorted(due)]
     threads = lanes.start(work, lambda lane: min(lane.limit, due[lane.receiver]))
