@@ -49,10 +49,20 @@ class ReceiverCounts:
     dead: int = 0
     muted: int = 0
     superseded: int = 0
+    disabled: bool = False  # the receiver answered 410 Gone in this pass
+    dead_reason: str = ""  # why the last notification that went dead did
 
     def add(self, outcome: str) -> None:
         name = _COUNTER[outcome]
         setattr(self, name, getattr(self, name) + 1)
+
+    def problem(self) -> str | None:
+        """One line for stderr when this pass lost something for the receiver, else None."""
+        if self.disabled:
+            return f"disabled (it answered 410 Gone); {self.dead} notifications dead"
+        if self.dead:
+            return f"{self.dead} notifications dead (last: {self.dead_reason[:200]})"
+        return None
 
 
 @dataclass
@@ -66,7 +76,16 @@ class PassResult:
 
     def add(self, job: Job) -> None:
         with self._lock:
-            self.receivers[job.receiver].add(job.outcome)  # type: ignore[arg-type]
+            counts = self.receivers[job.receiver]
+            counts.add(job.outcome)  # type: ignore[arg-type]
+            counts.disabled = counts.disabled or job.disable
+            if job.outcome == DEAD:
+                counts.dead_reason = job.reason
+
+    def problems(self) -> dict[str, str]:
+        """Receivers that had a notification go dead, or were disabled, in this pass."""
+        found = {name: counts.problem() for name, counts in sorted(self.receivers.items())}
+        return {name: text for name, text in found.items() if text}
 
 
 _COUNTER = {SENT: "sent", RETRY: "failed", DEAD: "dead", MUTED: "muted", SUPERSEDED: "superseded"}
