@@ -84,4 +84,11 @@ class EmailChannel:
             return
         password = self.target.password
         secret = resolve("password", lambda: password.value(self.environ)) if password else ""
-        smtp.login(str(user), secret)
+        smtp.ehlo_or_helo_if_needed()
+        if "PLAIN" in smtp.esmtp_features.get("auth", "").upper().split():
+            # one mechanism: smtplib's login() tries the next after a 535, and a server that
+            # hangs up then would turn a wrong password into a retryable disconnect
+            smtp.user, smtp.password = str(user), secret
+            smtp.auth("PLAIN", smtp.auth_plain)
+        else:
+            smtp.login(str(user), secret)
