@@ -127,7 +127,7 @@ class Receiver(Strict):
     @classmethod
     def _references_well_written(cls, value: dict[str, str]) -> dict[str, str]:
         for name, text in value.items():
-            if "${" in ENV_REFERENCE.sub("", text):
+            if "$" in ENV_REFERENCE.sub("", text):
                 raise ValueError(f"header {name}: write environment references as ${{NAME}}")
         return value
 
