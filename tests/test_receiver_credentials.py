@@ -66,7 +66,7 @@ def _check_config(cli, tmp_path, receiver: str, env: dict[str, str]):  # type: i
 @pytest.mark.parametrize(
     ("receiver", "env", "message"),
     [('name = "a"\nurl = "https://h/x"\nsecret = "${S}"', {"S": "whsec_AA=="},
-      "receiver a: secret key is 1 bytes; the specification asks for 24 to 64"),
+      "receiver a: secret (S): key is 1 bytes; the specification asks for 24 to 64"),
      ('name = "a"\nurl = "https://h/x"\nsecret = "${S}"', {}, "receiver a: secret: environment variable S is not set"),
      ('name = "a"\nurl = "${HOOK_URL}"', {}, "receiver a: url: environment variable HOOK_URL is not set"),
      ('name = "a"\nurl = "https://h/x"', {"TRACKER_WEBHOOK_URL": "https://h/y", "TRACKER_WEBHOOK_SECRET": "whsec_AA=="},

@@ -265,7 +265,8 @@ def check_target(found: Target, environ: Mapping[str, str], check_secret) -> Non
             try:
                 check_secret(value)
             except ValueError as problem:
-                raise ConfigError(f"receiver {found.name}: secret {problem}") from None
+                names = ", ".join(ref.names())
+                raise ConfigError(f"receiver {found.name}: secret{f' ({names})' if names else ''}: {problem}") from None
     for header, text in found.headers:
         if found.format == "template":
             continue  # rendered first; its references are checked when sent
