@@ -71,7 +71,8 @@ class Settings(BaseSettings):
         10, ge=1, le=3600, description="an HTTP connection with no request in progress is closed after this"
     )
     external_url: str | None = Field(
-        None, pattern=r"^https?://", description="how others reach this daemon (Alertmanager's generatorURL)"
+        None, pattern=r"^https?://",
+        description="how others reach this daemon (externalURL, generatorURL and links in alerts)",
     )
     evaluate: EvaluateSettings = EvaluateSettings()
     deliver: DeliverSettings = DeliverSettings()
