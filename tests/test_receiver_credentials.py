@@ -109,3 +109,33 @@ def test_deliver_exits_1_when_a_receiver_is_disabled(cli, tmp_path, httpserver) 
     assert "fine: " in done.out and " 0 dead" in done.out.split("fine: ")[1].splitlines()[0]
     again = cli("deliver", env=env)  # nothing more went dead: success
     assert again.code == 0, again.err
+
+
+@pytest.mark.parametrize(
+    ("environ", "outcome"),
+    [({"U": "https://h.example/p/TOK", "T": "tok-5"}, "sent"),
+     ({"T": "tok-5"}, "url: environment variable U is not set"),
+     ({"U": "https://h.example/p/TOK"}, "headers: environment variable T is not set")],
+    ids=["resolved", "url-unset", "header-unset"],
+)
+def test_references_are_resolved_when_each_request_is_sent(environ, outcome) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    import httpx
+
+    from tracker.catalog.receivers import Ref, Target
+    from tracker.delivery.channel import WebhookChannel
+    from tracker.delivery.failure import DeliveryError
+
+    seen: list[httpx.Request] = []
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: seen.append(request) or httpx.Response(204)))
+    target = Target("ops", Ref("${U}"), headers=(("Authorization", "Bearer ${T}"),))
+    channel = WebhookChannel(target, client, environ=environ)
+    now = datetime(2026, 7, 5, tzinfo=timezone.utc)
+    if outcome == "sent":
+        assert channel.send("m", b"{}", now=now) == 204
+        assert str(seen[0].url) == "https://h.example/p/TOK" and seen[0].headers["authorization"] == "Bearer tok-5"
+        return
+    with pytest.raises(DeliveryError, match=outcome) as raised:
+        channel.send("m", b"{}", now=now)
+    assert not raised.value.permanent and not seen  # set it, and the next attempt goes out

@@ -268,8 +268,6 @@ def check_target(found: Target, environ: Mapping[str, str], check_secret) -> Non
                 names = ", ".join(ref.names())
                 raise ConfigError(f"receiver {found.name}: secret{f' ({names})' if names else ''}: {problem}") from None
     for header, text in found.headers:
-        if found.format == "template":
-            continue  # rendered first; its references are checked when sent
         try:
             Ref(text).value(environ)
         except Unresolved as problem:

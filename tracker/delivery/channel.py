@@ -84,7 +84,8 @@ class WebhookChannel:
         self.environ = os.environ if environ is None else environ
 
     def headers(self, webhook_id: str, body: bytes, at: datetime, extra: Mapping[str, str]) -> dict[str, str]:
-        own = {} if self.target.format == "template" else self.target.header_values(self.environ)
+        own = {} if self.target.format == "template" else resolve(
+            "headers", lambda: self.target.header_values(self.environ))
         headers = {**extra, **own, "webhook-id": webhook_id, "webhook-timestamp": str(int(at.timestamp()))}
         if self.target.secret is not None:
             secrets = resolve("secret", lambda: self.target.secret.value(self.environ))  # type: ignore[union-attr]
