@@ -5,6 +5,7 @@ is (SIGHUP reloads it), and `tracker deliver` exiting 1 when it lost a notificat
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
 
 import pytest
@@ -139,3 +140,60 @@ def test_references_are_resolved_when_each_request_is_sent(environ, outcome) -> 
     with pytest.raises(DeliveryError, match=outcome) as raised:
         channel.send("m", b"{}", now=now)
     assert not raised.value.permanent and not seen  # set it, and the next attempt goes out
+
+
+@pytest.mark.slow
+def test_sighup_reads_url_file_and_secret_file_again(sqlite_url, tmp_path, httpserver) -> None:  # type: ignore[no-untyped-def]
+    """A running daemon: the firing goes to the first URL signed with the first secret; the
+    files change, SIGHUP, and the resolve goes to the second URL signed with the second."""
+    import signal
+    from functools import partial
+
+    from datetime import datetime, timezone
+
+    from freezegun import freeze_time
+    from standardwebhooks import Webhook
+
+    from tests import polling
+    from tests.replica_helpers import OFF, ON, catalog_text, daemon_env, free_port, record
+    from tests.test_daemon_e2e import DaemonProcess
+    from tracker.store.db import ensure_schema, make_engine
+
+    wait_for = partial(polling.wait_for, deadline=30.0, interval=0.1)
+    first, second = GOOD_KEY, "whsec_" + base64.b64encode(b"s" * 40).decode()
+    for path in ("/first", "/second"):
+        httpserver.expect_request(path, method="POST").respond_with_data("", status=204)
+    url_file, secret_file = tmp_path / "hook.url", tmp_path / "hook.secret"
+    url_file.write_text(httpserver.url_for("/first"))
+    secret_file.write_text(first)
+    catalog = tmp_path / "goals.toml"
+    catalog.write_text(catalog_text(1, extra=f'[[receivers]]\nname = "hook"\nurl_file = "{url_file}"\n'
+                                             f'secret_file = "{secret_file}"\n'))
+    engine = make_engine(sqlite_url)
+    ensure_schema(engine)
+    engine.dispose()
+    record(sqlite_url, catalog, {"one": "100", "m0": OFF})
+    port = free_port()
+    env = daemon_env(sqlite_url, catalog, port, evaluate__interval_seconds="0.5", deliver__interval_seconds="0.2")
+    daemon = DaemonProcess(env, tmp_path / "daemon.log", port)
+
+    def posted(path: str) -> list:
+        return [request for request, _ in httpserver.log if request.path == path]
+
+    try:
+        (firing,) = wait_for(lambda: posted("/first"), "the firing at the first URL")
+        url_file.write_text(httpserver.url_for("/second") + "\n")
+        secret_file.write_text(second + "\n")
+        daemon.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "catalog reloaded" in (tmp_path / "daemon.log").read_text(), "the reload")
+        record(sqlite_url, catalog, {"m0": ON})
+        (resolved,) = wait_for(lambda: posted("/second"), "the resolve at the second URL")
+    finally:
+        assert daemon.stop() == 0
+    assert json.loads(firing.get_data())["type"] == "alert.firing"
+    assert json.loads(resolved.get_data())["type"] == "alert.resolved"
+    for key, request in ((first, firing), (second, resolved)):
+        with freeze_time(datetime.fromtimestamp(int(request.headers["webhook-timestamp"]), timezone.utc)):
+            Webhook(key).verify(request.get_data(), dict(request.headers))
+    log = (tmp_path / "daemon.log").read_text()
+    assert "/first" not in log and "/second" not in log and first[6:] not in log and second[6:] not in log
