@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+from datetime import UTC
 
 import pytest
 
@@ -120,7 +121,7 @@ def test_deliver_exits_1_when_a_receiver_is_disabled(cli, tmp_path, httpserver) 
     ids=["resolved", "url-unset", "header-unset"],
 )
 def test_references_are_resolved_when_each_request_is_sent(environ, outcome) -> None:  # type: ignore[no-untyped-def]
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     import httpx
 
@@ -132,7 +133,7 @@ def test_references_are_resolved_when_each_request_is_sent(environ, outcome) -> 
     client = httpx.Client(transport=httpx.MockTransport(lambda request: seen.append(request) or httpx.Response(204)))
     target = Target("ops", Ref("${U}"), headers=(("Authorization", "Bearer ${T}"),))
     channel = WebhookChannel(target, client, environ=environ)
-    now = datetime(2026, 7, 5, tzinfo=timezone.utc)
+    now = datetime(2026, 7, 5, tzinfo=UTC)
     if outcome == "sent":
         assert channel.send("m", b"{}", now=now) == 204
         assert str(seen[0].url) == "https://h.example/p/TOK" and seen[0].headers["authorization"] == "Bearer tok-5"
@@ -147,15 +148,21 @@ def test_sighup_reads_url_file_and_secret_file_again(sqlite_url, tmp_path, https
     """A running daemon: the firing goes to the first URL signed with the first secret; the
     files change, SIGHUP, and the resolve goes to the second URL signed with the second."""
     import signal
+    from datetime import datetime
     from functools import partial
-
-    from datetime import datetime, timezone
 
     from freezegun import freeze_time
     from standardwebhooks import Webhook
 
     from tests import polling
-    from tests.replica_helpers import OFF, ON, catalog_text, daemon_env, free_port, record
+    from tests.replica_helpers import (
+        OFF,
+        ON,
+        catalog_text,
+        daemon_env,
+        free_port,
+        record,
+    )
     from tests.test_daemon_e2e import DaemonProcess
     from tracker.store.db import ensure_schema, make_engine
 
@@ -193,7 +200,7 @@ def test_sighup_reads_url_file_and_secret_file_again(sqlite_url, tmp_path, https
     assert json.loads(firing.get_data())["type"] == "alert.firing"
     assert json.loads(resolved.get_data())["type"] == "alert.resolved"
     for key, request in ((first, firing), (second, resolved)):
-        with freeze_time(datetime.fromtimestamp(int(request.headers["webhook-timestamp"]), timezone.utc)):
+        with freeze_time(datetime.fromtimestamp(int(request.headers["webhook-timestamp"]), UTC)):
             Webhook(key).verify(request.get_data(), dict(request.headers))
     log = (tmp_path / "daemon.log").read_text()
     assert "/first" not in log and "/second" not in log and first[6:] not in log and second[6:] not in log

@@ -5,16 +5,16 @@ limits, email parts, sandboxed templates, and Alertmanager's fingerprint and ann
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.models.blocks import Block
 
+from tests.test_formats import NOW, STALE, SUMMARY, alert, notice
 from tracker.catalog.receivers import Target
 from tracker.delivery.formats import fingerprint, render, render_for
 from tracker.delivery.formats.notice import annotations
 from tracker.delivery.formats.slack import escape
-from tests.test_formats import NOW, STALE, SUMMARY, alert, notice
 
 LONG_TITLE = "R&D <2026> " * 300  # 3,300 characters, three escapes in each repeat
 
@@ -181,4 +181,4 @@ def test_resolved_times_are_utc_text() -> None:
     body = json.loads(render("discord", notice(alert(state="resolved", ends_at=NOW + timedelta(minutes=5)),
                                                event="alert.resolved")))
     assert body["embeds"][0]["timestamp"] == "2026-07-05T00:05:00Z"
-    assert datetime.fromisoformat(body["embeds"][0]["timestamp"]).tzinfo == timezone.utc
+    assert datetime.fromisoformat(body["embeds"][0]["timestamp"]).tzinfo == UTC

@@ -10,7 +10,7 @@ from __future__ import annotations
 import email
 import json
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 
 import pytest
@@ -29,7 +29,7 @@ from tracker.delivery import deliver_pass
 from tracker.store import db
 from tracker.store.alert_tables import OutboxRow
 
-T0 = datetime(2026, 7, 5, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 5, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 RULE = Rule(name="off-track", condition="off_track", severity="critical")  # resolves at once
 OFF, ON = StubJudge(evaluation(Status.OFF_TRACK)), StubJudge(evaluation(Status.ON_TRACK))
@@ -124,7 +124,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], Message]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         self.messages.append((envelope.mail_from, envelope.rcpt_tos, email.message_from_bytes(envelope.content)))
         return "250 OK"
 
@@ -149,7 +149,7 @@ def certificate(tmp_path):  # type: ignore[no-untyped-def]
 def test_email_reaches_a_real_smtp_server(engine, certificate, monkeypatch, tmp_path, security) -> None:  # type: ignore[no-untyped-def]
     context, ca_file = certificate
     inbox = Inbox()
-    options = dict(hostname="127.0.0.1", port=free_port(), authenticator=_authenticator)
+    options = {"hostname": "127.0.0.1", "port": free_port(), "authenticator": _authenticator}
     if security == "starttls":
         options.update(tls_context=context, require_starttls=True, auth_require_tls=True)
     else:  # implicit TLS from the first byte; aiosmtpd counts only STARTTLS as TLS for AUTH

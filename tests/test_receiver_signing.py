@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import standardwebhooks.webhooks as reference
@@ -21,7 +21,7 @@ from tracker.catalog.settings import check_secret
 from tracker.delivery import deliver_pass, outbox
 from tracker.store import db
 
-T0 = datetime(2026, 7, 5, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 5, tzinfo=UTC)
 OLD = "whsec_" + base64.b64encode(b"o" * 32).decode()
 NEW = "whsec_" + base64.b64encode(b"n" * 32).decode()
 

@@ -90,7 +90,7 @@ class Receiver(Strict):
     secret: str | None = Field(None, description="${NAME} of the whsec_ secret(s), space-separated while rotating")
     secret_env: str | None = Field(None, description="environment variable holding the whsec_ secret(s)")
     secret_file: Path | None = None
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = Field(default_factory=dict)
     timeout_seconds: float | None = Field(None, gt=0, le=300, description="deadline per attempt (else the setting)")
     concurrency: int | None = Field(None, ge=1, le=64, description="requests in flight at once (else the setting)")
     routing_key: str | None = None  # pagerduty

@@ -15,15 +15,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import httpx
 import structlog
 from standardwebhooks import Webhook
 
-from tracker.catalog.routing import Target
 from tracker.catalog.receivers import Ref
+from tracker.catalog.routing import Target
 from tracker.core.urls import redact_url
 from tracker.delivery.failure import DeliveryError, resolve
 from tracker.delivery.http import deadline, read_capped
@@ -33,7 +33,7 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Channel(Protocol):
@@ -109,7 +109,7 @@ class WebhookChannel:
         except httpx.HTTPError as error:
             # httpx messages can quote the URL, and the URL can carry a token: the type is enough
             raise DeliveryError(f"{type(error).__name__}: {_brief(error)} ({redact_url(url)})") from None
-        except Exception as error:  # whatever else a receiver can provoke is a failed attempt
+        except Exception as error:  # noqa: BLE001 (whatever else a receiver provokes is a failed attempt)
             raise DeliveryError(f"unexpected {type(error).__name__} while sending") from None
         if 200 <= status < 300:
             return status

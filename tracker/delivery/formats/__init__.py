@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tracker.delivery.formats import alertmanager, discord, email, msteams, native, pagerduty, slack, template
+from tracker.delivery.formats import (
+    alertmanager,
+    discord,
+    email,
+    msteams,
+    native,
+    pagerduty,
+    slack,
+    template,
+)
 from tracker.delivery.formats.notice import Notice, NoticeAlert, fingerprint, utc_text
 
 if TYPE_CHECKING:

@@ -9,7 +9,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from tracker.delivery.formats.notice import (
-    ZERO_TIME, Notice, NoticeAlert, am_labels, annotations, common, dump, fingerprint, utc_text,
+    ZERO_TIME,
+    Notice,
+    NoticeAlert,
+    am_labels,
+    annotations,
+    common,
+    dump,
+    fingerprint,
+    utc_text,
 )
 
 

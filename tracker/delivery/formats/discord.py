@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.delivery.formats.notice import Notice, NoticeAlert, cut, dump, headline, utc_text
+from tracker.delivery.formats.notice import (
+    Notice,
+    NoticeAlert,
+    cut,
+    dump,
+    headline,
+    utc_text,
+)
 
 CONTENT, EMBEDS, TITLE, DESCRIPTION, FOOTER, TOTAL = 2000, 10, 256, 4096, 2048, 6000
 _COLOUR = {"critical": 0xE01E5A, "warning": 0xECB22E, "info": 0x36C5F0}

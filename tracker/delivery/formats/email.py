@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from html import escape
 
-from tracker.delivery.formats.notice import Notice, NoticeAlert, cut, dump, headline, utc_text
+from tracker.delivery.formats.notice import (
+    Notice,
+    NoticeAlert,
+    cut,
+    dump,
+    headline,
+    utc_text,
+)
 
 SUBJECT = 200
 

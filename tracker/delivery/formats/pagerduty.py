@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.delivery.formats.notice import Notice, NoticeAlert, annotations, cut, dump, utc_text
+from tracker.delivery.formats.notice import (
+    Notice,
+    NoticeAlert,
+    annotations,
+    cut,
+    dump,
+    utc_text,
+)
 
 URL = "https://events.pagerduty.com/v2/enqueue"
 SUMMARY = 1024

@@ -8,7 +8,13 @@ or a mention) and cut to Slack's documented limits: 3,000 characters in a sectio
 
 from __future__ import annotations
 
-from tracker.delivery.formats.notice import ELLIPSIS, Notice, NoticeAlert, dump, headline
+from tracker.delivery.formats.notice import (
+    ELLIPSIS,
+    Notice,
+    NoticeAlert,
+    dump,
+    headline,
+)
 
 SECTION_TEXT = 3000
 MAX_BLOCKS = 50
