@@ -177,8 +177,6 @@ def _notice(session: Session, group: Group, members: Members, decision: GroupDec
     for alert in chosen:
         alert.last_notified_at, alert.last_notify_reason = now, decision.reason
         session.add(alert)
-    log.info("notification due", receiver=group.receiver, group=group.key, reason=decision.reason,
-             firing=len(members.firing), resolved=len(members.resolved))
     return Notice(
         event=event, timestamp=now, receiver=group.receiver, group_key=group.key, group_labels=group.labels,
         alerts=tuple(_notice_alert(alert, decision.reason, now) for alert in chosen), reason=decision.reason,
@@ -187,6 +185,9 @@ def _notice(session: Session, group: Group, members: Members, decision: GroupDec
 
 
 def _enqueue(session: Session, group: Group, notice: Notice, plan: Plan, now: datetime):  # type: ignore[no-untyped-def]
+    log.info("notification queued", receiver=group.receiver, group=group.key, reason=notice.reason,
+             firing=sum(a.state == "firing" for a in notice.alerts),
+             resolved=sum(a.state == "resolved" for a in notice.alerts))
     return outbox.enqueue(session, receiver=group.receiver, fingerprint=group.id, subject=group.key[:200],
                           event=notice.event, reason=notice.reason, body=render_for(plan.targets[group.receiver],
                                                                                      notice), now=now)
