@@ -8,6 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from tests.test_formats import NOW, STALE, SUMMARY, alert, notice
@@ -182,3 +184,13 @@ def test_resolved_times_are_utc_text() -> None:
                                                event="alert.resolved")))
     assert body["embeds"][0]["timestamp"] == "2026-07-05T00:05:00Z"
     assert datetime.fromisoformat(body["embeds"][0]["timestamp"]).tzinfo == UTC
+
+
+@given(st.text(alphabet=st.sampled_from("ab&<>é 😀"), max_size=60), st.integers(min_value=1, max_value=40))
+def test_slack_escape_never_passes_the_limit_nor_splits_an_entity(text: str, limit: int) -> None:
+    found = escape(text, limit)
+    assert len(found) <= limit
+    shown = found.removesuffix("…")  # the alphabet has no ellipsis of its own
+    plain = shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert text.startswith(plain) and "<" not in found and ">" not in found
+    assert all(part.startswith(("amp;", "lt;", "gt;")) for part in found.split("&")[1:])
