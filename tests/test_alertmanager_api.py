@@ -49,5 +49,5 @@ def test_firing_is_refreshed_every_cycle_and_the_resolve_ends_it(engine, interva
         assert alert["endsAt"] == (T0 + n * HOUR + ahead).strftime("%Y-%m-%dT%H:%M:%SZ")
         assert alert["startsAt"] == "2026-07-05T00:00:00Z"
         assert alert["labels"]["alertname"] == "off-track" and alert["labels"]["goal"] == EV
-        assert alert["generatorURL"] == "http://127.0.0.1:9464/metrics"
+        assert alert["generatorURL"] == f"http://127.0.0.1:9464/api/goals/{EV}"
     assert alerts[3][1]["endsAt"] == "2026-07-05T03:00:00Z"

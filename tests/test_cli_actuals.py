@@ -148,7 +148,7 @@ def test_goals_json_lists_the_catalog_with_revisions(cli):
 
 def test_info_masks_secrets(cli, tmp_path):
     env = {
-        "TRACKER_WEBHOOK_SECRET": "whsec_c2VjcmV0LXNpZ25pbmcta2V5",
+        "TRACKER_WEBHOOK_SECRET": "whsec_c2VjcmV0LXNpZ25pbmcta2V5LW9mLWluZm8tdGVzdA==",
         "TRACKER_WEBHOOK_URL": "https://hooks.slack.example/services/T000/B000/XXXXSECRETPATH",
     }
     done = cli("info", "--json", env=env)
@@ -184,9 +184,9 @@ def test_help_lists_commands_without_error(cli):
 @pytest.mark.parametrize(
     "value, message",
     [
-        (None, "receiver ops: secret_env OPS_SECRET is not set"),
-        ("whsec_!!notbase64", "receiver ops: OPS_SECRET the key after 'whsec_' must be non-empty base64"),
-        ("plain", "receiver ops: OPS_SECRET must start with 'whsec_'"),
+        (None, "receiver ops: secret: environment variable OPS_SECRET is not set"),
+        ("whsec_!!notbase64", "receiver ops: secret (OPS_SECRET): the key after 'whsec_' must be non-empty base64"),
+        ("plain", "receiver ops: secret (OPS_SECRET): must start with 'whsec_'"),
     ],
 )
 def test_a_receiver_that_means_to_sign_needs_a_good_secret(cli, tmp_path, value, message):

@@ -64,8 +64,8 @@ def test_signature_verifies_with_standardwebhooks_over_the_exact_bytes() -> None
 
     body = json.dumps({"type": "alert.firing", "data": {"summary": "小米 EV: projected 87%"}}, ensure_ascii=False).encode()
     channel = WebhookChannel(Target("ops", "https://hooks.example.com/x", secret=SECRET),
-                             httpx.Client(transport=httpx.MockTransport(handler)))
-    assert channel.send("msg_1", body, now=NOW) == 204
+                             httpx.Client(transport=httpx.MockTransport(handler)), clock=lambda: NOW)
+    assert channel.send("msg_1", body, now=NOW - timedelta(hours=1)) == 204  # signed by the clock, as sent
     (request,) = seen
     assert request.content == body
     assert request.headers["webhook-id"] == "msg_1"

@@ -8,11 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracker.delivery.formats import Notice, NoticeAlert, render
+from tracker.delivery.formats import Notice, NoticeAlert, fingerprint, render
 
 NOW = datetime(2026, 7, 5, tzinfo=timezone.utc)
 LATER = NOW + timedelta(hours=4)
 SUMMARY = "EV deliveries 2026: projected 481,200 of 550,000 (87%)"
+DESCRIPTION = "projected 481,200 of 550,000 (87%) (rule off-track, severity critical)"
 
 
 def alert(**changes) -> NoticeAlert:  # type: ignore[no-untyped-def]
@@ -64,7 +65,8 @@ def test_alertmanager_v4_body_key_for_key() -> None:
     firing, resolved = body["alerts"]
     assert set(firing) == {"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
     assert firing["endsAt"] == "0001-01-01T00:00:00Z" and resolved["endsAt"] == "2026-07-05T00:05:00Z"
-    assert firing["annotations"] == {"summary": SUMMARY, "description": f"EV deliveries 2026: {SUMMARY}"}
+    assert firing["annotations"] == {"summary": SUMMARY, "description": DESCRIPTION}  # the title once
+    assert firing["fingerprint"] == fingerprint(firing["labels"]) and len(firing["fingerprint"]) == 16
     one = json.loads(render("alertmanager", notice(alert(state="resolved", ends_at=NOW), event="alert.resolved")))
     assert one["status"] == "resolved" and one["commonAnnotations"] == one["alerts"][0]["annotations"]
 
@@ -72,8 +74,8 @@ def test_alertmanager_v4_body_key_for_key() -> None:
 @pytest.mark.parametrize(
     ("changes", "notice_changes", "ends_at", "generator"),
     [
-        ({}, {"expires_at": LATER, "generator_url": "http://t:9464/metrics"}, "2026-07-05T04:00:00Z",
-         "http://t:9464/metrics"),
+        ({}, {"expires_at": LATER, "external_url": "http://t:9464"}, "2026-07-05T04:00:00Z",
+         "http://t:9464/api/goals/ev-deliveries-2026"),
         ({"state": "resolved", "ends_at": NOW + timedelta(minutes=5)}, {"expires_at": LATER},
          "2026-07-05T00:05:00Z", None),
         ({}, {}, None, None),
@@ -84,7 +86,7 @@ def test_alertmanager_api_body_lists_the_group_as_prometheus_pushes_it(changes, 
     (pushed,) = json.loads(render("alertmanager_api", notice(alert(**changes), **notice_changes)))
     assert pushed["labels"] == {"alertname": "off-track", "business": "ev", "goal": "ev-deliveries-2026",
                                 "severity": "critical"}
-    assert pushed["annotations"] == {"summary": SUMMARY, "description": f"EV deliveries 2026: {SUMMARY}"}
+    assert pushed["annotations"] == {"summary": SUMMARY, "description": DESCRIPTION}
     assert pushed["startsAt"] == "2026-07-05T00:00:00Z"
     assert pushed.get("endsAt") == ends_at and pushed.get("generatorURL") == generator
     assert set(pushed) <= {"labels", "annotations", "startsAt", "endsAt", "generatorURL"}
@@ -97,5 +99,5 @@ def test_slack_lists_the_group_in_one_message() -> None:
     assert head == "[FIRING:1] business=ev"
     assert lines == [f":red_circle: [FIRING] {SUMMARY} (off-track · critical)",
                      ":white_check_mark: [RESOLVED] EV deliveries 2026: ev_deliveries is late (stale-metric · warning)"]
-    assert [b["type"] for b in body["blocks"]] == ["section", "context"]
-    assert body["blocks"][1]["elements"][0]["text"] == "first notification"
+    assert [b["type"] for b in body["blocks"]] == ["section", "section", "section", "context"]
+    assert body["blocks"][-1]["elements"][0]["text"] == "first notification"

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-SECRET = "whsec_c2VjcmV0LWtleS1mb3ItdGVzdHM="
+SECRET = "whsec_c2VjcmV0LWtleS1mb3ItdGhlLWxvZy10ZXN0cw=="
 KEY = SECRET.removeprefix("whsec_")
 
 
@@ -121,10 +121,10 @@ def test_known_secrets_covers_settings_catalog_and_environment(catalog):
     with_receiver = with_receiver.model_copy(update={"sources": (SourceConfig(
         name="feed", kind="http_json", schedule="0 9 * * *", url="https://ir.example/feed.json", metric="ev_deliveries",
         value_path="v", period_path="p", headers={"Authorization": "Bearer ${FEED_TOKEN}"}),)})
-    environ = {"OPS_SECRET": "whsec_b3BzLXNlY3JldA==", "FEED_TOKEN": "feed-tok-9"}
+    environ = {"OPS_SECRET": "whsec_b3BzLXNlY3JldC1vZi10aGUtcmVjZWl2ZXItb3Bz", "FEED_TOKEN": "feed-tok-9"}
     found = known_secrets(settings, environ, with_receiver)
     assert set(found) >= {SECRET, KEY, "https://hooks.example/T0/B0/abc", "pg-pass", "https://ops.example/hook/xyz",
-                          "tok-1", "whsec_b3BzLXNlY3JldA==", "b3BzLXNlY3JldA==", "feed-tok-9"}
+                          "tok-1", "whsec_b3BzLXNlY3JldC1vZi10aGUtcmVjZWl2ZXItb3Bz", "b3BzLXNlY3JldC1vZi10aGUtcmVjZWl2ZXItb3Bz", "feed-tok-9"}
 
 
 def test_job_context_starts_clean_and_is_cleared_after(capture):

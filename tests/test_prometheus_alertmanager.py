@@ -152,7 +152,7 @@ def test_prometheus_scrapes_goals_and_alertmanager_gets_our_alerts(binaries, sql
         assert firing["status"]["state"] == "active"
         assert firing["labels"] == {"alertname": "off-track", "goal": "g0", "team": "t0", "severity": "critical"}
         assert firing["annotations"]["summary"].startswith("Goal 0: ") and firing["endsAt"] > firing["startsAt"]
-        assert firing["generatorURL"] == f"http://127.0.0.1:{port}/metrics"
+        assert firing["generatorURL"] == f"http://127.0.0.1:{port}/api/goals/g0"
 
         record(sqlite_url, catalog, {"m0": ON})
         # Resolved: pushed with endsAt = the resolve time, Alertmanager lists it no more.
@@ -246,3 +246,63 @@ def test_our_alertmanager_body_for_a_group_is_the_one_alertmanager_sends(binarie
         mine = by_goal[alert["labels"]["goal"]]
         assert (alert["labels"], alert["annotations"], alert["status"]) == (
             mine["labels"], mine["annotations"], mine["status"])
+
+
+def test_a_batch_pushed_to_alertmanager_lists_every_alert_once(binaries, database_url, tmp_path, monkeypatch):
+    """Five firing alerts of one cycle go to the real Alertmanager in batched POSTs (two
+    alerts a batch here, so three rows): it lists each alert once, with our fingerprint
+    and annotations that name the goal only in the summary."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from tests.alerting_helpers import StubJudge, evaluation, make_runtime
+    from tracker.alerting import dispatch
+    from tracker.alerting.cycle import evaluate_cycle
+    from tracker.catalog.routing import Receiver
+    from tracker.core.verdict import Status
+    from tracker.delivery import deliver_pass
+    from tracker.delivery.formats import fingerprint
+    from tracker.store import db
+    from tracker.store.alert_tables import OutboxRow
+    from tracker.store.db import ensure_schema, make_engine
+
+    monkeypatch.setattr(dispatch, "BATCH_SIZE", 2)
+    goals = ["ev-deliveries-2026", "home-stores-2026", "china-share-yearly", "ai-code-share", "phone-asp-2026"]
+    alertmanager = start_alertmanager(binaries["prometheus-alertmanager"], tmp_path)
+    engine = make_engine(database_url)
+    ensure_schema(engine)
+    try:
+        wait_for(alertmanager.ready, "Alertmanager ready")
+        runtime = make_runtime(engine, route={"group_wait": timedelta(0)})
+        runtime.__dict__["catalog"] = runtime.catalog.model_copy(update={"receivers": (
+            Receiver(name="am", url=f"{alertmanager.base}/api/v2/alerts", format="alertmanager_api"),)})
+        titles = {goal: f"Goal {goal.upper()}" for goal in goals}
+        judge = StubJudge(*(evaluation(Status.OFF_TRACK, goal=goal, title=titles[goal],
+                                       summary=f"{titles[goal]}: projected 40% of target") for goal in goals))
+        now = datetime.now(timezone.utc)  # Alertmanager keeps its own clock: push alerts that are live now
+        evaluate_cycle(runtime, now=now, judge=judge)
+        with db.session(engine) as session:
+            rows = session.execute(select(OutboxRow).where(OutboxRow.receiver == "am")).scalars().all()
+        assert len(rows) == 3 and sorted(len(json.loads(row.body)) for row in rows) == [1, 2, 2]
+        assert deliver_pass(runtime, now=now).total("sent") == 3
+
+        def listed() -> list[dict]:
+            response = alertmanager.get("/api/v2/alerts")
+            found = response.json() if response is not None and response.status_code == 200 else []
+            return found if len(found) >= len(goals) else []
+
+        alerts = wait_for(listed, "every alert in Alertmanager")
+    finally:
+        alertmanager.stop()
+        engine.dispose()
+    by_goal: dict[str, list[dict]] = {}
+    for alert in alerts:
+        by_goal.setdefault(alert["labels"]["goal"], []).append(alert)
+    assert sorted(by_goal) == sorted(goals) and all(len(found) == 1 for found in by_goal.values())
+    for goal, (alert,) in by_goal.items():
+        assert alert["fingerprint"] == fingerprint(alert["labels"])  # Alertmanager's own, computed by us
+        summary, description = alert["annotations"]["summary"], alert["annotations"]["description"]
+        assert summary == f"{titles[goal]}: projected 40% of target"
+        assert titles[goal] not in description and description.startswith("projected 40% of target")
+        assert alert["generatorURL"] == f"http://127.0.0.1:9464/api/goals/{goal}"

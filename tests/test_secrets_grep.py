@@ -100,3 +100,71 @@ url = "http://ops:{SECRETS['receiver password']}@LOCALHOST:{receiver.port}/hook/
     finally:
         source.close()
         receiver.close()
+
+
+RECEIVER_SECRETS = {"hook url token": "HOOKPATH-5150", "signing key": "whsec_" + "c2lnbmluZy1rZXktZm9yLXRoZS1ncmVwLXRlc3Q=",
+                    "header token": "HDRTOKEN-8080", "routing key": "PDROUTE-3030", "file url token": "FILEURL-6060",
+                    "template key": "TPLKEY-7070"}
+
+
+def test_no_receiver_credential_in_logs_info_outbox_or_metrics(cli, sqlite_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Every receiver credential comes from ${ENV} or a file: none is printed at debug level,
+    shown by `info --json`, stored in any table or exposed on /metrics, and each reached
+    the receiver it was meant for."""
+    from tests import polling
+    from tests.replica_helpers import daemon_env, free_port
+    from tests.test_daemon_e2e import DaemonProcess
+
+    hook, pagerduty, templated = Echo(500), Echo(202), Echo(200)
+    try:
+        route = tmp_path / "pd.key"
+        route.write_text(RECEIVER_SECRETS["routing key"] + "\n")
+        url_file = tmp_path / "tpl.url"
+        url_file.write_text(f"http://127.0.0.1:{templated.port}/in/{RECEIVER_SECRETS['file url token']}\n")
+        catalog = tmp_path / "goals.toml"
+        catalog.write_text(CATALOG.read_text(encoding="utf-8") + f'''
+[[receivers]]
+name = "hook"
+url = "${{HOOK_URL}}"
+secret = "${{HOOK_SECRET}}"
+headers = {{ Authorization = "Bearer ${{HOOK_TOKEN}}" }}
+
+[[receivers]]
+name = "pd"
+format = "pagerduty"
+url = "http://127.0.0.1:{pagerduty.port}/v2/enqueue"
+routing_key_file = "{route}"
+
+[[receivers]]
+name = "tpl"
+format = "template"
+url_file = "{url_file}"
+body = '{{"n": {{{{ alerts | length }}}}}}'
+headers = {{ X-Key = "${{TPL_KEY}}" }}
+''', encoding="utf-8")
+        env = {"TRACKER_CONFIG": str(catalog), "TRACKER_LOG_LEVEL": "debug", "TRACKER_LOG_FORMAT": "json",
+               "HOOK_URL": f"http://127.0.0.1:{hook.port}/h/{RECEIVER_SECRETS['hook url token']}",
+               "HOOK_SECRET": RECEIVER_SECRETS["signing key"], "HOOK_TOKEN": RECEIVER_SECRETS["header token"],
+               "TPL_KEY": RECEIVER_SECRETS["template key"]}
+        runs = [cli("check-config", env=env), cli("evaluate", "--at", "2026-07-05", env=env), cli("deliver", env=env),
+                cli("alerts", "--json", env=env), cli("info", "--json", env=env), cli("info", env=env)]
+        assert runs[0].code == 0, runs[0].err
+        assert hook.bodies and pagerduty.bodies and templated.bodies, "a receiver was never called"
+        assert RECEIVER_SECRETS["routing key"].encode() in pagerduty.bodies[0]  # it went where it belongs
+        port = free_port()
+        daemon = DaemonProcess({**daemon_env(sqlite_url, catalog, port), **env}, tmp_path / "daemon.log", port)
+        try:
+            metrics = polling.wait_for(lambda: (r := daemon.get("/metrics")) is not None and r.status_code == 200
+                                       and "tracker_" in r.text and r.text, "/metrics", deadline=30.0)
+        finally:
+            assert daemon.stop() == 0
+        printed = "\n".join(run.out + run.err for run in runs) + (tmp_path / "daemon.log").read_text()
+        stored = _everything_stored(tmp_path / "tracker.db")
+        assert "${TPL_KEY}" in stored  # the reference is stored, resolved only when sent
+        for what, secret in RECEIVER_SECRETS.items():
+            for where, text in (("printed", printed), ("stored", stored), ("on /metrics", metrics)):
+                assert secret not in text, f"the {what} was {where}"
+                assert secret.removeprefix("whsec_") not in text, f"the {what}'s key was {where}"
+    finally:
+        for server in (hook, pagerduty, templated):
+            server.close()

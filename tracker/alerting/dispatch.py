@@ -9,6 +9,7 @@ there is one daemon per file. Decisions are tracker.core.grouping's, with their 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +27,8 @@ from tracker.core.grouping import GroupDecision, Members, Told, after_notify, ne
 from tracker.core.inhibition import InhibitRule
 from tracker.core.lifecycle import FIRING
 from tracker.delivery import outbox
-from tracker.delivery.formats import Notice, NoticeAlert, render
+from tracker.delivery.formats import Notice, NoticeAlert, alertmanager, render_for
+from tracker.delivery.formats.notice import dump
 from tracker.store import db, silences
 from tracker.store.alert_tables import AlertGroup, AlertRow
 
@@ -77,9 +79,50 @@ def dispatch(
     groups = collect(rows, plan)
     for where in sorted(told.keys() - groups.keys()):
         session.delete(told[where])  # its route or its alerts are gone: nobody is left to tell
+    batches = Batches()
     for where, group in sorted(groups.items()):
-        _decide(session, group, told.get(where), plan=plan, muted=muted, now=now, wait=wait, result=result)
+        _decide(session, group, told.get(where), plan=plan, muted=muted, now=now, wait=wait, result=result,
+                batches=batches)
+    batches.queue(session, now=now)
     return result
+
+
+BATCH_SIZE = 64  # alerts per POST to Alertmanager's API, as Prometheus's notifier sends them
+
+
+@dataclass
+class Batches:
+    """alertmanager_api: every group due in this dispatch goes out in a few POSTs of up to
+    BATCH_SIZE alerts (one outbox row each), not one POST per group."""
+
+    notices: dict[str, list[Notice]] = field(default_factory=dict)
+    waiting: dict[str, list[AlertGroup]] = field(default_factory=dict)  # rows told by a batch of the receiver
+
+    def add(self, notice: Notice) -> None:
+        self.notices.setdefault(notice.receiver, []).append(notice)
+
+    def queue(self, session: Session, *, now: datetime) -> None:
+        for receiver, notices in sorted(self.notices.items()):
+            items = [(alert, notice) for notice in notices for alert in notice.alerts]
+            chunks = [items[n:n + BATCH_SIZE] for n in range(0, len(items), BATCH_SIZE)]
+            reasons = sorted({notice.reason for notice in notices})
+            rows = [self._row(session, receiver, chunk, n, len(chunks), reasons, now) for n, chunk in
+                    enumerate(chunks, 1)]
+            for told in self.waiting.get(receiver, []):
+                told.outbox_id = rows[-1].id
+                session.add(told)
+
+    @staticmethod
+    def _row(session: Session, receiver: str, chunk: list, number: int, total: int, reasons: list[str],
+             now: datetime):  # type: ignore[no-untyped-def]
+        body = dump([item for alert, notice in chunk for item in alertmanager.pushed([alert], notice)])
+        firing = any(alert.state == "firing" for alert, _ in chunk)
+        key = hashlib.sha256(("\x00".join([receiver, *sorted(a.fingerprint for a, _ in chunk)])).encode())
+        log.info("notification queued", receiver=receiver, batch=f"{number} of {total}", alerts=len(chunk))
+        return outbox.enqueue(session, receiver=receiver, fingerprint=key.hexdigest()[:16],
+                              subject=f"batch {number} of {total}", event="alert.firing" if firing else
+                              "alert.resolved", reason=reasons[0] if len(reasons) == 1 else ", ".join(reasons)[:200],
+                              body=body, now=now)
 
 
 def _members(group: Group, told: AlertGroup | None, muted: dict[str, str]) -> Members:
@@ -96,7 +139,7 @@ def _told(row: AlertGroup | None) -> Told | None:
 
 def _decide(
     session: Session, group: Group, row: AlertGroup | None, *, plan: Plan, muted: dict[str, str], now: datetime,
-    wait: bool, result: DispatchResult,
+    wait: bool, result: DispatchResult, batches: Batches,
 ) -> None:
     members = _members(group, row, muted)
     decision = needs_notify(_told(row), members, timing=plan.timing(group.route),
@@ -106,7 +149,12 @@ def _decide(
             result.wait_until(decision.due)
         return
     still_muted = frozenset(fp for fp, r in group.alerts.items() if r.state == FIRING and fp in muted)
-    outbox_id = _queue(session, group, members, decision, plan, now).id if decision.notify else None
+    batched = decision.notify and plan.refreshes(group.receiver)
+    notice = _notice(session, group, members, decision, plan, now) if decision.notify else None
+    if batched:
+        batches.add(notice)  # type: ignore[arg-type]
+    queued = _enqueue(session, group, notice, plan, now) if notice is not None and not batched else None
+    outbox_id = queued.id if queued is not None else None
     result.queued += decision.notify
     believed = after_notify(_told(row), members, still_muted, now)
     if not believed.firing:
@@ -118,24 +166,31 @@ def _decide(
     row.labels, row.firing, row.resolved = group.labels, sorted(believed.firing), sorted(believed.resolved)
     row.notified_at, row.reason, row.outbox_id = now, decision.reason, outbox_id
     session.add(row)
+    if batched:
+        batches.waiting.setdefault(group.receiver, []).append(row)
 
 
-def _queue(session: Session, group: Group, members: Members, decision: GroupDecision, plan: Plan, now: datetime):  # type: ignore[no-untyped-def]
+def _notice(session: Session, group: Group, members: Members, decision: GroupDecision, plan: Plan,
+            now: datetime) -> Notice:
     event = "alert.firing" if members.firing else "alert.resolved"
     chosen = [group.alerts[fp] for fp in sorted(members.firing | members.resolved, key=lambda fp: _order(group, fp))]
     for alert in chosen:
         alert.last_notified_at, alert.last_notify_reason = now, decision.reason
         session.add(alert)
-    notice = Notice(
+    return Notice(
         event=event, timestamp=now, receiver=group.receiver, group_key=group.key, group_labels=group.labels,
         alerts=tuple(_notice_alert(alert, decision.reason, now) for alert in chosen), reason=decision.reason,
-        expires_at=now + plan.alert_ttl, generator_url=plan.generator_url,
+        expires_at=now + plan.alert_ttl, external_url=plan.external_url,
     )
-    log.info("notification queued", receiver=group.receiver, group=group.key, reason=decision.reason,
-             firing=len(members.firing), resolved=len(members.resolved))
+
+
+def _enqueue(session: Session, group: Group, notice: Notice, plan: Plan, now: datetime):  # type: ignore[no-untyped-def]
+    log.info("notification queued", receiver=group.receiver, group=group.key, reason=notice.reason,
+             firing=sum(a.state == "firing" for a in notice.alerts),
+             resolved=sum(a.state == "resolved" for a in notice.alerts))
     return outbox.enqueue(session, receiver=group.receiver, fingerprint=group.id, subject=group.key[:200],
-                          event=event, reason=decision.reason, body=render(plan.targets[group.receiver].format, notice),
-                          now=now)
+                          event=notice.event, reason=notice.reason, body=render_for(plan.targets[group.receiver],
+                                                                                     notice), now=now)
 
 
 def _order(group: Group, fp: str) -> tuple:

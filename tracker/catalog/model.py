@@ -218,11 +218,9 @@ def _nth(items: Any, index: int) -> Any:
 def plan_for(catalog: Catalog, settings: Settings) -> Plan:
     """The plan in effect for a process: its catalog, settings and environment."""
     made = plan(catalog.receivers, catalog.routes, settings, os.environ, catalog.route)
+    base = (settings.external_url or f"http://{settings.http_host}:{settings.http_port}").rstrip("/")
     if not any(target.format == "alertmanager_api" for target in made.targets.values()):
-        return made
-
-
+        return replace(made, external_url=base)
     # As Prometheus does: a pushed alert ends four evaluation intervals on unless re-sent.
     ttl = 4 * evaluation_interval(settings, catalog.timezone)
-    base = settings.external_url or f"http://{settings.http_host}:{settings.http_port}"
-    return replace(made, alert_ttl=ttl, generator_url=base.rstrip("/") + "/metrics")
+    return replace(made, alert_ttl=ttl, external_url=base)

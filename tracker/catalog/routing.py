@@ -14,42 +14,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
+from tracker.catalog.receivers import (  # noqa: F401 (re-exported: the catalog's receivers)
+    DEFAULT_RECEIVER, LOG_RECEIVER, Format, Receiver, Ref, Target, check_target, target,
+)
 from tracker.catalog.settings import check_secret
 from tracker.core.durations import Duration
-from tracker.core.errors import ConfigError
 from tracker.core.goals import Severity, Strict
 from tracker.core.grouping import ALL_LABELS, Timing
 from tracker.core.matchers import Matchers, matcher, matches_all, render
 
 if TYPE_CHECKING:
     from tracker.catalog.settings import Settings
-
-Format = Literal["native", "alertmanager", "slack", "alertmanager_api"]
-
-
-DEFAULT_RECEIVER, LOG_RECEIVER = "default", "log"
-
-
-class Receiver(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    url: str = Field(pattern=r"^https?://")
-    format: Format = "native"
-    secret_env: str | None = Field(None, description="environment variable holding the whsec_ secret")
-    headers: dict[str, str] = {}
-    timeout_seconds: float | None = Field(None, gt=0, le=300, description="deadline per attempt (else the setting)")
-    concurrency: int | None = Field(None, ge=1, le=64, description="requests in flight at once (else the setting)")
-
-    @field_validator("name")
-    @classmethod
-    def _not_reserved(cls, value: str) -> str:
-        if value in (DEFAULT_RECEIVER, LOG_RECEIVER):
-            raise ValueError(f"{value!r} is reserved (TRACKER_WEBHOOK_URL is 'default', the log is 'log')")
-        return value
-
 
 class RootRoute(Strict):
     """`[route]`: the grouping every route inherits unless it sets its own."""
@@ -94,30 +73,13 @@ class Route(RootRoute):
 
 
 @dataclass(frozen=True)
-class Target:
-    """A receiver as delivery sees it: where to post, in which format, signed with what.
-    `url` None means the log. The secret is never printed (see __repr__)."""
-
-    name: str
-    url: str | None
-    format: str = "native"
-    headers: tuple[tuple[str, str], ...] = ()
-    secret: str | None = None
-    timeout_seconds: float | None = None  # None: TRACKER_DELIVER__TIMEOUT_SECONDS
-    concurrency: int | None = None  # None: TRACKER_DELIVER__CONCURRENCY
-
-    def __repr__(self) -> str:
-        return f"Target(name={self.name!r}, format={self.format!r}, signed={self.secret is not None})"
-
-
-@dataclass(frozen=True)
 class Plan:
     targets: dict[str, Target]
     routes: tuple[Route, ...]
     # alertmanager_api: how long a pushed firing alert stays firing unless pushed again, and
-    # the link back to this daemon (Alertmanager's generatorURL)
+    # the link back to this daemon (Alertmanager's externalURL and generatorURL)
     alert_ttl: timedelta = timedelta(hours=4)
-    generator_url: str = ""
+    external_url: str = ""  # TRACKER_EXTERNAL_URL, else the daemon's own address
 
     def refreshes(self, receiver: str) -> bool:
         """Alertmanager's API forgets a firing alert at its endsAt: re-send it every cycle."""
@@ -150,33 +112,16 @@ def plan(
     alert; the TRACKER_WEBHOOK_URL receiver always gets every alert. Implicit routes group
     as `root` says."""
     grouping = (root or RootRoute()).model_dump()
-    targets = {
-        r.name: Target(r.name, r.url, r.format, tuple(r.headers.items()), _secret(r, environ),
-                       r.timeout_seconds, r.concurrency)
-        for r in receivers
-    }
+    targets = {r.name: target(r) for r in receivers}
+    for found in targets.values():
+        check_target(found, environ, check_secret)
     effective = list(routes) or [Route(receiver=r.name, **grouping, **{"continue": True}) for r in receivers]
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        targets[DEFAULT_RECEIVER] = Target(DEFAULT_RECEIVER, settings.webhook_url, "native", (), secret)
+        targets[DEFAULT_RECEIVER] = Target(DEFAULT_RECEIVER, Ref(settings.webhook_url, literal=True), "native", (),
+                                           Ref(secret, literal=True) if secret else None)
         effective.insert(0, Route(receiver=DEFAULT_RECEIVER, **grouping, **{"continue": True}))
     if not targets:
         targets[LOG_RECEIVER] = Target(LOG_RECEIVER, None)
         effective = [Route(receiver=LOG_RECEIVER, **grouping)]
     return Plan(targets, tuple(effective))
-
-
-def _secret(receiver: Receiver, environ: Mapping[str, str]) -> str | None:
-    """The receiver's signing secret. A receiver that names a variable means to sign, so an
-    unset or malformed one is a configuration error, never a quiet unsigned request."""
-    if not receiver.secret_env:
-        return None
-
-    value = environ.get(receiver.secret_env)
-    if not value:
-        raise ConfigError(f"receiver {receiver.name}: secret_env {receiver.secret_env} is not set")
-    try:
-        check_secret(value)
-    except ValueError as problem:
-        raise ConfigError(f"receiver {receiver.name}: {receiver.secret_env} {problem}") from None
-    return value

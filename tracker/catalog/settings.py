@@ -71,7 +71,8 @@ class Settings(BaseSettings):
         10, ge=1, le=3600, description="an HTTP connection with no request in progress is closed after this"
     )
     external_url: str | None = Field(
-        None, pattern=r"^https?://", description="how others reach this daemon (Alertmanager's generatorURL)"
+        None, pattern=r"^https?://",
+        description="how others reach this daemon (externalURL, generatorURL and links in alerts)",
     )
     evaluate: EvaluateSettings = EvaluateSettings()
     deliver: DeliverSettings = DeliverSettings()
@@ -98,17 +99,29 @@ class Settings(BaseSettings):
         return "console" if sys.stderr.isatty() else "json"
 
 
+SECRET_BYTES = (24, 64)  # the Standard Webhooks specification's bounds on a key
+
+
 def check_secret(value: str) -> None:
-    """A Standard Webhooks secret: `whsec_` and a non-empty base64 key. Raises ValueError
-    (without the value) so every place a secret comes from reports it the same way."""
-    if not value.startswith("whsec_"):
+    """Standard Webhooks secrets: one or more, space-separated while they rotate, each
+    `whsec_` and a base64 key of 24 to 64 bytes. Raises ValueError (without the value) so
+    every place a secret comes from reports it the same way."""
+    parts = value.split()
+    if not parts:
         raise ValueError("must start with 'whsec_' followed by a base64 key")
-    try:
-        key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
-    except binascii.Error:
-        key = b""
-    if not key:
-        raise ValueError("the key after 'whsec_' must be non-empty base64")
+    for number, part in enumerate(parts, 1):
+        which = f"secret {number} of {len(parts)} " if len(parts) > 1 else ""
+        if not part.startswith("whsec_"):
+            raise ValueError(f"{which}must start with 'whsec_' followed by a base64 key")
+        try:
+            key = base64.b64decode(part.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            key = b""
+        if not key:
+            raise ValueError(f"{which}the key after 'whsec_' must be non-empty base64")
+        low, high = SECRET_BYTES
+        if not low <= len(key) <= high:
+            raise ValueError(f"{which}key is {len(key)} bytes; the specification asks for {low} to {high}")
 
 
 def load_settings() -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from functools import partial
 from typing import Annotated, Any
@@ -79,6 +80,11 @@ def deliver(
         )
     with db.session(runtime.engine) as session:
         print(f"{outbox.depth(session)} notifications still queued")
+    problems = result.problems()
+    for name, problem in problems.items():
+        print(f"deliver: receiver {name}: {problem}", file=sys.stderr)
+    if problems:
+        raise typer.Exit(1)
 
 
 def alerts(as_json: JsonFlag = False) -> None:

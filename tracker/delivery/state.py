@@ -41,6 +41,7 @@ class PassState:
     mutes_lock: Any = field(default_factory=threading.Lock)
     mutes_read: list[Any] = field(default_factory=lambda: [0.0, None])
     successes: dict[str, float] = field(default_factory=dict)  # receiver -> when a success was last noted
+    own_clock: Callable[[], datetime] | None = None
 
     def mutes(self, session: Session, at: datetime) -> tuple[dict[str, datetime], frozenset[str]]:
         """Silences and disabled receivers, read again once a second at most: a silence set
@@ -73,6 +74,8 @@ class PassState:
         return _serialised(self.writes, self.runtime.engine)
 
     def clock(self) -> datetime:
+        if self.own_clock is not None:
+            return self.own_clock()
         return self.now + timedelta(seconds=time.monotonic() - self.started)
 
     def timeout(self, receiver: str) -> float:

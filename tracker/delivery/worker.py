@@ -49,10 +49,20 @@ class ReceiverCounts:
     dead: int = 0
     muted: int = 0
     superseded: int = 0
+    disabled: bool = False  # the receiver answered 410 Gone in this pass
+    dead_reason: str = ""  # why the last notification that went dead did
 
     def add(self, outcome: str) -> None:
         name = _COUNTER[outcome]
         setattr(self, name, getattr(self, name) + 1)
+
+    def problem(self) -> str | None:
+        """One line for stderr when this pass lost something for the receiver, else None."""
+        if self.disabled:
+            return f"disabled (it answered 410 Gone); {self.dead} notifications dead"
+        if self.dead:
+            return f"{self.dead} notifications dead (last: {self.dead_reason[:200]})"
+        return None
 
 
 @dataclass
@@ -66,7 +76,16 @@ class PassResult:
 
     def add(self, job: Job) -> None:
         with self._lock:
-            self.receivers[job.receiver].add(job.outcome)  # type: ignore[arg-type]
+            counts = self.receivers[job.receiver]
+            counts.add(job.outcome)  # type: ignore[arg-type]
+            counts.disabled = counts.disabled or job.disable
+            if job.outcome == DEAD:
+                counts.dead_reason = job.reason
+
+    def problems(self) -> dict[str, str]:
+        """Receivers that had a notification go dead, or were disabled, in this pass."""
+        found = {name: counts.problem() for name, counts in sorted(self.receivers.items())}
+        return {name: text for name, text in found.items() if text}
 
 
 _COUNTER = {SENT: "sent", RETRY: "failed", DEAD: "dead", MUTED: "muted", SUPERSEDED: "superseded"}
@@ -80,9 +99,11 @@ def deliver_pass(
     rng: Callable[[], float] | None = None,
     stop: threading.Event | None = None,
     slots: lanes.Slots | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> PassResult:
     """Delivers every notification due at `now`; failed ones are rescheduled. Raises the
-    first database error a lane met, after the other lanes have finished."""
+    first database error a lane met, after the other lanes have finished. `clock` (tests):
+    the time of each attempt, else `now` run on by the monotonic clock."""
     settings = runtime.settings.deliver
     targets = plan_for(runtime.catalog, runtime.settings).targets
     with db.session(runtime.engine) as session:
@@ -91,8 +112,9 @@ def deliver_pass(
         return PassResult()
     own = client is None
     client = client or deadline_client(settings.timeout_seconds)
-    shared = PassState(runtime, now, time.monotonic(), {}, targets, rng or random.random)
-    shared.channels.update({name: make_channel(t, client, timeout=shared.timeout(name)) for name, t in targets.items()})
+    shared = PassState(runtime, now, time.monotonic(), {}, targets, rng or random.random, own_clock=clock)
+    shared.channels.update({name: make_channel(t, client, timeout=shared.timeout(name), clock=shared.clock)
+                            for name, t in targets.items()})
     result, stop, in_flight, errors = PassResult(), stop or threading.Event(), lanes.InFlight(), []
     work = [_lane(shared, name, result, stop, slots or lanes.Slots(), in_flight, errors) for name in sorted(due)]
     threads = lanes.start(work, lambda lane: min(lane.limit, due[lane.receiver]))

@@ -94,11 +94,8 @@ def known_secrets(settings: Any, environ: Mapping[str, str], catalog: Any = None
     if password:
         found.append(str(password))
     for receiver in getattr(catalog, "receivers", ()):
-        found.append(receiver.url)
         found += [str(v) for v in receiver.headers.values()]
-        if receiver.secret_env and environ.get(receiver.secret_env):
-            value = environ[receiver.secret_env]
-            found += [value, value.removeprefix("whsec_")]
+        found += receiver.secret_values(environ)  # resolved URLs, keys, passwords, file contents
     for source in getattr(catalog, "sources", ()):
         # ${NAME} in a source's headers is read from the environment: each value is a secret.
         found += [environ[name] for name in source.env_names() if environ.get(name)]
