@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from tracker.cli.actuals import JsonFlag
+from tracker.cli.alerts import Verbose
 from tracker.store.runtime import Runtime
 
 
@@ -61,6 +62,7 @@ def _row(source: Any, run: Any, streak: Any) -> dict[str, Any]:
 
 def collect(
     name: Annotated[str, typer.Argument(help="source name from the catalog's [[sources]]")],
+    verbose: Verbose = 0,
 ) -> None:
     """Run one collection of a source now, as the daemon would on its schedule."""
     from tracker.collectors.runner import collect as run  # start-up speed
@@ -74,7 +76,7 @@ def collect(
         raise NotFound(f"unknown source {name!r}; the catalog has: {known}")
     from tracker.service import logs  # start-up speed
 
-    logs.setup(runtime)  # to stderr, secrets (header tokens too) masked
+    logs.setup(runtime, command=True, verbose=verbose)  # secrets (header tokens too) masked
     result = run(runtime, source, now=runtime.now())
     if not result.ok:
         raise TrackerError(f"source {name}: {result.error}")
