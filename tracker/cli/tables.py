@@ -15,6 +15,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TextIO
 
 Segment = tuple[str, str | None]  # text and a style name from _SGR (None: plain)
@@ -80,9 +81,8 @@ def layout(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: int
     The first state (in the order of the columns' ranks) whose cells fit unwrapped wins; if
     none does, the last state with its text wrapped at words; if even that is too wide, the
     lines are longer than `width` rather than any word cut."""
-    full = {c: _measure(columns[c].name, (_form(r[c], False) for r in rows)) for c in range(len(columns))}
-    slim = {c: _measure(columns[c].name, (_form(r[c], True) for r in rows))
-            for c in range(len(columns)) if columns[c].narrow is not None}
+    texts = {c: [_text(_form(r[c], False)) for r in rows] for c in range(len(columns))}
+    slims = {c: [_text(_form(r[c], True)) for r in rows] for c in range(len(columns)) if columns[c].narrow is not None}
     steps = sorted([(col.narrow, "narrow", c) for c, col in enumerate(columns) if col.narrow is not None]
                    + [(col.drop, "drop", c) for c, col in enumerate(columns) if col.drop is not None])
     states, shown, narrowed = [], list(range(len(columns))), set()
@@ -94,15 +94,15 @@ def layout(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: int
             narrowed.add(c)
         states.append((list(shown), set(narrowed)))
 
-    def sizes(state, index: int) -> dict[int, int]:  # type: ignore[no-untyped-def]
-        return {c: (slim if c in state[1] else full)[c][index] for c in state[0]}
+    def sizes(state, measure) -> dict[int, int]:  # type: ignore[no-untyped-def]
+        return {c: measure(columns[c].name, (slims if c in state[1] else texts)[c]) for c in state[0]}
 
     for state in states:
-        natural = sizes(state, 0)
+        natural = sizes(state, _natural)
         if sum(natural.values()) + _frame(len(natural)) <= width:
             return state[0], _headroom(natural, columns, width - _frame(len(natural))), state[1]
     state = states[-1]
-    return state[0], _shrink(sizes(state, 0), sizes(state, 1), width - _frame(len(state[0]))), state[1]
+    return state[0], _shrink(sizes(state, _natural), sizes(state, _least), width - _frame(len(state[0]))), state[1]
 
 
 def _headroom(widths: dict[int, int], columns: Sequence[Column], budget: int) -> dict[int, int]:
@@ -119,27 +119,31 @@ def _frame(count: int) -> int:
     return 3 * count + 1  # "│ " before each column, " │" after the last, " " between
 
 
-def _measure(header: str, cells: Iterable[tuple[Segment, ...]]) -> tuple[int, int]:
-    """(natural, least) width: the widest cell unwrapped, and its longest word. A header wraps
-    for free (one more header line), so only its longest word counts."""
-    head = max(_width(w) for w in header.split(" "))
-    natural = least = head
-    for cell in cells:
-        text = "".join(part for part, _ in cell)
-        natural = max(natural, _width(text))
-        least = max(least, max(_width(w) for w in text.split(" ")))
-    return natural, least
+def _natural(header: str, texts: Iterable[str]) -> int:
+    """The widest cell unwrapped. A header wraps for free (one more header line), so only its
+    longest word counts."""
+    return max(max(_width(w) for w in header.split(" ")), max(map(_width, texts), default=0))
+
+
+def _least(header: str, texts: Iterable[str]) -> int:
+    """The longest word, header included: narrower would cut one."""
+    return max(_width(w) for text in (header, *texts) for w in text.split(" "))
+
+
+def _text(cell: tuple[Segment, ...]) -> str:
+    return cell[0][0] if len(cell) == 1 else "".join(part for part, _ in cell)
 
 
 def _shrink(natural: dict[int, int], least: dict[int, int], budget: int) -> dict[int, int]:
-    """Narrows the widest columns that can give, one cell at a time, down to their least."""
+    """Narrows the widest column that can give, one cell at a time, down to its least, so
+    that long text (a title) wraps before short text does."""
     widths = dict(natural)
     excess = sum(widths.values()) - budget
     while excess > 0:
         give = [c for c in widths if widths[c] > least[c]]
         if not give:
             break
-        widest = max(give, key=lambda c: widths[c] - least[c])
+        widest = max(give, key=lambda c: widths[c])
         widths[widest] -= 1
         excess -= 1
     return widths
@@ -155,6 +159,8 @@ def _form(cell: Cell, narrow: bool) -> tuple[Segment, ...]:
 
 def _wrap(cell: tuple[Segment, ...], width: int) -> list[list[Segment]]:
     """The cell's lines, broken at spaces; a word wider than the column stays whole."""
+    if _width(_text(cell)) <= width:
+        return [list(cell)]
     lines: list[list[Segment]] = [[]]
     used, space = 0, False
     for text, style in cell:
@@ -197,6 +203,9 @@ def _styler(color: bool):  # type: ignore[no-untyped-def]
 
 
 def _width(text: str) -> int:
-    if text.isascii():
-        return len(text)
+    return len(text) if text.isascii() else _wide_width(text)
+
+
+@lru_cache(maxsize=4096)  # bars and titles repeat across rows
+def _wide_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
