@@ -38,7 +38,7 @@ def silenced_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_silence_and_unsilence_a_goal(cli, sqlite_url: str) -> None:
     done = cli("silence", "ev-deliveries-2026", "--until", "2099-01-01T08:00", "--comment", "annual review")
     assert done.code == 0, done.err
-    assert done.out.strip() == "silenced ev-deliveries-2026 until 2099-01-01T00:00:00+00:00"
+    assert done.out.strip() == "silenced ev-deliveries-2026 until 2099-01-01 08:00+08:00"
     (row,) = table_dump(sqlite_url, "silences")
     assert json.loads(row[1]) == ['goal="ev-deliveries-2026"'] and row[4] == "annual review"
     assert cli("unsilence", "ev-deliveries-2026").out.strip() == "unsilenced ev-deliveries-2026"
@@ -54,12 +54,12 @@ def test_silence_by_matchers_list_and_end_it_by_id(cli, sqlite_url: str) -> None
     assert done.code == 0, done.err
     silence_id = done.out.split()[1].rstrip(":")
     assert done.out.strip() == (f'silence {silence_id}: business="ev", severity=~"critical|warning" '
-                                "until 2098-12-31T16:00:00+00:00")
+                                "until 2099-01-01 00:00+08:00")
     (item,) = json.loads(cli("silences", "--json").out)
     assert (item["id"], item["state"], item["created_by"], item["comment"]) == (
         silence_id, "active", "li", "Q3 plan under review")
     text = cli("silences").out
-    assert f"{silence_id} active  until 2098-12-31 16:00 UTC by li: Q3 plan under review" in text
+    assert f"{silence_id} active  until 2099-01-01 00:00+08:00 by li: Q3 plan under review" in text
     ended = cli("unsilence", silence_id)
     assert ended.code == 0 and ended.out.startswith(f"silence {silence_id} ended at ")
     assert json.loads(cli("silences", "--json").out)[0]["state"] == "expired"
@@ -114,12 +114,12 @@ def test_evaluate_then_alerts_lists_what_fires(cli) -> None:
     done = cli("evaluate", "--at", "2026-07-05")
     assert done.code == 0, done.err
     last = done.out.strip().splitlines()[-1]  # (logging goes where tracker.service.logs sends it)
-    assert last.startswith("evaluated 13 goals as of 2026-07-04T16:00:00+00:00: ") and "queued" in last
+    assert last.startswith("evaluated 13 goals as of 2026-07-05 00:00+08:00: ") and "queued" in last
     listed = json.loads(cli("alerts", "--json").out)
     ev = [a for a in listed["alerts"] if a["subject"] == "goal:ev-deliveries-2026"]
     assert [(a["rule"], a["state"], a["severity"]) for a in ev] == [("off-track", "firing", "critical")]
     assert ev[0]["summary"].startswith("EV deliveries 2026")
-    assert "queued 0 notifications; 4 groups waiting (the first due 2026-07-04T16:00:30+00:00" in last
+    assert "queued 0 notifications; 4 groups waiting (the first due 2026-07-05 00:00:30+08:00" in last
     again = cli("evaluate", "--at", "2026-07-05T01:00").out.strip().splitlines()[-1]
     assert again.endswith("queued 4 notifications")  # the groups have waited out group_wait
     assert cli("evaluate", "--at", "2026-07-05T02:00").out.strip().endswith("queued 0 notifications")

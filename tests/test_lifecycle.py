@@ -29,12 +29,14 @@ def at(hours: float) -> datetime:
         (AlertState("firing", at(0), at(0), last_held_at=at(1)), False, 0, 24, 2, "firing",
          "kept firing (keep_firing_for)"),
         (AlertState("firing", at(0), at(0), last_held_at=at(1)), False, 0, 24, 25, "resolved", "resolved"),
+        (AlertState("firing", at(3), at(3), last_held_at=at(3)), False, 0, 24, 1, "resolved",
+         "resolved (held only after this time)"),
         (AlertState("resolved", at(0), at(0), at(2)), False, 0, 0, 3, "resolved", "still resolved"),
         (AlertState("resolved", at(0), at(0), at(2)), True, 0, 0, 3, "firing", "condition holds (no for)"),
         (AlertState("inactive"), False, 0, 0, 3, "inactive", "still inactive"),
     ],
     ids=["fire-at-once", "pending", "still-pending", "for-elapsed", "pending-cleared", "still-firing", "resolve",
-         "keep-firing", "keep-firing-over", "still-resolved", "refire", "still-inactive"],
+         "keep-firing", "keep-firing-over", "held-only-later", "still-resolved", "refire", "still-inactive"],
 )
 def test_step(previous, holds, for_h, keep_h, now_h, state, reason) -> None:  # type: ignore[no-untyped-def]
     moved = step(previous, holds=holds, for_=for_h * H, keep_firing_for=keep_h * H, now=at(now_h))

@@ -121,3 +121,14 @@ def test_stale_summary_names_the_late_metrics() -> None:
         "EV deliveries 2026: ev_deliveries is late (data through 2026-05-31); projected 481,200 of 550,000 (87%); "
         "needs 58,400 a month for the rest of the year"
     )
+
+
+def test_stale_summary_of_an_empty_window_does_not_claim_nothing_was_recorded() -> None:
+    """A quarterly goal's new instance has no data yet while the last quarter's is late: the
+    metric has data (earlier quarters), so "nothing recorded" would be false."""
+    ev = evaluation(Status.NO_DATA, stale=True, stale_metrics=("ev_deliveries",), data_through=None,
+                    summary="EV deliveries 2026: no data: nothing recorded for 2026-Q4 yet; "
+                            "late data: ev_deliveries (2026-Q3)")
+    match = next(m for m in goal_matches([ev], defaults()) if m.condition == "stale")
+    assert match.summary == ("EV deliveries 2026: ev_deliveries is late; no data: nothing recorded for 2026-Q4 "
+                             "yet; late data: ev_deliveries (2026-Q3)")

@@ -90,7 +90,7 @@ def actuals(
     as_json: JsonFlag = False,
 ) -> None:
     """List a metric's actuals, revisions included."""
-    from tracker.cli.output import console, print_json  # start-up speed
+    from tracker.cli.output import print_json  # start-up speed
     from tracker.core.validation import find_metric  # start-up speed
     from tracker.store import actuals as store  # start-up speed
     from tracker.store import db  # start-up speed
@@ -116,29 +116,25 @@ def actuals(
     if as_json:
         print_json(items)
         return
-    from rich.table import Table  # start-up speed
+    if not items:
+        print(f"no actuals recorded for {spec.name} yet")
+        return
+    from tracker.cli.listings import print_actuals  # start-up speed
 
-    table = Table(title=f"{spec.title} ({spec.unit}, by {spec.granularity})")
-    for column in ("period", "value", "rev", "current", "source", "note", "recorded at"):
-        table.add_column(column, justify="right" if column in ("value", "rev") else "left")
-    for item in items:
-        table.add_row(
-            item["period"], f"{item['value']:,}", str(item["revision"]), "yes" if item["current"] else "",
-            item["source"] or "", item["note"] or "", item["recorded_at"].strftime("%Y-%m-%d %H:%M UTC"),
-        )
-    console().print(table if items else f"no actuals recorded for {spec.name} yet")
+    print_actuals(f"{spec.title} ({spec.unit}, by {spec.granularity})", items, runtime.catalog.timezone)
 
 
 def goals(as_json: JsonFlag = False) -> None:
     """List the catalog: goals, their kind, period, target and source."""
-    from tracker.cli.output import console, print_json  # start-up speed
-    from tracker.views.catalog_view import goal_rows, goals_table  # start-up speed
+    from tracker.cli.listings import print_goals  # start-up speed
+    from tracker.cli.output import print_json  # start-up speed
+    from tracker.views.catalog_view import goal_rows  # start-up speed
 
     catalog = Runtime.from_env().catalog
     if as_json:
         print_json(goal_rows(catalog))
     else:
-        console().print(goals_table(catalog))
+        print_goals(catalog)
 
 
 def check_config() -> None:

@@ -28,7 +28,8 @@ def backtest(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
     """Judge the catalog at each date with only what was known then; score closed windows."""
-    from tracker.cli.output import console, print_json  # start-up speed
+    from tracker.cli.listings import print_verdicts  # start-up speed
+    from tracker.cli.output import print_json  # start-up speed
     from tracker.core.backtest import backtest as run  # start-up speed
     from tracker.core.backtest import dates  # start-up speed
     from tracker.core.errors import BadInput, NotFound  # start-up speed
@@ -58,24 +59,7 @@ def backtest(
     if as_json:
         print_json([v.to_json() for v in verdicts])
         return
-    console().print(_table(verdicts))
+    print_verdicts(verdicts)
     scored = [v.right for v in verdicts if v.right is not None]
     print(f"{len(verdicts)} verdicts; {len(scored)} on windows now closed: {sum(scored)} right, "
           f"{len(scored) - sum(scored)} wrong (at risk and open windows are not scored)")
-
-
-def _table(verdicts):  # type: ignore[no-untyped-def]
-    from rich.table import Table  # start-up speed
-
-    from tracker.core.summary import likelihood  # start-up speed
-
-    table = Table(title="Backtest: each verdict as known at its date", title_justify="left")
-    for name in ("date", "goal", "status", "probability", "outcome", "right"):
-        table.add_column(name, no_wrap=name in ("date", "goal"))
-    for v in verdicts:
-        e = v.evaluation
-        outcome = "-" if v.outcome is None else ("met" if v.outcome else "missed")
-        right = "-" if v.right is None else ("yes" if v.right else "[red]no[/]")
-        chance = likelihood(e.probability) if e.probability is not None else "-"
-        table.add_row(v.day.isoformat(), e.goal, str(e.status).replace("_", " "), chance, outcome, right)
-    return table

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import socket
 import threading
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -59,6 +57,8 @@ def run(
     if status >= 128:
         # Forced exit on a second signal: the job in hand is abandoned (its transaction never
         # commits), and its executor thread would otherwise be joined at interpreter exit.
+        import logging  # start-up speed
+
         logging.shutdown()
         os._exit(status)
     raise typer.Exit(status)
@@ -109,6 +109,8 @@ def _start_http(daemon: Daemon, settings: Any) -> Any:
     except (OSError, ValueError) as problem:  # waitress says ValueError for a host it cannot resolve
         where = f"{settings.http_host}:{settings.http_port}"
         reason = getattr(problem, "strerror", None) or str(problem)
+        import socket  # start-up speed
+
         unresolved = isinstance(problem, (socket.gaierror, ValueError))
         name = "TRACKER_HTTP_HOST" if unresolved else "TRACKER_HTTP_PORT"
         raise ConfigError(f"setting {name}: cannot listen on {where} ({reason})") from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -52,6 +51,8 @@ def _writable(path: Path) -> Path:
 def _write_atomically(path: Path, text: str) -> None:
     """A reader (a browser reloading the file) never sees half a page. The page is for
     sharing, so it gets the mode any new file gets (mkstemp's own is 0600)."""
+    import tempfile  # start-up speed
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 import typer
 
 from tracker.cli.actuals import JsonFlag
+from tracker.cli.alerts import Verbose
 from tracker.store.runtime import Runtime
 
 
 def sources(as_json: JsonFlag = False) -> None:
     """List the catalog's collector sources with their last run and consecutive failures."""
-    from tracker.cli.output import console, print_json  # start-up speed
+    from tracker.cli.output import print_json  # start-up speed
     from tracker.collectors import journal  # start-up speed
     from tracker.store import db  # start-up speed
 
@@ -27,20 +28,9 @@ def sources(as_json: JsonFlag = False) -> None:
     if not items:
         print("no sources in the catalog (see [[sources]] in the catalog's comments)")
         return
-    from rich.table import Table  # start-up speed
+    from tracker.cli.listings import print_sources  # start-up speed
 
-    table = Table(title="Collector sources")
-    for column in ("source", "kind", "schedule", "last run", "outcome", "recorded", "failures", "last error"):
-        table.add_column(column)
-    for item in items:
-        last = item["last_run"]
-        table.add_row(
-            item["source"], item["kind"], item["schedule"],
-            last.strftime("%Y-%m-%d %H:%M UTC") if last else "never", item["outcome"] or "",
-            str(item["rows_recorded"] if last else ""),
-            f"{item['consecutive_failures']}/{item['failures_before_alert']}", item["last_error"] or "",
-        )
-    console().print(table)
+    print_sources(items, runtime.catalog.timezone)
 
 
 def _row(source: Any, run: Any, streak: Any) -> dict[str, Any]:
@@ -61,6 +51,7 @@ def _row(source: Any, run: Any, streak: Any) -> dict[str, Any]:
 
 def collect(
     name: Annotated[str, typer.Argument(help="source name from the catalog's [[sources]]")],
+    verbose: Verbose = 0,
 ) -> None:
     """Run one collection of a source now, as the daemon would on its schedule."""
     from tracker.collectors.runner import collect as run  # start-up speed
@@ -74,7 +65,7 @@ def collect(
         raise NotFound(f"unknown source {name!r}; the catalog has: {known}")
     from tracker.service import logs  # start-up speed
 
-    logs.setup(runtime)  # to stderr, secrets (header tokens too) masked
+    logs.setup(runtime, command=True, verbose=verbose)  # secrets (header tokens too) masked
     result = run(runtime, source, now=runtime.now())
     if not result.ok:
         raise TrackerError(f"source {name}: {result.error}")

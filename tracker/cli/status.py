@@ -3,6 +3,8 @@ now or TIME, with everything recorded or only what was known at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -10,8 +12,7 @@ import typer
 from tracker.store.runtime import Runtime
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
+    from tracker.cli.tables import Cell, Column
     from tracker.core.verdict import Evaluation
 
 _STYLE = {
@@ -32,7 +33,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
     """Evaluate every goal, read-only, as of now or --at TIME."""
-    from tracker.cli.output import console, print_json  # start-up speed
+    from tracker.cli.output import print_json  # start-up speed
+    from tracker.cli.tables import print_table  # start-up speed
+    from tracker.core.instants import format_instant  # start-up speed
     from tracker.core.periods import parse_instant  # start-up speed
     from tracker.store import db  # start-up speed
     from tracker.store.judging import evaluate_from_db  # start-up speed
@@ -47,34 +50,48 @@ def status(
         print_json([e.to_json() for e in evaluations])
     else:
         edges = {g.id: (catalog.bands_for(g).off_track, catalog.bands_for(g).on_track) for g in catalog.goals}
-        console().print(status_table(evaluations, now.astimezone(catalog.timezone).isoformat(timespec="minutes"), edges))
+        print_table(f"Goals as of {format_instant(now, catalog.timezone)}", *status_rows(evaluations, edges))
 
 
-def status_table(evaluations: list[Evaluation], as_of: str, edges: dict[str, tuple[float, float]]) -> Table:
-    """`edges`: each goal's band edges, so that a probability is never rounded across one."""
-    from rich.table import Table  # start-up speed
-
+def status_rows(
+    evaluations: Sequence[Evaluation], edges: dict[str, tuple[float, float]]
+) -> tuple[list[Column], list[list[Cell]]]:
+    """The columns and one row per goal. `edges`: each goal's band edges, so that a probability
+    is never rounded across one. On a narrow terminal the bar goes first, then the rate still
+    needed, the projection, the actual against the plan and the progress; goal, status and
+    date stay."""
+    from tracker.cli.tables import Choice, Column  # start-up speed
     from tracker.core.summary import likelihood, number  # start-up speed
 
-    table = Table(title=f"Goals as of {as_of}", title_justify="left")
-    for name in ("goal", "status", "progress", "actual / expected", "projected", "needs", "data through"):
-        table.add_column(name, justify="right" if name in ("projected", "needs") else "left")
+    columns = [
+        Column("goal"), Column("status"), Column("progress", narrow=0, drop=4), Column("actual / expected", drop=3),
+        Column("projected", right=True, drop=2), Column("needs", right=True, drop=1), Column("data through"),
+    ]
+    rows: list[list[Cell]] = []
     for e in evaluations:
-        show = lambda v: number(v, e.display)  # noqa: E731
-        style = _STYLE[str(e.status)]
-        needs = f"{show(e.required_rate)}/{e.rate_unit}" if e.required_rate is not None else ""
-        through = (e.data_through.isoformat() if e.data_through else "-") + (" [bold red]STALE[/]" if e.stale else "")
+        show = partial(number, display=e.display)
+        name = str(e.status)
         odds = f" {likelihood(e.probability, edges.get(e.goal, ()))}" if e.probability is not None and 0 < e.probability < 1 else ""
-        table.add_row(
+        status = ((name.replace("_", " "), _STYLE[name]), (odds, None)) + (
+            ((" (deadline near)", "yellow"),) if e.deadline_near else ()
+        )
+        through = ((e.data_through.isoformat() if e.data_through else "-", None),) + (
+            ((" STALE", "bold red"),) if e.stale else ()
+        )
+        rows.append([
             e.goal,
-            f"[{style}]{str(e.status).replace('_', ' ')}[/]{odds}" + (" [yellow](deadline near)[/]" if e.deadline_near else ""),
-            _bar(e.attainment),
+            status,
+            Choice(((_bar(e.attainment), None),), ((_percent(e.attainment), None),)),
             f"{show(e.actual)} / {show(e.expected)}" if e.actual is not None else "-",
             show(e.projected) if e.projected is not None else "-",
-            needs,
+            f"{show(e.required_rate)}/{e.rate_unit}" if e.required_rate is not None else "",
             through,
-        )
-    return table
+        ])
+    return columns, rows
+
+
+def _percent(share: float | None) -> str:
+    return "" if share is None else f"{share:.0%}"
 
 
 def _bar(share: float | None, width: int = 10) -> str:

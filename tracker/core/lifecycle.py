@@ -44,6 +44,10 @@ def step(
         return Step(AlertState(INACTIVE, last_held_at=previous.last_held_at), "cleared before for elapsed")
     if previous.state == FIRING:
         held = previous.last_held_at
+        if held is not None and held > now:
+            # An evaluation as of an earlier time (`evaluate --at` after the daemon's cycle):
+            # a condition seen later says nothing about this time, so it does not keep firing.
+            return Step(replace(previous, state=RESOLVED, ends_at=now), "resolved (held only after this time)")
         if held is not None and now - held < keep_firing_for:
             return Step(previous, "kept firing (keep_firing_for)")
         return Step(replace(previous, state=RESOLVED, ends_at=now), "resolved")

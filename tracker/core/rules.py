@@ -168,8 +168,10 @@ def goal_summary(evaluation: Evaluation, condition: str) -> str:
     detail = (evaluation.summary or _fallback(evaluation)).removeprefix(f"{evaluation.title}: ")
     if condition == "stale":
         late = ", ".join(evaluation.stale_metrics) or "its data"
-        through = f"data through {evaluation.data_through}" if evaluation.data_through else "nothing recorded yet"
-        return f"{evaluation.title}: {late} is late ({through}); {detail}"
+        # No data_through means nothing in the judged window (a recurring goal's new instance,
+        # say), not nothing recorded: the evaluator's text names the periods that are missing.
+        through = f" (data through {evaluation.data_through})" if evaluation.data_through else ""
+        return f"{evaluation.title}: {late} is late{through}; {detail}"
     return f"{evaluation.title}: {detail}"
 
 

@@ -138,12 +138,26 @@ def renderer(fmt: str, scrubber: Scrubber) -> Processor:
     return render
 
 
-def setup(runtime: Any, environ: Mapping[str, str] | None = None) -> Scrubber:
+def setup(runtime: Any, environ: Mapping[str, str] | None = None, *, command: bool = False,
+          verbose: int = 0) -> Scrubber:
     """Logging for a command that does work (run, evaluate, deliver, collect): the format and
-    level from settings, to stderr, with every secret this process may hold masked."""
+    level from settings, to stderr, with every secret this process may hold masked.
+    `command`: a one-shot command rather than the daemon (see `command_level`)."""
     settings = runtime.settings
     secrets = known_secrets(settings, os.environ if environ is None else environ, runtime.catalog)
-    return configure(settings.resolved_log_format, settings.log_level, secrets=secrets)
+    level = command_level(settings, verbose, sys.stderr.isatty()) if command else settings.log_level
+    return configure(settings.resolved_log_format, level, secrets=secrets)
+
+
+def command_level(settings: Any, verbose: int, terminal: bool) -> str:
+    """A command's level: `-v` info, `-vv` debug; else TRACKER_LOG_LEVEL when it is set; else
+    warnings and errors on a terminal (a person wants the answer, not the steps) and the
+    settings' level (info) for a log pipeline."""
+    if verbose:
+        return "debug" if verbose > 1 else "info"
+    if "log_level" in settings.model_fields_set or not terminal:
+        return settings.log_level
+    return "warning"
 
 
 def configure(

@@ -1,4 +1,5 @@
-"""Alerts, receiver health and silences as `tracker alerts` and `tracker silences` show them."""
+"""Alerts, receiver health and silences as `tracker alerts` and `tracker silences` list them
+(the terminal layout is the command line's)."""
 
 from __future__ import annotations
 
@@ -86,19 +87,3 @@ def receiver_items(db: Session) -> list[dict[str, Any]]:
         if item["failing"] or item["queued"] or item["dead"]:
             items.append(item)
     return items
-
-
-def render_text(report: dict[str, Any]) -> None:
-    alerts, receivers = report["alerts"], report["receivers"]
-    if not alerts:
-        print("no alerts pending or firing")
-    for item in alerts:
-        muted = f" ({item['muted']})" if item["muted"] else ""
-        since = f"{item['since']:%Y-%m-%d %H:%M} UTC" if item["since"] else "?"
-        print(f"{item['state']:8} {item['severity']:8} {item['rule']} {item['subject']} since {since}{muted}")
-        print(f"         {item['summary']}")
-    for item in receivers:
-        status = "DISABLED: " + item["disabled"] if item["disabled"] else (
-            f"FAILING ({item['failures_in_a_row']} in a row: {item['last_error']})" if item["failing"] else "ok"
-        )
-        print(f"receiver {item['receiver']}: {status}; {item['queued']} queued, {item['dead']} dead")

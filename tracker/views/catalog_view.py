@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
-
 from tracker.catalog.model import Catalog
 from tracker.core.goals import Goal
 
@@ -56,15 +54,3 @@ def _fmt(goal: Goal, value: Any, points: bool = False) -> str:
     if goal.display == "percent":
         return f"{float(value) * 100:g} {'pt' if points else '%'}"
     return f"{value:,}"
-
-
-def goals_table(catalog: Catalog):  # type: ignore[no-untyped-def]
-
-    table = Table(title=f"{len(catalog.goals)} goals ({catalog.timezone})", show_lines=False)
-    for column in ("goal", "kind", "period", "target", "source"):
-        table.add_column(column, overflow="fold")
-    for goal in catalog.goals:
-        period = goal.period.label if goal.period else f"every {goal.recurs}"
-        source = f"{goal.source.publisher} {goal.source.published:%Y-%m-%d}"
-        table.add_row(f"{goal.id}\n[dim]{goal.title}[/dim]", goal.kind.value, period, describe_target(goal), source)
-    return table
