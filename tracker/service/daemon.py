@@ -29,6 +29,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_J
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
+from tracker.catalog.locate import locate
 from tracker.catalog.model import load_catalog
 from tracker.core.errors import ConfigError
 from tracker.service import logs
@@ -225,7 +226,7 @@ class Daemon:
     def reload(self) -> bool:
         """Reads the catalog again; an invalid one is logged and the old one kept."""
         try:
-            catalog = load_catalog(self.runtime.settings.config)
+            catalog = load_catalog(locate(self.runtime.settings).path)
             specs = self.jobs_for(catalog)
         except ConfigError as problem:
             self.metrics.reloads.labels(outcome="error").inc()
