@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import CATALOG, ROOT, table_dump
 
 HEAD = "0008"
@@ -33,7 +34,7 @@ def tracker(*args: str, url: str, cwd: Path, unprivileged: bool = False, **env: 
     command = [sys.executable, "-m", "tracker", *args]
     if unprivileged and os.geteuid() == 0:
         command = _NO_BYPASS + command
-    return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=cwd, timeout=120)
+    return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=cwd, timeout=120, check=False)
 
 
 def one_line(done: subprocess.CompletedProcess[str], code: int, message: str) -> None:
@@ -164,7 +165,7 @@ def test_the_permission_tests_really_drop_root_s_bypass(tmp_path: Path) -> None:
     command = [sys.executable, "-c", f"open({str(locked)!r}, 'a')"]
     if os.geteuid() == 0:
         command = _NO_BYPASS + command
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1 and "PermissionError" in done.stderr
 
 
@@ -274,8 +275,8 @@ def test_sqlite_faults_map_to_user_errors(problem, code, starts, tmp_path: Path)
         ("consuming input failed: server closed the connection unexpectedly", 1, "cannot reach PostgreSQL"),
         ('connection failed: connection to server at "10.0.0.9", port 5432 failed: FATAL:  database "kpi" does not exist',
          2, "PostgreSQL has no database 'kpi'; create it (createdb kpi) or fix TRACKER_DATABASE_URL"),
-        ('connection failed: connection to server at "10.0.0.9", port 5432 failed: FATAL:  password authentication '
-         'failed for user "kpi"', 2, "the server refused the login (password authentication failed for user"),
+        (('connection failed: connection to server at "10.0.0.9", port 5432 failed: FATAL:  password authentication '
+         'failed for user "kpi"'), 2, "the server refused the login (password authentication failed for user"),
         ('duplicate key value violates unique constraint "actuals_pkey"', None, None),
     ],
     ids=["refused", "timeout", "no-host", "lost", "no-database", "login", "not-a-fault"],

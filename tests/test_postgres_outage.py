@@ -13,9 +13,11 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
+
 from tests.polling import wait_for
 
 pytestmark = pytest.mark.slow
@@ -114,7 +116,7 @@ def test_an_outage_after_start_makes_the_daemon_unready_and_it_recovers(cluster:
 
 
 def test_a_failed_run_is_tried_again_soon_not_at_its_next_scheduled_time(tmp_path: Path) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from apscheduler.triggers.interval import IntervalTrigger
 
@@ -134,7 +136,7 @@ def test_a_failed_run_is_tried_again_soon_not_at_its_next_scheduled_time(tmp_pat
     try:
         wait_for(lambda: not daemon.runner.last_outcome("evaluate")[0], "the first run to fail")
         job = wait_for(lambda: (job := daemon.scheduler.get_job("evaluate")) and job.next_run_time
-                       and job.next_run_time <= datetime.now(timezone.utc) + RETRY_AFTER and job, "the retry")
-        assert job.next_run_time <= datetime.now(timezone.utc) + RETRY_AFTER  # not in an hour
+                       and job.next_run_time <= datetime.now(UTC) + RETRY_AFTER and job, "the retry")
+        assert job.next_run_time <= datetime.now(UTC) + RETRY_AFTER  # not in an hour
     finally:
         daemon.scheduler.shutdown(wait=True)
