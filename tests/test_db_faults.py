@@ -146,6 +146,9 @@ def test_a_read_only_folder_still_serves_status_and_refuses_writes(recorded: Pat
         message = (f"database {recorded}: its folder {folder} is read-only for this user, and SQLite writes "
                    "tracker.db-wal and tracker.db-shm beside the file; make the folder writable")
         one_line(tracker("record", "ev_deliveries", "2026-02", "31000", url=url, cwd=tmp_path, unprivileged=True), 2, message)
+        daemon_refused(tracker("run", url=url, cwd=tmp_path, unprivileged=True), 2,
+                       f"database {recorded}: cannot create the daemon's lock file {recorded}.lock (permission "
+                       f"denied); the daemon needs to write in {folder}")
         fresh = folder / "new.db"
         one_line(tracker("record", "ev_deliveries", "2026-02", "31000", url=f"sqlite:///{fresh}", cwd=tmp_path,
                          unprivileged=True), 2, f"database {fresh}: cannot create it, this user may not write in {folder}")
