@@ -87,14 +87,15 @@ def _open_database(runtime: Runtime, daemon: Daemon) -> None:
     from sqlalchemy.exc import SQLAlchemyError  # start-up speed
 
     from tracker.core.errors import Unavailable  # start-up speed
+    from tracker.core.urls import mask_password  # start-up speed
     from tracker.store import heartbeat  # start-up speed
-    from tracker.store.db import db_reason, describe_url  # start-up speed
+    from tracker.store.db import db_reason  # start-up speed
 
-    engine = runtime.engine
     try:
-        heartbeat.beat(engine, holder=daemon.holder, now=runtime.now())
+        heartbeat.beat(runtime.engine, holder=daemon.holder, now=runtime.now())
     except SQLAlchemyError as problem:  # what tracker.store.faults does not explain: a full disk
-        raise Unavailable(f"database {describe_url(engine)}: {db_reason(problem)}") from None
+        shown = mask_password(runtime.settings.database_url)
+        raise Unavailable(f"database {shown}: {db_reason(problem)}") from None
 
 
 def unknown_settings(runtime: Runtime) -> list[str]:
