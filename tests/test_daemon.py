@@ -366,9 +366,9 @@ def test_run_refuses_a_second_daemon_with_one_line_and_exit_2(cli, sqlite_url):
     finally:
         lock.release()
     assert result.code == 2
-    assert result.err.count("\n") == 1
-    assert result.err.startswith("tracker: error: another tracker daemon (pid ")
-    assert result.err.rstrip().endswith("; stop it first")
+    *logged, last = result.err.splitlines()
+    assert last.startswith("tracker: error: another tracker daemon (pid ") and last.endswith("; stop it first")
+    assert [json.loads(line)["event"] for line in logged] == ["daemon cannot run"]  # the same line, logged
     assert table_dump(sqlite_url, "alembic_version") == before
 
 
@@ -467,7 +467,10 @@ def test_run_refuses_bad_settings_with_one_line_exit_2_and_writes_nothing(cli, t
         env = {key: value.replace("{busy}", port) for key, value in env.items()}
         result = cli("run", env=env)
     assert result.code == 2
-    assert result.err.startswith(message.replace("{busy}", port)) and result.err.count("\n") == 1
+    *logged, last = result.err.splitlines()
+    assert last.startswith(message.replace("{busy}", port))
+    # refused once logging is set up: logged too, as the same line
+    assert [json.loads(line)["reason"] for line in logged] in ([], [last.removeprefix("tracker: error: ")])
     assert not (tmp_path / "tracker.db").exists()
 
 

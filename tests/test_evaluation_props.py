@@ -94,7 +94,8 @@ def goal_tables(draw):
         goal.pop("target")
         goal |= {"deadline": "2026-10-01", "warn_before": "30d"}
     if "period" in goal and draw(st.booleans()):
-        goal["pace"] = draw(st.lists(st.floats(0, 10), min_size=12, max_size=12))
+        weights = draw(st.lists(st.floats(0, 10), min_size=12, max_size=12).filter(lambda ws: sum(ws) > 0))
+        goal["pace"] = [w * 100 / sum(weights) for w in weights]  # shares of the target sum to 100
     return goal
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from tracker.catalog.routing import INHERITED, Plan, Receiver, RootRoute, Route, plan
 from tracker.catalog.schedule import evaluation_interval
-from tracker.catalog.settings import DEFAULT_CONFIG, Settings
+from tracker.catalog.settings import Settings
 from tracker.catalog.sources import SourceConfig
 from tracker.core.errors import ConfigError
 from tracker.core.goals import Bands, Goal, Kind, Metric
@@ -138,26 +138,22 @@ def _check_sources(catalog: Catalog) -> None:
             raise ValueError(f"source {source.name}: metric {source.metric!r} is not in [metrics]")
 
 
-def default_catalog_path() -> Path:
-    """The packaged copy of the shipped catalog, used when config/goals.toml is not here."""
-    return Path(__file__).parent / "_data" / "goals.toml"
-
-
-def resolve_path(path: Path) -> Path:
-    if path == DEFAULT_CONFIG and not path.exists() and default_catalog_path().exists():
-        return default_catalog_path()
-    return path
-
-
 def load_catalog(path: Path) -> Catalog:
     """Reads and validates the catalog; every problem is a one-line ConfigError."""
-    path = resolve_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"catalog {path}: file not found (set TRACKER_CONFIG to its path)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"catalog {path}: is a directory (set TRACKER_CONFIG to the TOML file)") from None
     except OSError as error:
         raise ConfigError(f"catalog {path}: cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"catalog {path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} on line {line}); "
+            "save it as UTF-8"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -138,12 +138,15 @@ def goals(as_json: JsonFlag = False) -> None:
 
 
 def check_config() -> None:
-    """Validate the catalog and settings, pointing at the file and field that is wrong."""
+    """Validate the catalog and settings as `tracker run` would, pointing at what is wrong."""
+    from tracker.cli.daemon import preflight, unknown_settings  # start-up speed
+    from tracker.cli.output import warn  # start-up speed
+
     runtime = Runtime.from_env()
     catalog = runtime.catalog
-    from tracker.catalog.model import plan_for  # start-up speed
-
-    plan_for(runtime.catalog, runtime.settings)  # receivers' secrets: set and well formed
+    for warning in unknown_settings(runtime):
+        warn(warning)
+    preflight(runtime)  # schedules, receivers' secrets, HTTP address, database URL
     print(
         f"{catalog.path}: OK ({len(catalog.goals)} goals, {len(catalog.metrics)} metrics, "
         f"{len(catalog.effective_rules())} rules, {len(catalog.receivers)} receivers, "
@@ -152,9 +155,10 @@ def check_config() -> None:
 
 
 def info(as_json: JsonFlag = False) -> None:
-    """Show the version, settings in effect (secrets masked), database location and revision."""
-    from tracker import __version__  # start-up speed
-    from tracker.cli.output import print_json  # start-up speed
+    """Show the version, settings in effect (secrets masked), database location and revision,
+    and the catalog file in use with how it was found."""
+    from tracker.catalog.locate import locate  # start-up speed
+    from tracker.cli.output import print_json, version  # start-up speed
     from tracker.core.urls import redact_url  # start-up speed
     from tracker.store import db  # start-up speed
 
@@ -163,21 +167,25 @@ def info(as_json: JsonFlag = False) -> None:
     engine = db.make_engine(runtime.settings.database_url)
     settings["database_url"] = db.describe_url(engine)
     settings["webhook_url"] = redact_url(settings["webhook_url"])
+    catalog = locate(runtime.settings)
     details = {
-        "version": __version__,
+        "version": version(),
         "python": sys.version.split()[0],
         "database": settings["database_url"],
         "revision": db.current_revision(engine),
         "head_revision": db.head_revision(),
-        "config": str(runtime.settings.config),
+        "config": str(catalog.absolute),
+        "config_found": catalog.found,
         "settings": settings,
     }
     if as_json:
         print_json(details)
         return
     for key, value in details.items():
-        if key != "settings":
-            print(f"{key:14} {value if value is not None else '(not migrated yet)'}")
+        if key == "config_found":
+            continue
+        shown = value if value is not None else "(not migrated yet)"
+        print(f"{key:14} {shown} ({catalog.found})" if key == "config" else f"{key:14} {shown}")
     print("settings")
     for key, value in settings.items():
         print(f"  {key:20} {value}")

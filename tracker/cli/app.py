@@ -8,6 +8,7 @@ anything else the tracker can explain exits 1.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -30,6 +31,24 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from tracker.cli.output import version  # start-up speed
+
+        print(f"kpi-tracker {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", is_eager=True, callback=_print_version, help="print the version and exit")] = False,
+) -> None:
+    pass
+
+
 app.add_typer(db_app, name="db")
 
 app.command("record")(actuals_cmd.record)

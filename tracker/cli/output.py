@@ -22,3 +22,20 @@ def console():  # type: ignore[no-untyped-def]
 
 def error(message: str) -> None:
     sys.stderr.write(f"tracker: error: {message}\n")
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"tracker: warning: {message}\n")
+
+
+def version() -> str:
+    """The installed distribution's version; the package's own when run from a checkout."""
+    from importlib.metadata import PackageNotFoundError  # start-up speed
+    from importlib.metadata import version as installed  # start-up speed
+
+    try:
+        return installed("kpi-tracker")
+    except PackageNotFoundError:
+        from tracker import __version__  # start-up speed
+
+        return __version__

@@ -1,7 +1,7 @@
 """The one small error hierarchy of kpi-tracker.
 
 The command line maps `BadInput` (and its subclasses) to exit status 2 with a one-line
-message, and every other `TrackerError` to exit status 1.
+message, and every other `TrackerError` (such as `Unavailable`) to exit status 1.
 """
 
 
@@ -23,3 +23,7 @@ class ConfigError(BadInput):
 
 class NotFound(BadInput):
     """A named thing (metric, goal, alert) does not exist."""
+
+
+class Unavailable(TrackerError):
+    """Something outside the tracker (the database server) fails now; trying later may work."""

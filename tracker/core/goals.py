@@ -7,6 +7,7 @@ the fields of a goal that its kind needs; `catalog.py` checks what spans several
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -267,6 +268,10 @@ def _check_pace(goal: Goal) -> None:
             f"pace has {len(goal.pace)} weights; the period has {months} months "
             f"({months // 3} quarters)"
         )
+    total = sum(goal.pace)
+    # Shares of the target, in percent or as fractions: any other sum is a slip of the pen.
+    if not (math.isclose(total, 100, rel_tol=1e-6) or math.isclose(total, 1, rel_tol=1e-6)):
+        raise ValueError(f"pace weights sum to {total:g}; they are shares of the target and must sum to 100 (or to 1)")
 
 
 class CatalogLike(Protocol):

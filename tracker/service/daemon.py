@@ -22,13 +22,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
+from tracker.catalog.locate import locate
 from tracker.catalog.model import load_catalog
 from tracker.core.errors import ConfigError
 from tracker.service import logs
@@ -53,6 +54,10 @@ Work = Callable[[datetime], "Mapping[str, Any] | None"]
 # is logged and counted as missed.
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
 READY_JOBS = ("evaluate", "deliver")  # /readyz fails while the last run of either failed
+# A failed run is tried again this soon rather than at its next scheduled time: an hourly
+# evaluation that met a database outage would otherwise keep /readyz failing for an hour
+# after the database came back.
+RETRY_AFTER = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -197,13 +202,24 @@ class Daemon:
         for spec in specs:
             first = {"next_run_time": now} if run_now and spec.run_at_start else {}
             self.scheduler.add_job(
-                self.runner.run, spec.trigger, args=[spec], id=spec.id, name=spec.id, replace_existing=True,
+                self._run_job, spec.trigger, args=[spec], id=spec.id, name=spec.id, replace_existing=True,
                 max_instances=spec.max_instances, **first
             )
         for old in set(self.specs) - {spec.id for spec in specs}:
             self.scheduler.remove_job(old)
         self.specs = {spec.id: spec for spec in specs}
         self.log.info("jobs scheduled", jobs={s.id: str(s.trigger) for s in specs})
+
+    def _run_job(self, spec: JobSpec) -> None:
+        if not self.runner.run(spec):
+            self._retry_soon(spec.id)
+
+    def _retry_soon(self, job_id: str) -> None:
+        """Brings a failed job's next run forward to RETRY_AFTER from now, if it is later."""
+        job = self.scheduler.get_job(job_id) if self.scheduler_running() else None
+        soon = datetime.now(timezone.utc) + RETRY_AFTER
+        if job is not None and job.next_run_time is not None and job.next_run_time > soon:
+            job.modify(next_run_time=soon)
 
     def _on_missed(self, event: Any) -> None:
         # A missed run's event has scheduled_run_time; a "still running" one, a list of them.
@@ -225,7 +241,7 @@ class Daemon:
     def reload(self) -> bool:
         """Reads the catalog again; an invalid one is logged and the old one kept."""
         try:
-            catalog = load_catalog(self.runtime.settings.config)
+            catalog = load_catalog(locate(self.runtime.settings).path)
             specs = self.jobs_for(catalog)
         except ConfigError as problem:
             self.metrics.reloads.labels(outcome="error").inc()

@@ -7,7 +7,7 @@ import os
 
 from sqlalchemy.engine import make_url
 
-from tracker.core.errors import BadInput
+from tracker.core.errors import BadInput, ConfigError
 
 
 class DaemonLock:
@@ -26,8 +26,16 @@ class DaemonLock:
     def acquire(self) -> DaemonLock:
         if self.path is None:
             return self
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as problem:  # a read-only folder, say: one line, not a traceback
+            folder = os.path.dirname(self.path) or "."
+            raise ConfigError(
+                f"database {self.path.removesuffix('.lock')}: cannot create the daemon's lock file "
+                f"{self.path} ({(problem.strerror or type(problem).__name__).lower()}); the daemon "
+                f"needs to write in {folder}"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

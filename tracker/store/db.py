@@ -4,7 +4,13 @@ SQLite is set up for one daemon and several CLI writers at once: WAL, NORMAL syn
 keys, a busy timeout, and `BEGIN IMMEDIATE` for write transactions so that two writers queue
 instead of failing with "database is locked" half way through. A new database is migrated on
 first use; checking that an existing one is current reads the migration files' revision ids
-as text, because importing alembic would cost a CLI call ~0.4 s.
+as text, because importing alembic would cost a CLI call ~0.4 s. Failures become one-line
+errors in tracker.store.faults; a database from a newer tracker is refused before anything
+touches it.
+
+A SQLite file in a folder this user may not write (and with no `-wal` beside it, so no writer
+has it open) is opened immutable and read-only: WAL mode would otherwise need to create the
+`-shm` file there even to read, and `tracker status` must work on a database it may only read.
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from tracker.core.errors import ConfigError, TrackerError
 from tracker.core.urls import mask_password
+from tracker.store import faults
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -46,16 +54,51 @@ def make_engine(url: str) -> Engine:
         shown = mask_password(url)
         raise ConfigError(f"setting TRACKER_DATABASE_URL: {shown!r} is not a database URL") from None
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
-    raise ConfigError("setting TRACKER_DATABASE_URL: use sqlite:///PATH or postgresql+psycopg://...")
+        engine = _sqlite_engine(parsed)
+    elif parsed.get_backend_name() == "postgresql":
+        engine = create_engine(url, pool_pre_ping=True)
+    else:
+        raise ConfigError("setting TRACKER_DATABASE_URL: use sqlite:///PATH or postgresql+psycopg://...")
+    faults.install(engine)
+    return engine
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:":
-        _create_private_file(Path(database))
-    engine = create_engine(url, connect_args={"timeout": 30})
+def check_url(url: str) -> None:
+    """What `make_engine` refuses, without creating or opening anything (for check-config)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"setting TRACKER_DATABASE_URL: {mask_password(url)!r} is not a database URL") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError("setting TRACKER_DATABASE_URL: use sqlite:///PATH or postgresql+psycopg://...")
+    path = faults.sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
+    if path and Path(path).is_dir():
+        raise faults.directory(Path(path))
+
+
+def is_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and faults.sqlite_path(url) is None
+
+
+def refuse_memory(url: URL) -> None:
+    """An in-memory SQLite database ends with the process: a write there would be lost."""
+    if is_memory(url):
+        raise ConfigError(
+            "setting TRACKER_DATABASE_URL: sqlite:// is an in-memory database, gone when the command "
+            "ends, so nothing is written; name a file: sqlite:///PATH"
+        )
+
+
+def _sqlite_engine(parsed: URL) -> Engine:
+    path = faults.sqlite_path(parsed)
+    if path:
+        try:
+            _create_private_file(Path(path))
+        except OSError as problem:
+            raise faults.explain(problem, parsed) or problem from None
+        if _read_only_folder(Path(path)):
+            parsed = parsed.set(database=f"file:{quote(path)}", query={"mode": "ro", "immutable": "1", "uri": "true"})
+    engine = create_engine(parsed, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -74,8 +117,15 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
+def _read_only_folder(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    return path.is_file() and not wal.exists() and not os.access(path.parent, os.W_OK)
+
+
 def _create_private_file(path: Path) -> None:
     if path.exists():
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory", str(path))
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -91,8 +141,12 @@ def writer(engine: Engine) -> Engine:
 
 @contextmanager
 def session(engine: Engine, *, write: bool = False) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
+    """A session that commits on success and rolls back on error. A write session on an
+    in-memory database is refused: what it wrote would be lost when the process ends."""
     from sqlmodel import Session  # start-up speed
+
+    if write:
+        refuse_memory(engine.url)
 
     with Session(writer(engine) if write else engine, expire_on_commit=False) as db:
         try:
@@ -105,6 +159,15 @@ def session(engine: Engine, *, write: bool = False) -> Iterator[Session]:
 
 def head_revision(path: Path | None = None) -> str:
     """The newest migration's revision id, read from the files without importing alembic."""
+    revisions, parents = _revisions(path)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise TrackerError(f"migrations: expected one head revision, found {sorted(heads)}")
+    return heads.pop()
+
+
+def _revisions(path: Path | None = None) -> tuple[set[str], set[str]]:
+    """Every migration's revision id, and those that are some migration's parent."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for file in (path or migrations_path() / "versions").glob("*.py"):
@@ -114,10 +177,7 @@ def head_revision(path: Path | None = None) -> str:
             revisions.add(found.group(1))
             down = _DOWN.search(body)
             parents.update(re.findall(r'["\']([^"\']+)["\']', down.group(1)) if down else [])
-    heads = revisions - parents
-    if len(heads) != 1:
-        raise TrackerError(f"migrations: expected one head revision, found {sorted(heads)}")
-    return heads.pop()
+    return revisions, parents
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -130,8 +190,16 @@ def current_revision(engine: Engine) -> str | None:
 
 def ensure_schema(engine: Engine) -> None:
     """Migrates the database to the head revision unless it is there already."""
-    if current_revision(engine) != head_revision():
+    current = current_revision(engine)
+    if current != head_revision():
+        refuse_unknown(engine, current)
         upgrade(engine)
+
+
+def refuse_unknown(engine: Engine, current: str | None) -> None:
+    """A revision no migration file names was made by a newer kpi-tracker: refuse to touch it."""
+    if current is not None and current not in _revisions()[0]:
+        raise faults.schema_too_new(engine.url, current, head_revision())
 
 
 def upgrade(engine: Engine) -> str:
@@ -141,6 +209,7 @@ def upgrade(engine: Engine) -> str:
 
     from alembic import command  # start-up speed
 
+    refuse_unknown(engine, current_revision(engine))
     config = Config()
     config.set_main_option("script_location", str(migrations_path()))
     with writer(engine).connect() as connection:
@@ -164,7 +233,10 @@ def upgrade(engine: Engine) -> str:
 
 def db_reason(problem: BaseException) -> str:
     """A database error in a few words, without its SQL or parameters (they can hold data):
-    the driver's first line, e.g. `OperationalError: database or disk is full`."""
+    the driver's first line, e.g. `OperationalError: database or disk is full`; an
+    explained fault (tracker.store.faults) as it is told."""
+    if isinstance(problem, TrackerError):
+        return str(problem)
     original = getattr(problem, "orig", None) or problem
     first = (str(original).strip().splitlines() or [""])[0][:200]
     return f"{type(original).__name__}: {first}" if first else type(original).__name__

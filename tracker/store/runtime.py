@@ -32,9 +32,10 @@ class Runtime:
 
     @cached_property
     def catalog(self) -> Catalog:
+        from tracker.catalog.locate import locate  # start-up speed
         from tracker.catalog.model import load_catalog  # start-up speed
 
-        return load_catalog(self.settings.config)
+        return load_catalog(locate(self.settings).path)
 
     @cached_property
     def engine(self) -> Engine:
