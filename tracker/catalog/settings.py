@@ -52,6 +52,12 @@ class DeliverSettings(BaseModel):
     )
 
 
+class HttpSettings(BaseModel):
+    enable_lifecycle: bool = Field(
+        False, description="accept POST /-/reload (as Prometheus's --web.enable-lifecycle): reloads the catalog"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRACKER_",
@@ -76,6 +82,7 @@ class Settings(BaseSettings):
     evaluate: EvaluateSettings = EvaluateSettings()
     deliver: DeliverSettings = DeliverSettings()
     leadership: LeadershipSettings = LeadershipSettings()
+    http: HttpSettings = HttpSettings()  # TRACKER_HTTP__*, beside the older flat TRACKER_HTTP_HOST/_PORT
 
     @field_validator("webhook_secret")
     @classmethod

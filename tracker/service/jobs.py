@@ -118,9 +118,10 @@ class Units:
         fence = self.leadership.acquire(now)
         if fence is None:
             # Another replica leads and evaluates; goal series come from it alone, never stale here.
-            self.metrics.observe_evaluation((), {})
+            self.metrics.forget_evaluation()
             return {}
         started = time.perf_counter()
+        catalog = self.runtime.catalog  # the one this cycle judges, whatever a reload swaps in
         try:
             result = evaluate_cycle(self.runtime, now=now, fence=fence)
         except LeaseLost as lost:
@@ -129,7 +130,7 @@ class Units:
         self.metrics.evaluation_seconds.observe(time.perf_counter() - started)
         with db.session(self.runtime.engine) as session:
             latest = last_actuals(session)
-        self.metrics.observe_evaluation(result.evaluations, latest)
+        self.metrics.observe_evaluation(result.evaluations, latest, catalog)  # /metrics, /api/status
         log = logs.get("tracker.jobs")
         for item in result.evaluations:
             with logs.bound(goal=item.goal):
