@@ -76,14 +76,20 @@ def metrics(request: Request) -> Response:
 def api_status(request: Request) -> Response:
     """The JSON of `tracker status --json`, as the last evaluation cycle found it; judged
     afresh only before the first cycle and on a replica that follows (the leader judges)."""
-    snapshot = request.state.metrics.snapshot
-    if snapshot.evaluated:
+    snapshot = _snapshot(request)
+    if snapshot is not None and snapshot.evaluated:
         return Response(200, snapshot.status_json(), "application/json")
     return _live_status(request)
 
 
+def _snapshot(request: Request) -> Any:
+    metrics = getattr(request.state, "metrics", None)  # a bare page server (the browser test) has none
+    return getattr(metrics, "snapshot", None)
+
+
 def _status_is_live(request: Request) -> bool:
-    return not request.state.metrics.snapshot.evaluated
+    snapshot = _snapshot(request)
+    return snapshot is None or not snapshot.evaluated
 
 
 def reload(request: Request) -> Response:
