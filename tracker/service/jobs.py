@@ -121,7 +121,6 @@ class Units:
             self.metrics.forget_evaluation()
             return {}
         started = time.perf_counter()
-        catalog = self.runtime.catalog  # the one this cycle judges, whatever a reload swaps in
         try:
             result = evaluate_cycle(self.runtime, now=now, fence=fence)
         except LeaseLost as lost:
@@ -130,7 +129,7 @@ class Units:
         self.metrics.evaluation_seconds.observe(time.perf_counter() - started)
         with db.session(self.runtime.engine) as session:
             latest = last_actuals(session)
-        self.metrics.observe_evaluation(result.evaluations, latest, catalog)  # /metrics, /api/status
+        self.metrics.observe_evaluation(result.evaluations, latest)  # renders /metrics, /api/status
         log = logs.get("tracker.jobs")
         for item in result.evaluations:
             with logs.bound(goal=item.goal):

@@ -44,7 +44,6 @@ from tracker.store.models import Actual
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from tracker.catalog.model import Catalog
     from tracker.core.verdict import Evaluation
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -59,13 +58,11 @@ class Snapshot:
         self,
         evaluations: Iterable[Evaluation] = (),
         last_actuals: Mapping[str, datetime] | None = None,
-        labels: Mapping[str, Mapping[str, str]] | None = None,
         *,
         evaluated: bool = False,
     ) -> None:
         self.evaluations = tuple(evaluations)
         self.last_actuals = dict(last_actuals or {})
-        self.labels = dict(labels or {})  # goal -> its catalog labels
         self.evaluated = evaluated  # False before the first cycle, and on a replica that follows
         self._lock = threading.Lock()
         self._bodies: dict[str, Body] = {}
@@ -90,7 +87,7 @@ class Snapshot:
                 if value is not None:
                     family.add_metric([item.goal], value)
             status.add_metric([item.goal, str(item.status)], 1.0)
-            info.add_metric([item.goal], prometheus_labels(self.labels.get(item.goal, {})))
+            info.add_metric([item.goal], prometheus_labels(item.labels))
         last = GaugeMetricFamily(
             "tracker_metric_last_actual_timestamp_seconds",
             "When the newest actual of the metric was recorded (unix seconds).",
@@ -204,13 +201,10 @@ class DaemonMetrics:
         if ok:
             self.reload_time.set(when.timestamp())
 
-    def observe_evaluation(
-        self, evaluations: Iterable[Evaluation], last_actuals: Mapping[str, datetime], catalog: Catalog | None = None
-    ) -> None:
+    def observe_evaluation(self, evaluations: Iterable[Evaluation], last_actuals: Mapping[str, datetime]) -> None:
         """Keeps the cycle's findings and renders them (text exposition and status JSON) now,
         on the cycle's thread, so that no request pays for it."""
-        labels = {goal.id: goal.labels for goal in catalog.goals} if catalog is not None else {}
-        snapshot = Snapshot(evaluations, last_actuals, labels, evaluated=True)
+        snapshot = Snapshot(evaluations, last_actuals, evaluated=True)
         encoder, content_type = choose_encoder("")
         snapshot.body(content_type, encoder)
         snapshot.status_json()
