@@ -17,7 +17,7 @@ import argparse
 import statistics
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,11 +25,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tracker.core.verdict import Evaluation, Status  # noqa: E402
-from tracker.service.metrics import DaemonMetrics  # noqa: E402
-from tracker.service.web import ROUTES, App, Response, Server  # noqa: E402
+from tracker.core.verdict import Evaluation, Status
+from tracker.service.metrics import DaemonMetrics
+from tracker.service.web import ROUTES, App, Response, Server
 
-NOW = datetime(2026, 7, 5, tzinfo=timezone.utc)
+NOW = datetime(2026, 7, 5, tzinfo=UTC)
 STATUSES = list(Status)
 
 

@@ -111,7 +111,7 @@ def test_the_series_say_what_the_evaluation_found_and_what_runs(live):
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (.ci/run installs prometheus)")
 def test_promtool_accepts_a_real_scrape(live):
     body = live().client.get("/metrics").content
-    checked = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=60)
+    checked = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=60, check=False)
     assert (checked.returncode, checked.stdout + checked.stderr) == (0, b"")
 
 
