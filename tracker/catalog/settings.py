@@ -12,10 +12,18 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tracker.core.errors import ConfigError
+from tracker.core.urls import with_password
 
 DEFAULT_CONFIG = Path("config/goals.toml")
 
@@ -66,6 +74,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(default_factory=default_database_url)
+    # The password apart from the URL (compose, Docker or systemd secrets): any character works.
+    database_password: SecretStr | None = None
+    database_password_file: Path | None = None
     config: Path = DEFAULT_CONFIG
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
@@ -83,6 +94,21 @@ class Settings(BaseSettings):
     deliver: DeliverSettings = DeliverSettings()
     leadership: LeadershipSettings = LeadershipSettings()
     http: HttpSettings = HttpSettings()  # TRACKER_HTTP__*, beside the older flat TRACKER_HTTP_HOST/_PORT
+
+    @model_validator(mode="after")
+    def _password_into_url(self) -> Settings:
+        if self.database_password is not None and self.database_password_file is not None:
+            raise ValueError("database_password: give TRACKER_DATABASE_PASSWORD or TRACKER_DATABASE_PASSWORD_FILE, "
+                             "not both")
+        password = self.database_password.get_secret_value() if self.database_password is not None else None
+        if self.database_password_file is not None:
+            password = _read_secret(self.database_password_file)
+        if password is not None:
+            try:
+                self.database_url = with_password(self.database_url, password)
+            except ValueError as problem:
+                raise ValueError(f"database_password: {problem}") from None
+        return self
 
     @field_validator("webhook_secret")
     @classmethod
@@ -105,6 +131,15 @@ class Settings(BaseSettings):
         return "console" if sys.stderr.isatty() else "json"
 
 
+def _read_secret(path: Path) -> str:
+    """A secret file's content without its final newline (as `echo` or an editor leaves it)."""
+    try:
+        return path.read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
+    except (OSError, UnicodeDecodeError) as problem:
+        reason = getattr(problem, "strerror", None) or str(problem)
+        raise ValueError(f"database_password_file: cannot read {path} ({reason})") from None
+
+
 def check_secret(value: str) -> None:
     """A Standard Webhooks secret: `whsec_` and a non-empty base64 key. Raises ValueError
     (without the value) so every place a secret comes from reports it the same way."""
@@ -124,5 +159,9 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         first = error.errors()[0]
-        name = "TRACKER_" + "__".join(str(part) for part in first["loc"]).upper()
-        raise ConfigError(f"setting {name}: {first['msg'].removeprefix('Value error, ')}") from None
+        loc, message = tuple(first["loc"]), first["msg"].removeprefix("Value error, ")
+        if not loc:  # a check across fields names its field first: "field: reason"
+            field, _, message = message.partition(": ")
+            loc = (field,)
+        name = "TRACKER_" + "__".join(str(part) for part in loc).upper()
+        raise ConfigError(f"setting {name}: {message}") from None
