@@ -6,7 +6,8 @@ size through the same server (the baseline, measured in the same run).
 The daemon's metrics hold one evaluation of GOALS synthetic goals (each with catalog labels,
 an attainment, a projection and a probability) and a few live counters; the web app and the
 waitress server are the daemon's own, on a loopback port. Each round scrapes /metrics as
-Prometheus does (gzip) and as curl does (plain), then the static route; rounds interleave, and
+Prometheus does (OpenMetrics, gzip), as a text-format client with gzip, and as curl does
+(plain), then the static route; rounds interleave, and
 the medians and spreads are printed. Also printed: the one-off rendering per evaluation cycle.
 Target: a scrape at 10,000 goals under 300 ms.
 """
@@ -26,7 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tracker.core.verdict import Evaluation, Status
-from tracker.service.metrics import DaemonMetrics
+from tracker.service.metrics import PROMETHEUS_ACCEPT, DaemonMetrics
 from tracker.service.web import ROUTES, App, Response, Server
 
 NOW = datetime(2026, 7, 5, tzinfo=UTC)
@@ -80,11 +81,13 @@ def main() -> None:
     server = Server(app, "127.0.0.1", 0).start()
     plain = {"Accept-Encoding": "identity"}
     zipped = {"Accept-Encoding": "gzip"}
-    times: dict[str, list[float]] = {"metrics gzip": [], "metrics plain": [], "static plain": []}
+    prometheus = {"Accept": PROMETHEUS_ACCEPT, "Accept-Encoding": "gzip"}
+    times: dict[str, list[float]] = {"prometheus": [], "metrics gzip": [], "metrics plain": [], "static plain": []}
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=60) as client:
             timed(client, "/metrics", zipped)  # warm: connection, first OpenMetrics-free path
             for _ in range(args.rounds):
+                times["prometheus"].append(timed(client, "/metrics", prometheus)[0])
                 times["metrics gzip"].append(timed(client, "/metrics", zipped)[0])
                 times["metrics plain"].append(timed(client, "/metrics", plain)[0])
                 times["static plain"].append(timed(client, "/static", plain)[0])

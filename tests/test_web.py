@@ -245,3 +245,20 @@ def test_stop_waits_for_the_request_in_flight(state):
     stopper.join(10)
     client.join(10)
     assert not stopper.is_alive() and [a.text for a in answers] == ["done\n"]
+
+
+@pytest.mark.parametrize("accept", ["", "PROMETHEUS"], ids=["text", "prometheus-openmetrics"])
+def test_a_scrape_renders_no_goal_series_the_cycle_rendered(serve, state, monkeypatch, accept):
+    from tracker.service.metrics import PROMETHEUS_ACCEPT, Snapshot
+
+    state.metrics.observe_evaluation([evaluation("ev-deliveries-2026", "at_risk", 0.4, 0.93)], {})
+
+    def refuse(_self):
+        raise AssertionError("rendered at scrape time")
+
+    monkeypatch.setattr(Snapshot, "families", refuse)
+    header = PROMETHEUS_ACCEPT if accept else ""
+    answer = serve().get("/metrics", headers={"Accept": header, "Accept-Encoding": "gzip"})
+    assert answer.status_code == 200 and answer.headers["content-encoding"] == "gzip"
+    assert 'tracker_goal_status{goal="ev-deliveries-2026",status="at_risk"} 1.0' in answer.text
+    assert answer.headers["content-type"].startswith("application/openmetrics-text" if accept else "text/plain")

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _OPENMETRICS_END = b"# EOF\n"
+# What Prometheus 2.x sends: its scrapes get OpenMetrics, rendered with the cycle like the text format.
+PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+                     "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
 
 
 class Snapshot:
@@ -205,8 +208,9 @@ class DaemonMetrics:
         """Keeps the cycle's findings and renders them (text exposition and status JSON) now,
         on the cycle's thread, so that no request pays for it."""
         snapshot = Snapshot(evaluations, last_actuals, evaluated=True)
-        encoder, content_type = choose_encoder("")
-        snapshot.body(content_type, encoder)
+        for accept in ("", PROMETHEUS_ACCEPT):
+            encoder, content_type = choose_encoder(accept)
+            snapshot.body(content_type, encoder)
         snapshot.status_json()
         self.snapshot = snapshot  # one reference swap: a scrape never mixes two evaluations
 
