@@ -47,7 +47,7 @@ def wait_ready(port: int, deadline: float = 60) -> None:
     while time.monotonic() < end:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-                if b'tracker_job_runs_total{job="evaluate",outcome="ok"} 1.0' in response.read():
+                if b'tracker_job_runs_total{task="evaluate",outcome="ok"} 1.0' in response.read():
                     return
         except OSError:
             pass

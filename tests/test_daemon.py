@@ -75,8 +75,8 @@ def test_runner_passes_the_clock_and_counts_success(metrics):
     runner = Runner(metrics, clock=lambda: NOW)
     assert runner.run(spec("evaluate", lambda now: seen.append(now) or {"goals": 13}))
     assert seen == [NOW]
-    assert sample(metrics, "tracker_job_runs_total", job="evaluate", outcome="ok") == 1
-    assert sample(metrics, "tracker_job_last_success_timestamp_seconds", job="evaluate") == NOW.timestamp()
+    assert sample(metrics, "tracker_job_runs_total", task="evaluate", outcome="ok") == 1
+    assert sample(metrics, "tracker_job_last_success_timestamp_seconds", task="evaluate") == NOW.timestamp()
     assert runner.in_flight == 0
 
 
@@ -89,8 +89,8 @@ def test_runner_logs_and_counts_a_failure_without_raising(metrics, log_lines):
     done = []
     runner = Runner(metrics, clock=lambda: NOW, on_done=lambda: done.append(1))
     assert runner.run(spec("deliver", broken)) is False
-    assert sample(metrics, "tracker_job_runs_total", job="deliver", outcome="error") == 1
-    assert sample(metrics, "tracker_job_last_success_timestamp_seconds", job="deliver") is None
+    assert sample(metrics, "tracker_job_runs_total", task="deliver", outcome="error") == 1
+    assert sample(metrics, "tracker_job_last_success_timestamp_seconds", task="deliver") is None
     assert done == [1] and runner.in_flight == 0
     [line] = [line for line in log_lines() if line["event"] == "job failed"]
     assert line["job"] == "deliver" and line["level"] == "error"
@@ -254,10 +254,10 @@ def test_start_runs_the_catch_up_jobs_at_once_and_counts_skipped_runs(runtime, m
         assert calls[0] == NOW
         skipped = wait_for(lambda: [e for e in log_lines() if e["event"] == "job run skipped"], "a skipped run logged")
         assert (skipped[0]["job"], skipped[0]["reason"]) == ("deliver", "previous run still going")
-        assert sample(metrics, "tracker_job_missed_total", job="deliver") >= 1
+        assert sample(metrics, "tracker_job_missed_total", task="deliver") >= 1
         assert daemon.readiness()["scheduler"] == (True, "running")
         release.set()
-        wait_for(lambda: sample(metrics, "tracker_job_runs_total", job="deliver", outcome="ok"), "the run to finish")
+        wait_for(lambda: sample(metrics, "tracker_job_runs_total", task="deliver", outcome="ok"), "the run to finish")
     finally:
         release.set()
         daemon.scheduler.shutdown(wait=True)

@@ -96,7 +96,7 @@ def test_the_daemon_evaluates_delivers_serves_and_restarts_without_resending(cli
         ready = wait_for(lambda: (r := daemon.get("/readyz")) is not None and r.status_code == 200 and r, "/readyz")
         assert ready.json()["checks"]["scheduler"]["ok"] is True
         assert daemon.get("/healthz").text == "ok\n"
-        wait_for(lambda: daemon.value("tracker_job_runs_total", job="evaluate", outcome="ok") >= 1, "an evaluation")
+        wait_for(lambda: daemon.value("tracker_job_runs_total", task="evaluate", outcome="ok") >= 1, "an evaluation")
         # Everything the evaluation queued is delivered: the outbox drains and the receiver has it.
         # (the shipped route's group_wait of 30 s comes first: siblings are collected, then sent)
         polling.wait_for(lambda: daemon.value("tracker_outbox_depth") == 0
@@ -124,9 +124,9 @@ def test_the_daemon_evaluates_delivers_serves_and_restarts_without_resending(cli
     # Restart: the catch-up evaluation re-sends nothing and the firing alerts are still known.
     daemon = DaemonProcess(env, log, port)
     try:
-        wait_for(lambda: daemon.value("tracker_job_runs_total", job="evaluate", outcome="ok") >= 1, "the catch-up")
-        passes = daemon.value("tracker_job_runs_total", job="deliver", outcome="ok")
-        wait_for(lambda: daemon.value("tracker_job_runs_total", job="deliver", outcome="ok") >= passes + 2,
+        wait_for(lambda: daemon.value("tracker_job_runs_total", task="evaluate", outcome="ok") >= 1, "the catch-up")
+        passes = daemon.value("tracker_job_runs_total", task="deliver", outcome="ok")
+        wait_for(lambda: daemon.value("tracker_job_runs_total", task="deliver", outcome="ok") >= passes + 2,
                  "two delivery passes after the catch-up evaluation")
         assert daemon.value("tracker_outbox_depth") == 0
         assert daemon.value("tracker_notifications_sent_total", receiver="default") == 0

@@ -131,7 +131,8 @@ def test_metrics_parse_and_say_what_the_last_evaluation_found(serve, state):
     status = {(s.labels["goal"], s.labels["status"]): s.value for s in found["tracker_goal_status"].samples}
     assert status[("ev-deliveries-2026", "at_risk")] == 1.0
     assert sum(v for (goal, _), v in status.items() if goal == "ev-deliveries-2026") == 1.0
-    assert len([key for key in status if key[0] == "home-stores-2026"]) == 6  # one series per status
+    assert status[("home-stores-2026", "no_data")] == 1.0
+    assert len(status) == 2  # one series per goal, its status as the label: no zeros for the other five
     assert [(s.labels, s.value) for s in found["tracker_goal_attainment"].samples] == [({"goal": "ev-deliveries-2026"}, 0.4)]
     assert [s.value for s in found["tracker_goal_projected_attainment"].samples] == [0.93]
     [last] = found["tracker_metric_last_actual_timestamp_seconds"].samples
@@ -148,10 +149,10 @@ def test_metrics_parse_and_say_what_the_last_evaluation_found(serve, state):
 def test_a_goal_gone_from_the_catalog_leaves_metrics_at_the_next_evaluation(state):
     metrics = state.metrics
     metrics.observe_evaluation([evaluation("old-goal", "on_track")], {})
-    assert metrics.registry.get_sample_value("tracker_goal_status", {"goal": "old-goal", "status": "on_track"}) == 1
+    assert metrics.sample("tracker_goal_status", {"goal": "old-goal", "status": "on_track"}) == 1
     metrics.observe_evaluation([evaluation("new-goal", "off_track")], {})
-    assert metrics.registry.get_sample_value("tracker_goal_status", {"goal": "old-goal", "status": "on_track"}) is None
-    assert metrics.registry.get_sample_value("tracker_goal_status", {"goal": "new-goal", "status": "off_track"}) == 1
+    assert metrics.sample("tracker_goal_status", {"goal": "old-goal", "status": "on_track"}) is None
+    assert metrics.sample("tracker_goal_status", {"goal": "new-goal", "status": "off_track"}) == 1
 
 
 def test_each_daemon_has_its_own_registry():
@@ -244,3 +245,20 @@ def test_stop_waits_for_the_request_in_flight(state):
     stopper.join(10)
     client.join(10)
     assert not stopper.is_alive() and [a.text for a in answers] == ["done\n"]
+
+
+@pytest.mark.parametrize("accept", ["", "PROMETHEUS"], ids=["text", "prometheus-openmetrics"])
+def test_a_scrape_renders_no_goal_series_the_cycle_rendered(serve, state, monkeypatch, accept):
+    from tracker.service.metrics import PROMETHEUS_ACCEPT, Snapshot
+
+    state.metrics.observe_evaluation([evaluation("ev-deliveries-2026", "at_risk", 0.4, 0.93)], {})
+
+    def refuse(_self):
+        raise AssertionError("rendered at scrape time")
+
+    monkeypatch.setattr(Snapshot, "families", refuse)
+    header = PROMETHEUS_ACCEPT if accept else ""
+    answer = serve().get("/metrics", headers={"Accept": header, "Accept-Encoding": "gzip"})
+    assert answer.status_code == 200 and answer.headers["content-encoding"] == "gzip"
+    assert 'tracker_goal_status{goal="ev-deliveries-2026",status="at_risk"} 1.0' in answer.text
+    assert answer.headers["content-type"].startswith("application/openmetrics-text" if accept else "text/plain")

@@ -12,10 +12,18 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tracker.core.errors import ConfigError
+from tracker.core.urls import with_password
 
 DEFAULT_CONFIG = Path("config/goals.toml")
 
@@ -52,6 +60,12 @@ class DeliverSettings(BaseModel):
     )
 
 
+class HttpSettings(BaseModel):
+    enable_lifecycle: bool = Field(
+        False, description="accept POST /-/reload (as Prometheus's --web.enable-lifecycle): reloads the catalog"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRACKER_",
@@ -60,6 +74,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(default_factory=default_database_url)
+    # The password apart from the URL (compose, Docker or systemd secrets): any character works.
+    database_password: SecretStr | None = None
+    database_password_file: Path | None = None
     config: Path = DEFAULT_CONFIG
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
@@ -77,6 +94,22 @@ class Settings(BaseSettings):
     evaluate: EvaluateSettings = EvaluateSettings()
     deliver: DeliverSettings = DeliverSettings()
     leadership: LeadershipSettings = LeadershipSettings()
+    http: HttpSettings = HttpSettings()  # TRACKER_HTTP__*, beside the older flat TRACKER_HTTP_HOST/_PORT
+
+    @model_validator(mode="after")
+    def _password_into_url(self) -> Settings:
+        if self.database_password is not None and self.database_password_file is not None:
+            raise ValueError("database_password: give TRACKER_DATABASE_PASSWORD or TRACKER_DATABASE_PASSWORD_FILE, "
+                             "not both")
+        password = self.database_password.get_secret_value() if self.database_password is not None else None
+        if self.database_password_file is not None:
+            password = _read_secret(self.database_password_file)
+        if password is not None:
+            try:
+                self.database_url = with_password(self.database_url, password)
+            except ValueError as problem:
+                raise ValueError(f"database_password: {problem}") from None
+        return self
 
     @field_validator("webhook_secret")
     @classmethod
@@ -97,6 +130,15 @@ class Settings(BaseSettings):
         if self.log_format:
             return self.log_format
         return "console" if sys.stderr.isatty() else "json"
+
+
+def _read_secret(path: Path) -> str:
+    """A secret file's content without its final newline (as `echo` or an editor leaves it)."""
+    try:
+        return path.read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
+    except (OSError, UnicodeDecodeError) as problem:
+        reason = getattr(problem, "strerror", None) or str(problem)
+        raise ValueError(f"database_password_file: cannot read {path} ({reason})") from None
 
 
 SECRET_BYTES = (24, 64)  # the Standard Webhooks specification's bounds on a key
@@ -130,5 +172,9 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         first = error.errors()[0]
-        name = "TRACKER_" + "__".join(str(part) for part in first["loc"]).upper()
-        raise ConfigError(f"setting {name}: {first['msg'].removeprefix('Value error, ')}") from None
+        loc, message = tuple(first["loc"]), first["msg"].removeprefix("Value error, ")
+        if not loc:  # a check across fields names its field first: "field: reason"
+            field, _, message = message.partition(": ")
+            loc = (field,)
+        name = "TRACKER_" + "__".join(str(part) for part in loc).upper()
+        raise ConfigError(f"setting {name}: {message}") from None

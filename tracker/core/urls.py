@@ -70,3 +70,22 @@ def variants(url: str) -> set[str]:
     if password:
         found |= {password, unquote(password)}
     return {part for part in found if len(part) >= 4}
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` with `password` in its userinfo, percent-encoded (so `@`, `/`, `:`, `%` or `#` in
+    it cannot break the URL). Raises ValueError when the URL has a password already or no
+    host part to put one in."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("the database URL has no scheme://")
+    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        userinfo, host = "", authority
+    if ":" in userinfo:
+        raise ValueError("the database URL has a password already: give it in one place")
+    if not host:
+        raise ValueError("the database URL names no host to give a password for")
+    return f"{scheme}://{userinfo}:{quote(password, safe='')}@{host}{tail}"

@@ -111,13 +111,13 @@ class Runner:
         try:
             summary = spec.work(now)
         except Exception as problem:
-            self.metrics.job_runs.labels(job=spec.id, outcome="error").inc()
+            self.metrics.job_runs.labels(task=spec.id, outcome="error").inc()
             log.exception("job failed", seconds=round(time.perf_counter() - started, 3))
             self._last[spec.id] = (False, f"last run failed at {now:%Y-%m-%dT%H:%M:%SZ} ({db_reason(problem)})")
             return False
         self._last[spec.id] = (True, f"last run ok at {now:%Y-%m-%dT%H:%M:%SZ}")
-        self.metrics.job_runs.labels(job=spec.id, outcome="ok").inc()
-        self.metrics.job_last_success.labels(job=spec.id).set(now.timestamp())
+        self.metrics.job_runs.labels(task=spec.id, outcome="ok").inc()
+        self.metrics.job_last_success.labels(task=spec.id).set(now.timestamp())
         # Routine passes that found nothing to do stay at debug: an idle daemon is quiet.
         level = log.info if summary else log.debug
         level("job done", seconds=round(time.perf_counter() - started, 3), **dict(summary or {}))
@@ -153,6 +153,9 @@ class Daemon:
         self._database_ready: tuple[float, tuple[bool, str]] | None = None
         self.scheduler: Any = None
         self.specs: dict[str, JobSpec] = {}
+        self._reload_lock = threading.Lock()
+        # The entry point loads the catalog before building the daemon: that was the first load.
+        metrics.observe_reload(True, runtime.now())
 
     # -- the flags, and waking the main loop ---------------------------------------------
     def wake(self) -> None:
@@ -224,14 +227,14 @@ class Daemon:
     def _on_missed(self, event: Any) -> None:
         # A missed run's event has scheduled_run_time; a "still running" one, a list of them.
         when = getattr(event, "scheduled_run_time", None) or getattr(event, "scheduled_run_times", [None])[-1]
-        self.metrics.job_missed.labels(job=event.job_id).inc()
+        self.metrics.job_missed.labels(task=event.job_id).inc()
 
         reason = "previous run still going" if event.code == EVENT_JOB_MAX_INSTANCES else "too late"
         self.log.warning("job run skipped", job=event.job_id, scheduled=str(when), reason=reason)
 
     def _on_error(self, event: Any) -> None:
         # Runner.run catches everything; this is the net under the net.
-        self.metrics.job_runs.labels(job=event.job_id, outcome="error").inc()
+        self.metrics.job_runs.labels(task=event.job_id, outcome="error").inc()
         self.log.error("job crashed", job=event.job_id, error=repr(event.exception))
 
     def scheduler_running(self) -> bool:
@@ -240,20 +243,30 @@ class Daemon:
     # -- reload, readiness -------------------------------------------------------------------
     def reload(self) -> bool:
         """Reads the catalog again; an invalid one is logged and the old one kept."""
-        try:
-            catalog = load_catalog(locate(self.runtime.settings).path)
-            specs = self.jobs_for(catalog)
-        except ConfigError as problem:
-            self.metrics.reloads.labels(outcome="error").inc()
-            self.log.error("catalog reload failed; keeping the previous catalog", reason=str(problem))
-            return False
+        return self.reload_catalog() is None
+
+    def reload_catalog(self) -> str | None:
+        """`reload`, saying why it failed (None when it did not): SIGHUP and POST /-/reload."""
+        with self._reload_lock:  # the main thread (SIGHUP) and HTTP threads (/-/reload)
+            try:
+                catalog = load_catalog(locate(self.runtime.settings).path)
+                specs = self.jobs_for(catalog)
+            except ConfigError as problem:
+                self.metrics.reloads.labels(outcome="error").inc()
+                self.metrics.observe_reload(False, self.runtime.now())
+                self.log.error("catalog reload failed; keeping the previous catalog", reason=str(problem))
+                return str(problem)
+            self._swap(catalog, specs)
+            return None
+
+    def _swap(self, catalog: Catalog, specs: list[JobSpec]) -> None:
         follow_zone(self.runtime.engine, catalog.timezone)  # a new zone re-derives the stored bounds
         self.runtime.catalog = catalog  # one reference swap: a running job keeps what it read
         self.on_reload(catalog)
         self._install(specs, run_now=True)
         self.metrics.reloads.labels(outcome="ok").inc()
+        self.metrics.observe_reload(True, self.runtime.now())
         self.log.info("catalog reloaded", path=str(catalog.path), goals=len(catalog.goals))
-        return True
 
     def readiness(self) -> dict[str, tuple[bool, str]]:
         """What /readyz reports: each check as (ok, detail). The database check writes a

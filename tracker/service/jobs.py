@@ -118,7 +118,7 @@ class Units:
         fence = self.leadership.acquire(now)
         if fence is None:
             # Another replica leads and evaluates; goal series come from it alone, never stale here.
-            self.metrics.observe_evaluation((), {})
+            self.metrics.forget_evaluation()
             return {}
         started = time.perf_counter()
         try:
@@ -129,7 +129,7 @@ class Units:
         self.metrics.evaluation_seconds.observe(time.perf_counter() - started)
         with db.session(self.runtime.engine) as session:
             latest = last_actuals(session)
-        self.metrics.observe_evaluation(result.evaluations, latest)
+        self.metrics.observe_evaluation(result.evaluations, latest)  # renders /metrics, /api/status
         log = logs.get("tracker.jobs")
         for item in result.evaluations:
             with logs.bound(goal=item.goal):

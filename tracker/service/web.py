@@ -2,7 +2,8 @@
 
 Routes live in one table: adding a page is one line in `ROUTES` (a path pattern with
 `{name}` placeholders, and a function of the request that returns a `Response`). HEAD gets
-the headers GET would, and no body. Nothing here writes, except /readyz's heartbeat.
+the headers GET would, and no body, on every path (errors included). Nothing here writes,
+except /readyz's heartbeat and POST /-/reload (off unless TRACKER_HTTP__ENABLE_LIFECYCLE).
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ class Request:
 
 
 Handler = Callable[[Request], "Response | Callable"]
+READS = ("GET", "HEAD")  # what a route answers unless it says otherwise (`handler.methods`)
 _REASONS = {
-    200: "OK", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"
+    200: "OK", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -60,11 +63,49 @@ def readyz(request: Request) -> Response:
     return Response.json(200 if ready else 503, body)
 
 
-def metrics(request: Request) -> Callable:
-    """Prometheus exposition, by prometheus-client's own WSGI app (content negotiation, gzip)."""
-    from prometheus_client import make_wsgi_app  # heavy, on demand
+def metrics(request: Request) -> Response:
+    """Prometheus exposition (text, or OpenMetrics on request; gzip when accepted): the goal
+    series as the last cycle rendered them, then the live counters. No evaluation per scrape."""
+    environ = request.environ
+    body, headers = request.state.metrics.exposition(environ.get("HTTP_ACCEPT", ""),
+                                                     environ.get("HTTP_ACCEPT_ENCODING", ""))
+    content_type = headers.pop("Content-Type")
+    return Response(200, body, content_type, (*headers.items(), ("Vary", "Accept-Encoding")))
 
-    return make_wsgi_app(request.state.metrics.registry)
+
+def api_status(request: Request) -> Response:
+    """The JSON of `tracker status --json`, as the last evaluation cycle found it; judged
+    afresh only before the first cycle and on a replica that follows (the leader judges)."""
+    snapshot = _snapshot(request)
+    if snapshot is not None and snapshot.evaluated:
+        return Response(200, snapshot.status_json(), "application/json")
+    return _live_status(request)
+
+
+def _snapshot(request: Request) -> Any:
+    metrics = getattr(request.state, "metrics", None)  # a bare page server (the browser test) has none
+    return getattr(metrics, "snapshot", None)
+
+
+def _status_is_live(request: Request) -> bool:
+    snapshot = _snapshot(request)
+    return snapshot is None or not snapshot.evaluated
+
+
+def reload(request: Request) -> Response:
+    """POST (or PUT) /-/reload re-reads the catalog as SIGHUP does, when
+    TRACKER_HTTP__ENABLE_LIFECYCLE is true; answers as Prometheus's lifecycle API does."""
+    if not request.state.runtime.settings.http.enable_lifecycle:
+        return Response(403, "Lifecycle API is not enabled.\n")
+    if not request.state.scheduler_running():
+        return Response(503, "starting: try again shortly\n", headers=(("Retry-After", "1"),))
+    reason = request.state.reload_catalog()
+    if reason is not None:
+        return Response(500, f"failed to reload config: {reason}\n")
+    return Response(200, "")
+
+
+reload.methods = ("POST", "PUT")  # type: ignore[attr-defined]
 
 
 def _page(handler: Callable[..., tuple[int, str, bytes]]) -> Handler:
@@ -80,12 +121,16 @@ def _page(handler: Callable[..., tuple[int, str, bytes]]) -> Handler:
     return route
 
 
+_live_status = _page(dashboard.api_status)
+api_status.page = _status_is_live  # type: ignore[attr-defined]  # rationed only when judged here
+
 ROUTES: list[tuple[str, Handler]] = [
     ("/healthz", healthz),
     ("/readyz", readyz),
     ("/metrics", metrics),
+    ("/-/reload", reload),
     ("/", _page(dashboard.report_page)),
-    ("/api/status", _page(dashboard.api_status)),
+    ("/api/status", api_status),
     ("/api/goals/{goal_id}", _page(dashboard.api_goal)),
 ]
 
@@ -112,24 +157,28 @@ class App:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
+        method = environ.get("REQUEST_METHOD")
+        head = method == "HEAD"
         for pattern, handler in self._table:
             found = pattern.match(path)
             if found:
                 break
         else:
-            return _send(Response(404, "not found\n"), start_response)
-        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            refused = Response(405, "read-only: use GET\n", headers=(("Allow", "GET, HEAD"),))
-            return _send(refused, start_response)
+            return _send(Response(404, "not found\n"), start_response, head=head)
+        methods = getattr(handler, "methods", READS)
+        if method not in methods:
+            allowed = ", ".join(methods)
+            said = "read-only: use GET\n" if methods == READS else f"Only {' or '.join(methods)} requests allowed\n"
+            return _send(Response(405, said, headers=(("Allow", allowed),)), start_response, head=head)
         result = self._handle(handler, Request(environ, found.groupdict(), self.state), path)
-        head = environ.get("REQUEST_METHOD") == "HEAD"
         if callable(result):  # a WSGI app of its own, such as prometheus-client's
             return _as_head(result, environ, start_response) if head else result(environ, start_response)
         return _send(result, start_response, head=head)
 
 
     def _handle(self, handler: Handler, request: Request, path: str) -> Response | Callable:
-        rationed = getattr(handler, "page", False)
+        page = getattr(handler, "page", False)
+        rationed = page(request) if callable(page) else page
         if rationed and not self._pages.acquire(timeout=self.page_wait):
             return Response(503, "busy: try again shortly\n", headers=(("Retry-After", "1"),))
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 _IMMEDIATE = "tracker_immediate"
-_REVISION = re.compile(r'^revision\s*(?::\s*str\s*)?=\s*["\']([^"\']+)["\']', re.M)
-_DOWN = re.compile(r'^down_revision\s*(?::[^=]*)?=\s*(.+)$', re.M)
+_REVISION = re.compile(r'^revision\s*(?::\s*str\s*)?=\s*["\']([^"\']+)["\']', re.MULTILINE)
+_DOWN = re.compile(r'^down_revision\s*(?::[^=]*)?=\s*(.+)$', re.MULTILINE)
 _MIGRATION_LOCK = 7_263_001  # PostgreSQL advisory lock key: one migrator at a time
 
 
@@ -60,6 +61,14 @@ def make_engine(url: str) -> Engine:
     else:
         raise ConfigError("setting TRACKER_DATABASE_URL: use sqlite:///PATH or postgresql+psycopg://...")
     faults.install(engine)
+    return _closing(engine)
+
+
+def _closing(engine: Engine) -> Engine:
+    """Closes the engine's pooled connections when it is dropped, or at exit if it never is:
+    an unclosed SQLite connection is a ResourceWarning (shown by default on Python 3.13).
+    The finalizer holds the pool, not the engine, so the engine can still be collected."""
+    weakref.finalize(engine, engine.pool.dispose)
     return engine
 
 
