@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tracker.catalog.model import Catalog, load_catalog, resolve_path
+from tracker.catalog.model import Catalog, load_catalog
 from tracker.catalog.testspecs import (
     AlertExpectation,
     Case,
@@ -201,7 +201,7 @@ def _toml_line(problem: tomllib.TOMLDecodeError) -> int:
 
 def _catalog(top: _Reader, path: Path, default: Path) -> Catalog:
     named = top.text("catalog")
-    target = (path.parent / named) if named else resolve_path(default)
+    target = (path.parent / named) if named else default  # the located catalog in use
     try:
         return load_catalog(target)
     except BadInput as problem:

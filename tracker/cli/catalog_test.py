@@ -24,6 +24,7 @@ def test(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
     """Run unit tests of a catalog (input actuals, expected statuses, alerts and notifications), in memory."""
+    from tracker.catalog.locate import locate  # start-up speed
     from tracker.catalog.settings import load_settings  # start-up speed
     from tracker.catalog.testfile import load_test_file  # start-up speed
     from tracker.core.errors import BadInput  # start-up speed
@@ -34,7 +35,7 @@ def test(
     if junit is not None and not junit.parent.is_dir():
         raise BadInput(f"--junit {junit}: folder {junit.parent} does not exist")
     logs.configure(settings.resolved_log_format, "warning")  # the cycles' info lines would drown the answer
-    specs = [load_test_file(path, default_catalog=settings.config) for path in files]
+    specs = [load_test_file(path, default_catalog=locate(settings).path) for path in files]
     results = [run_file(spec) for spec in specs]
     if as_json:
         from tracker.cli.output import print_json  # start-up speed
