@@ -21,7 +21,7 @@ from tracker.core import forecast
 from tracker.core.goals import Aggregation, Goal, Metric
 from tracker.core.pace import share_due
 from tracker.core.periods import Period, Span, local_midnight, periods_of
-from tracker.core.readings import Reading
+from tracker.core.readings import Reading, by_start
 
 HISTORY_WINDOWS = 2  # earlier windows read for shape and variation; more adds little
 _LEAST_COVER = 0.02  # a figure known at its period's very start still says something
@@ -48,18 +48,21 @@ class Series:
 def series(rows: Sequence[Reading], window: Span, spec: Metric, today: date, tz: ZoneInfo) -> Series:
     """The window's periods with the latest value of each that has started by `today`."""
     periods = periods_of(window, spec.granularity)
-    chosen: dict[Period, Reading] = {}
+    found = by_start(rows, spec.granularity)  # a period of the window starts inside it
     last_start = min(today, window.end - timedelta(days=1))
-    for r in rows:  # a period of the window starts inside it (and a period's end costs a month sum)
-        if window.start <= r.period.start <= last_start and r.period.granularity is spec.granularity:
-            held = chosen.get(r.period)
-            if held is None or (r.recorded_at, r.value) > (held.recorded_at, held.value):
-                chosen[r.period] = r
-    if not chosen:
+    values: list[Decimal | None] = []
+    last = None
+    for p in periods:
+        r = found.get(p.start) if p.start <= last_start else None
+        if r is None:
+            values.append(None)
+        else:
+            values.append(r.value)
+            last = r
+    if last is None:
         return Series(periods, (None,) * len(periods))
-    last = chosen[max(chosen)]
     covered, through = _coverage(last, tz)
-    return Series(periods, tuple(chosen[p].value if p in chosen else None for p in periods), covered, through)
+    return Series(periods, tuple(values), covered, through)
 
 
 def _coverage(reading: Reading, tz: ZoneInfo) -> tuple[float, date]:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from tracker.catalog.model import Catalog
     from tracker.catalog.settings import Settings
+    from tracker.store.judging import Remembered
 
 
 def utc_now() -> datetime:
@@ -52,6 +53,14 @@ class Runtime:
             return engine
         follow_zone(engine, zone)
         return engine
+
+    @cached_property
+    def remembered(self) -> Remembered:
+        """The verdicts of this process's last evaluation cycle, so that the next one judges
+        again only the goals whose inputs changed (tracker.store.judging)."""
+        from tracker.store.judging import Remembered  # start-up speed
+
+        return Remembered()
 
     def now(self) -> datetime:
         return self.clock()
