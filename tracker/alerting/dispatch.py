@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from tracker.alerting.groups import Group, collect
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from tracker.store.runtime import Runtime
 
 log = structlog.get_logger("tracker.alerts")
+# What grouping and muting read of every alert (not its title, summary or evaluation: those
+# are read for the alerts a notification carries).
+_GROUPING = ("fingerprint", "subject", "rule", "severity", "state", "labels", "starts_at", "ends_at", "updated_at")
+_CHUNK = 500  # fingerprints per IN list
 
 
 @dataclass
@@ -66,7 +70,8 @@ def dispatch(
     session: Session, *, plan: Plan, inhibit_rules: Sequence[InhibitRule], now: datetime, wait: bool = True
 ) -> DispatchResult:
     """Decides every group and queues the notifications due at `now`."""
-    rows = list(session.execute(select(AlertRow)).scalars())
+    table = AlertRow.__table__
+    rows = list(session.execute(select(*[table.c[name] for name in _GROUPING])))
     told = {(g.receiver, g.group_key): g for g in session.execute(select(AlertGroup)).scalars()}
     muted = mute_reasons(rows, silences=silences.rules(session, now=now), inhibit_rules=inhibit_rules, now=now)
     result = DispatchResult()
@@ -122,10 +127,12 @@ def _decide(
 
 def _queue(session: Session, group: Group, members: Members, decision: GroupDecision, plan: Plan, now: datetime):  # type: ignore[no-untyped-def]
     event = "alert.firing" if members.firing else "alert.resolved"
-    chosen = [group.alerts[fp] for fp in sorted(members.firing | members.resolved, key=lambda fp: _order(group, fp))]
-    for alert in chosen:
-        alert.last_notified_at, alert.last_notify_reason = now, decision.reason
-        session.add(alert)
+    told = sorted(members.firing | members.resolved, key=lambda fp: _order(group, fp))
+    chosen = _full_rows(session, told)
+    table = AlertRow.__table__
+    for start in range(0, len(told), _CHUNK):
+        session.execute(update(table).where(table.c.fingerprint.in_(told[start : start + _CHUNK]))
+                        .values(last_notified_at=now, last_notify_reason=decision.reason))
     notice = Notice(
         event=event, timestamp=now, receiver=group.receiver, group_key=group.key, group_labels=group.labels,
         alerts=tuple(_notice_alert(alert, decision.reason, now) for alert in chosen), reason=decision.reason,
@@ -138,13 +145,23 @@ def _queue(session: Session, group: Group, members: Members, decision: GroupDeci
                           now=now)
 
 
+def _full_rows(session: Session, fingerprints: list[str]) -> list[Any]:
+    """The whole rows of these alerts, in the order given."""
+    table = AlertRow.__table__
+    found: dict[str, Any] = {}
+    for start in range(0, len(fingerprints), _CHUNK):
+        chunk = fingerprints[start : start + _CHUNK]
+        found.update((r.fingerprint, r) for r in session.execute(select(table).where(table.c.fingerprint.in_(chunk))))
+    return [found[fp] for fp in fingerprints]
+
+
 def _order(group: Group, fp: str) -> tuple:
     """Firing before resolved, then the oldest first: the order a reader scans a group in."""
     row = group.alerts[fp]
     return (row.state != FIRING, row.starts_at or row.updated_at, row.subject, row.rule)
 
 
-def _notice_alert(row: AlertRow, reason: str, now: datetime) -> NoticeAlert:
+def _notice_alert(row: Any, reason: str, now: datetime) -> NoticeAlert:
     firing = row.state == FIRING
     return NoticeAlert(
         fingerprint=row.fingerprint, rule=row.rule, severity=row.severity, subject=row.subject, title=row.title,
