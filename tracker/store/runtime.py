@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from tracker.catalog.cache import MetricsView
     from tracker.catalog.model import Catalog
     from tracker.catalog.settings import Settings
     from tracker.store.judging import Remembered
@@ -38,6 +39,18 @@ class Runtime:
         return load_catalog(self.settings.config)
 
     @cached_property
+    def metrics_catalog(self) -> Catalog | MetricsView:
+        """What recording actuals needs of the catalog (its metrics and time zone): the
+        catalog when it is loaded already, else its metrics validated once per content
+        (tracker.catalog.cache), with a full load's errors when that content is new."""
+        loaded = self.__dict__.get("catalog")
+        if loaded is not None:
+            return loaded
+        from tracker.catalog.cache import metrics_view  # start-up speed
+
+        return metrics_view(self.settings.config)
+
+    @cached_property
     def engine(self) -> Engine:
         """The database, migrated to the newest schema on first use, its period bounds in the
         catalog's time zone (a command without a valid catalog reports that when it reads it)."""
@@ -48,7 +61,7 @@ class Runtime:
         engine = make_engine(self.settings.database_url)
         ensure_schema(engine)
         try:
-            zone = self.catalog.timezone
+            zone = self.metrics_catalog.timezone
         except ConfigError:
             return engine
         follow_zone(engine, zone)
