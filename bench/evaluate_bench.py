@@ -22,6 +22,7 @@ longest BEGIN IMMEDIATE .. COMMIT.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -33,14 +34,14 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-NOW = datetime(2026, 9, 15, tzinfo=timezone.utc)
+NOW = datetime(2026, 9, 15, tzinfo=UTC)
 MONTHS = [(2018 + (4 + k) // 12, (4 + k) % 12 + 1) for k in range(100)]
 SOURCE = {"document": "synthetic", "publisher": "bench", "published": "2026-01-01", "quote": "illustrative"}
 _COLUMNS = ("metric, period, period_start, period_end, value, recorded_at, revision, is_current, value_whole,"
@@ -75,12 +76,12 @@ def catalog_data(goals: int) -> dict:
 def rows_of(first: int, last: int, rnd: random.Random, postgres: bool):  # type: ignore[no-untyped-def]
     from tracker.store.dbtypes import value_parts
 
-    recorded = datetime(2026, 9, 1, tzinfo=timezone.utc)
+    recorded = datetime(2026, 9, 1, tzinfo=UTC)
     for i in range(first, last):
         for year, month in MONTHS:
             value = f"{rnd.randint(0, 999999)}.{rnd.randint(0, 99):02d}" if i % 2 else str(rnd.randint(0, 999999))
-            start = datetime(year, month, 1, tzinfo=timezone.utc)
-            end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=timezone.utc)
+            start = datetime(year, month, 1, tzinfo=UTC)
+            end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
             if postgres:
                 yield (f"m{i:05d}", f"{year}-{month:02d}", start, end, Decimal(value), recorded, 1, True,
                        *value_parts(Decimal(value)))
@@ -243,7 +244,7 @@ def main() -> None:
                              text=True).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
         report(results[-1])
-    for small, large in zip(results, results[1:]):
+    for small, large in itertools.pairwise(results):
         grow = statistics.median(large["steady"]) / statistics.median(small["steady"])
         print(f"{small['goals']:,} -> {large['goals']:,} goals: steady cycle x{grow:.1f}, "
               f"first cycle x{large['first'] / small['first']:.1f}")

@@ -14,7 +14,7 @@ the instant) and cost next to nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -62,19 +62,17 @@ def evaluate_from_db(
     known_at: datetime | None = None,
     remembered: Remembered | None = None,
 ) -> list[Evaluation]:
+    since = earliest_start(catalog, now)
     if remembered is None or known_at is not None:
-        readings = readings_for(session, catalog=catalog, now=now, known_at=known_at)
-        return evaluate_goals(catalog, catalog.goals, readings, now, known_at=known_at)
+        return _judge(session, catalog, catalog.goals, now, since, known_at)
     if remembered.catalog is not catalog:
         remembered.catalog, remembered.judged = catalog, {}
-    since = earliest_start(catalog, now)
     prints = fingerprints(session, metrics=_metrics(catalog.goals), until=now, since=since)
     today = now.astimezone(catalog.timezone).date()
     keys = {goal.id: _key(goal, catalog, prints, today, now) for goal in catalog.goals}
     judged = remembered.judged
     todo = [goal for goal in catalog.goals if keys[goal.id] is None or judged.get(goal.id, _MISS).key != keys[goal.id]]
-    readings = readings_until(session, metrics=_metrics(todo), until=now, since=since) if todo else {}
-    fresh = {e.goal: e for e in evaluate_goals(catalog, todo, readings, now)}
+    fresh = {e.goal: e for e in _judge(session, catalog, todo, now, since, None)}
     out = []
     for goal in catalog.goals:
         evaluation = fresh.get(goal.id)
@@ -88,6 +86,31 @@ def evaluate_from_db(
 
 
 _MISS = _Judged((), None)  # type: ignore[arg-type]
+# Goals are judged a batch of metrics at a time, so that memory holds one batch's readings
+# (100 readings a metric take ~20 KB; 100,000 metrics' would take 2 GB).
+_BATCH_METRICS = 1_000
+
+
+def _judge(session: Session, catalog: Catalog, goals: Sequence[Goal], now: datetime, since: date,
+           known_at: datetime | None) -> list[Evaluation]:
+    out: list[Evaluation] = []
+    for batch in _batches(goals):
+        readings = readings_until(session, metrics=_metrics(batch), until=now, since=since, known_at=known_at)
+        out += evaluate_goals(catalog, batch, readings, now, known_at=known_at)
+    return out
+
+
+def _batches(goals: Sequence[Goal]) -> Iterable[list[Goal]]:
+    batch: list[Goal] = []
+    names: set[str] = set()
+    for goal in goals:
+        if batch and len(names | set(goal.metrics)) > _BATCH_METRICS:
+            yield batch
+            batch, names = [], set()
+        batch.append(goal)
+        names.update(goal.metrics)
+    if batch:
+        yield batch
 
 
 def _metrics(goals: Iterable[Goal]) -> set[str]:
