@@ -240,9 +240,10 @@ def main() -> None:
     results = []
     for goals in args.goals:
         command = [sys.executable, __file__, "--child", str(goals), "--rounds", str(args.rounds)]
-        out = subprocess.run(command + (["--postgres"] if args.postgres else []), check=True, capture_output=True,
-                             text=True).stdout
-        results.append(json.loads(out.strip().splitlines()[-1]))
+        done = subprocess.run(command + (["--postgres"] if args.postgres else []), capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"{goals} goals failed:\n{done.stderr[-3000:]}")
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         report(results[-1])
     for small, large in itertools.pairwise(results):
         grow = statistics.median(large["steady"]) / statistics.median(small["steady"])

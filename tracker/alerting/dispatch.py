@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from tracker.alerting.groups import Group, collect
-from tracker.alerting.muting import kind, mute_reasons
+from tracker.alerting.muting import inhibition, kind, with_silences
 from tracker.catalog.model import plan_for
 from tracker.catalog.routing import Plan
 from tracker.core.grouping import GroupDecision, Members, Told, after_notify, needs_notify
@@ -66,20 +66,43 @@ def dispatch_pass(runtime: Runtime, *, now: datetime, fence: Fence | None = None
     return result
 
 
-def dispatch(
-    session: Session, *, plan: Plan, inhibit_rules: Sequence[InhibitRule], now: datetime, wait: bool = True
-) -> DispatchResult:
-    """Decides every group and queues the notifications due at `now`."""
+@dataclass
+class Prepared:
+    """What dispatching works out from the alert rows alone (their groups, and which the
+    firing ones inhibit), so that a cycle can do it before it takes the write lock."""
+
+    rows: list[Any]
+    groups: dict[tuple[str, str], Group]
+    inhibited: dict[str, str]
+
+
+def prepare(rows: Sequence[Any], *, plan: Plan, inhibit_rules: Sequence[InhibitRule]) -> Prepared:
+    rows = list(rows)
+    return Prepared(rows, collect(rows, plan), inhibition(rows, inhibit_rules))
+
+
+def alert_rows(session: Session) -> list[Any]:
+    """Every alert, the columns grouping and muting read."""
     table = AlertRow.__table__
-    rows = list(session.execute(select(*[table.c[name] for name in _GROUPING])))
+    return list(session.execute(select(*[table.c[name] for name in _GROUPING])))
+
+
+def dispatch(
+    session: Session, *, plan: Plan, inhibit_rules: Sequence[InhibitRule], now: datetime, wait: bool = True,
+    prepared: Prepared | None = None,
+) -> DispatchResult:
+    """Decides every group and queues the notifications due at `now`. `prepared`: the
+    rows' groups and inhibitions as they stand in this transaction, worked out before it."""
+    if prepared is None:
+        prepared = prepare(alert_rows(session), plan=plan, inhibit_rules=inhibit_rules)
+    rows, groups = prepared.rows, prepared.groups
     told = {(g.receiver, g.group_key): g for g in session.execute(select(AlertGroup)).scalars()}
-    muted = mute_reasons(rows, silences=silences.rules(session, now=now), inhibit_rules=inhibit_rules, now=now)
+    muted = with_silences(prepared.inhibited, rows, silences=silences.rules(session, now=now), now=now)
     result = DispatchResult()
     for row in rows:
         if row.state == FIRING and row.fingerprint in muted:
             name = kind(muted[row.fingerprint])
             result.muted[name] = result.muted.get(name, 0) + 1
-    groups = collect(rows, plan)
     for where in sorted(told.keys() - groups.keys()):
         session.delete(told[where])  # its route or its alerts are gone: nobody is left to tell
     for where, group in sorted(groups.items()):
