@@ -123,17 +123,19 @@ def floor(engine) -> float:  # type: ignore[no-untyped-def]
 def writer(path: str, stop: str) -> None:
     """Another process's writes during the cycles: prints the longest one, in seconds."""
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-    longest, count, n = 0.0, 0, 0
+    connection.execute("PRAGMA synchronous=NORMAL")  # as tracker's own connections
+    longest, locked, count, n = 0.0, 0.0, 0, 0
     while not os.path.exists(stop):
         start = time.perf_counter()
         connection.execute("BEGIN IMMEDIATE")
+        locked = max(locked, time.perf_counter() - start)
         connection.execute(
             f"INSERT INTO actuals ({_COLUMNS}) VALUES ('bench_writer', ?, '2026-01-01 00:00:00.000000',"
             " '2026-01-02 00:00:00.000000', '1', '2026-09-01 00:00:00.000000', 1, 0, 1, 0)", (f"w{n}",))
         connection.execute("COMMIT")
         longest, count, n = max(longest, time.perf_counter() - start), count + 1, n + 1
         time.sleep(0.02)
-    print(json.dumps({"longest": longest, "writes": count}))
+    print(json.dumps({"longest": longest, "lock": locked, "writes": count}))
 
 
 def child(goals: int, rounds: int, postgres_url: str | None) -> dict:
@@ -211,7 +213,8 @@ def report(found: dict) -> None:
     base = statistics.median(found["floor"])
     steady = statistics.median(found["steady"])
     wait = found["writer"]
-    waited = f"writer's longest wait {wait['longest']:.3f} s over {wait['writes']} writes" if wait else "no writer"
+    waited = (f"writer's longest wait for the lock {wait['lock']:.3f} s, longest write {wait['longest']:.3f} s "
+              f"({wait['writes']} writes)" if wait else "no writer")
     print(f"{found['dialect']:>10} {found['goals']:>7,} goals, {found['actuals']:>10,} actuals: "
           f"floor {base:.3f} s ({min(found['floor']):.3f}..{max(found['floor']):.3f}); "
           f"first cycle {found['first']:.2f} s = {found['first'] / base:.1f}x; "

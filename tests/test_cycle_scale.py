@@ -16,11 +16,17 @@ from sqlmodel import select
 from tests.alerting_helpers import StubJudge, evaluation, make_runtime
 from tests.conftest import CATALOG, table_dump
 from tests.evalkit import local
-from tracker.alerting.cycle import evaluate_cycle
+from tracker.alerting.cycle import (
+    CycleResult,
+    evaluate_cycle,
+    plan_alerts,
+    update_alerts,
+)
 from tracker.catalog import cache
 from tracker.catalog.model import load_catalog
 from tracker.core.errors import ConfigError
 from tracker.core.lifecycle import FIRING, PENDING
+from tracker.core.rules import goal_matches
 from tracker.core.verdict import Status
 from tracker.store import actuals as store
 from tracker.store import db
@@ -188,3 +194,24 @@ def test_status_json_is_each_goals_object(cli, catalog):
     found = json.loads(done.out)
     assert [row["goal"] for row in found] == [g.id for g in catalog.goals]
     assert done.out.startswith("[\n{") and done.out.endswith("}\n]\n")
+
+
+def test_a_plan_made_before_another_cycle_wrote_is_worked_out_again(engine):
+    """The alert changes are worked out before the write lock; when another cycle wrote
+    alerts in between, the write transaction steps the rows it reads itself."""
+    runtime = make_runtime(engine)
+    rules = runtime.catalog.effective_rules()
+    judge = StubJudge(evaluation(Status.OFF_TRACK))
+    matches = goal_matches(judge(None, catalog=runtime.catalog, now=START), rules)
+    with db.session(engine) as session:
+        planned = plan_alerts(session, matches=matches, rules=rules, now=START)
+    assert len(planned.created) == 1  # no alert yet: it would insert one
+    evaluate_cycle(runtime, now=START, judge=judge)  # another cycle inserts it first
+    result = CycleResult(evaluations=[])
+    with db.session(engine, write=True) as session:
+        done = update_alerts(session, matches=matches, rules=rules, now=START + timedelta(hours=1), result=result,
+                             planned=planned)
+    assert done is not planned and not done.created and len(done.refreshed) == 1
+    with db.session(engine) as session:
+        (row,) = session.exec(select(AlertRow)).all()
+    assert (row.state, row.updated_at) == (FIRING, START + timedelta(hours=1))

@@ -67,8 +67,11 @@ class Evaluation:
         """The object of CONTRACT.md's `tracker status --json` (numbers as JSON numbers),
         every value already JSON's (tracker.core.jsonable's rule, field by field: a recursive
         pass over the finished dict costs as much as judging a remembered goal)."""
+        known = self.__dict__.get("_json")
+        if known is not None:  # a remembered verdict at a later instant: only the time differs
+            return {**known, "evaluated_at": self.evaluated_at.isoformat()}
         number, day = _number, _iso
-        return {
+        made = {
             "goal": self.goal,
             "title": self.title,
             "kind": self.kind,
@@ -99,6 +102,8 @@ class Evaluation:
             "labels": jsonable(self.labels),
             "evaluated_at": self.evaluated_at.isoformat(),
         }
+        self.__dict__["_json"] = made  # not a field: equality, repr and replace() ignore it
+        return {**made}
 
 
 def _number(value: Decimal | None) -> Any:
