@@ -243,7 +243,7 @@ def main() -> None:
     results = []
     for goals in args.goals:
         command = [sys.executable, __file__, "--child", str(goals), "--rounds", str(args.rounds)]
-        done = subprocess.run(command + (["--postgres"] if args.postgres else []), capture_output=True, text=True)
+        done = subprocess.run(command + (["--postgres"] if args.postgres else []), check=False, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"{goals} goals failed:\n{done.stderr[-3000:]}")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
