@@ -2,10 +2,12 @@
 the group notifications that are due (tracker.alerting.dispatch).
 
 Judging reads the database without a lock: it is most of a cycle's time, and a concurrent
-`tracker record` must not wait for it (SQLite has one writer). The alerts are then stepped
-and written, and the notifications queued, in one short write transaction that reads the
-alert rows it steps, so a crash leaves either the whole cycle or none of it, and a queued
-notification is never lost; the leader's fence is checked last inside it.
+`tracker record` must not wait for it (SQLite has one writer). The alerts' changes are
+worked out from the rows as read then (AlertPlan), and written, and the notifications
+queued, in one short write transaction at the end: the plan applies when no other cycle has
+written alerts since (`alerts_version`), else the transaction steps the rows it reads itself.
+A crash leaves either the whole cycle or none of it, and a queued notification is never
+lost; the leader's fence is checked last inside the transaction.
 
 The decisions are the pure functions of `tracker.core.lifecycle`; this module reads and writes
 the rows around them in bulk (one statement per kind of change, not an object per alert), and
@@ -55,8 +57,8 @@ class CycleResult:
     queued: int = 0  # group notifications queued in this cycle
     waiting: int = 0  # groups waiting out group_wait or group_interval
     next_due: datetime | None = None  # when the first waiting group can go
-    suppressed: dict[str, int] = field(default_factory=dict)
-    write_seconds: float = 0.0  # how long the cycle's write transaction held the database  # firing alerts muted: {"silenced": 2, "inhibited": 1}
+    suppressed: dict[str, int] = field(default_factory=dict)  # firing alerts muted: {"silenced": 2, "inhibited": 1}
+    write_seconds: float = 0.0  # how long the cycle's write transaction held the database
 
 
 def evaluate_cycle(
