@@ -107,6 +107,7 @@ def cli(sqlite_url: str, tmp_path: Path):
                 "TRACKER_CONFIG": str(CATALOG),
                 "PYTHONPATH": str(ROOT),
                 "TRACKER_LOG_FORMAT": "json",
+                "XDG_CACHE_HOME": str(tmp_path / "cache"),  # the validated catalogs (tracker.catalog.cache)
             }
         )
         environment.update(env or {})

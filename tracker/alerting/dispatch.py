@@ -13,14 +13,14 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from tracker.alerting.groups import Group, collect
-from tracker.alerting.muting import kind, mute_reasons
+from tracker.alerting.muting import inhibition, kind, with_silences
 from tracker.catalog.model import plan_for
 from tracker.catalog.routing import Plan
 from tracker.core.grouping import GroupDecision, Members, Told, after_notify, needs_notify
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from tracker.store.runtime import Runtime
 
 log = structlog.get_logger("tracker.alerts")
+# What grouping and muting read of every alert (not its title, summary or evaluation: those
+# are read for the alerts a notification carries).
+_GROUPING = ("fingerprint", "subject", "rule", "severity", "state", "labels", "starts_at", "ends_at", "updated_at")
+_CHUNK = 500  # fingerprints per IN list
 
 
 @dataclass
@@ -64,19 +68,43 @@ def dispatch_pass(runtime: Runtime, *, now: datetime, fence: Fence | None = None
     return result
 
 
+@dataclass
+class Prepared:
+    """What dispatching works out from the alert rows alone (their groups, and which the
+    firing ones inhibit), so that a cycle can do it before it takes the write lock."""
+
+    rows: list[Any]
+    groups: dict[tuple[str, str], Group]
+    inhibited: dict[str, str]
+
+
+def prepare(rows: Sequence[Any], *, plan: Plan, inhibit_rules: Sequence[InhibitRule]) -> Prepared:
+    rows = list(rows)
+    return Prepared(rows, collect(rows, plan), inhibition(rows, inhibit_rules))
+
+
+def alert_rows(session: Session) -> list[Any]:
+    """Every alert, the columns grouping and muting read."""
+    table = AlertRow.__table__
+    return list(session.execute(select(*[table.c[name] for name in _GROUPING])))
+
+
 def dispatch(
-    session: Session, *, plan: Plan, inhibit_rules: Sequence[InhibitRule], now: datetime, wait: bool = True
+    session: Session, *, plan: Plan, inhibit_rules: Sequence[InhibitRule], now: datetime, wait: bool = True,
+    prepared: Prepared | None = None,
 ) -> DispatchResult:
-    """Decides every group and queues the notifications due at `now`."""
-    rows = list(session.execute(select(AlertRow)).scalars())
+    """Decides every group and queues the notifications due at `now`. `prepared`: the
+    rows' groups and inhibitions as they stand in this transaction, worked out before it."""
+    if prepared is None:
+        prepared = prepare(alert_rows(session), plan=plan, inhibit_rules=inhibit_rules)
+    rows, groups = prepared.rows, prepared.groups
     told = {(g.receiver, g.group_key): g for g in session.execute(select(AlertGroup)).scalars()}
-    muted = mute_reasons(rows, silences=silences.rules(session, now=now), inhibit_rules=inhibit_rules, now=now)
+    muted = with_silences(prepared.inhibited, rows, silences=silences.rules(session, now=now), now=now)
     result = DispatchResult()
     for row in rows:
         if row.state == FIRING and row.fingerprint in muted:
             name = kind(muted[row.fingerprint])
             result.muted[name] = result.muted.get(name, 0) + 1
-    groups = collect(rows, plan)
     for where in sorted(told.keys() - groups.keys()):
         session.delete(told[where])  # its route or its alerts are gone: nobody is left to tell
     batches = Batches()
@@ -173,10 +201,12 @@ def _decide(
 def _notice(session: Session, group: Group, members: Members, decision: GroupDecision, plan: Plan,
             now: datetime) -> Notice:
     event = "alert.firing" if members.firing else "alert.resolved"
-    chosen = [group.alerts[fp] for fp in sorted(members.firing | members.resolved, key=lambda fp: _order(group, fp))]
-    for alert in chosen:
-        alert.last_notified_at, alert.last_notify_reason = now, decision.reason
-        session.add(alert)
+    told = sorted(members.firing | members.resolved, key=lambda fp: _order(group, fp))
+    chosen = _full_rows(session, told)
+    table = AlertRow.__table__
+    for start in range(0, len(told), _CHUNK):
+        session.execute(update(table).where(table.c.fingerprint.in_(told[start : start + _CHUNK]))
+                        .values(last_notified_at=now, last_notify_reason=decision.reason))
     return Notice(
         event=event, timestamp=now, receiver=group.receiver, group_key=group.key, group_labels=group.labels,
         alerts=tuple(_notice_alert(alert, decision.reason, now) for alert in chosen), reason=decision.reason,
@@ -193,13 +223,23 @@ def _enqueue(session: Session, group: Group, notice: Notice, plan: Plan, now: da
                                                                                      notice), now=now)
 
 
+def _full_rows(session: Session, fingerprints: list[str]) -> list[Any]:
+    """The whole rows of these alerts, in the order given."""
+    table = AlertRow.__table__
+    found: dict[str, Any] = {}
+    for start in range(0, len(fingerprints), _CHUNK):
+        chunk = fingerprints[start : start + _CHUNK]
+        found.update((r.fingerprint, r) for r in session.execute(select(table).where(table.c.fingerprint.in_(chunk))))
+    return [found[fp] for fp in fingerprints]
+
+
 def _order(group: Group, fp: str) -> tuple:
     """Firing before resolved, then the oldest first: the order a reader scans a group in."""
     row = group.alerts[fp]
     return (row.state != FIRING, row.starts_at or row.updated_at, row.subject, row.rule)
 
 
-def _notice_alert(row: AlertRow, reason: str, now: datetime) -> NoticeAlert:
+def _notice_alert(row: Any, reason: str, now: datetime) -> NoticeAlert:
     firing = row.state == FIRING
     return NoticeAlert(
         fingerprint=row.fingerprint, rule=row.rule, severity=row.severity, subject=row.subject, title=row.title,

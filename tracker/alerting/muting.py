@@ -22,8 +22,21 @@ def mute_reasons(
     (any state, so a resolve waits for the silence too) or `inhibited by <rule> <subject>`
     (firing alerts only, while the cause fires)."""
     rows = list(rows)
+    return with_silences(inhibition(rows, inhibit_rules), rows, silences=silences, now=now)
+
+
+def inhibition(rows: Sequence[AlertRow], inhibit_rules: Sequence[InhibitRule]) -> dict[str, str]:
+    """The firing alerts another firing alert inhibits, with the reason."""
     firing = [Firing(r.fingerprint, r.labels, f"{r.rule} {r.subject}") for r in rows if r.state == FIRING]
-    reasons = inhibited(firing, inhibit_rules)
+    return inhibited(firing, inhibit_rules)
+
+
+def with_silences(inhibited_by: dict[str, str], rows: Sequence[AlertRow], *, silences: Sequence[SilenceRule],
+                  now: datetime) -> dict[str, str]:
+    """The inhibitions, and the silences over them (a silence's reason wins)."""
+    reasons = dict(inhibited_by)
+    if not silences:
+        return reasons
     for row in rows:
         silence = silenced_by(silences, row.labels, now)
         if silence is not None:

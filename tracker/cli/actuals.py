@@ -29,7 +29,7 @@ def record(
     from tracker.store import db  # start-up speed
 
     runtime = Runtime.from_env()
-    catalog = runtime.catalog
+    catalog = runtime.metrics_catalog  # its metrics, not every goal
     with db.session(runtime.engine, write=True) as session:
         row = store.record(
             session,
@@ -58,7 +58,7 @@ def import_(
     from tracker.store.importer import import_file  # start-up speed
 
     runtime = Runtime.from_env()
-    catalog = runtime.catalog
+    catalog = runtime.metrics_catalog  # its metrics, not every goal
     with db.session(runtime.engine, write=True) as session, _progress() as advance:
         count = import_file(session, catalog=catalog, path=file, now=runtime.now(), force=force, progress=advance)
     print(f"imported {count} actuals from {file}")

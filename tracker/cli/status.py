@@ -3,9 +3,11 @@ now or TIME, with everything recorded or only what was known at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import sys
+from collections.abc import Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
@@ -33,7 +35,6 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
 ) -> None:
     """Evaluate every goal, read-only, as of now or --at TIME."""
-    from tracker.cli.output import print_json  # start-up speed
     from tracker.cli.tables import print_table  # start-up speed
     from tracker.core.instants import format_instant  # start-up speed
     from tracker.core.periods import parse_instant  # start-up speed
@@ -47,10 +48,23 @@ def status(
     with db.session(runtime.engine) as session:
         evaluations = evaluate_from_db(session, catalog=catalog, now=now, known_at=known)
     if as_json:
-        print_json([e.to_json() for e in evaluations])
+        write_json(evaluations, sys.stdout)
     else:
         edges = {g.id: (catalog.bands_for(g).off_track, catalog.bands_for(g).on_track) for g in catalog.goals}
         print_table(f"Goals as of {format_instant(now, catalog.timezone)}", *status_rows(evaluations, edges))
+
+
+def write_json(evaluations: Iterable[Evaluation], out: IO[str]) -> None:
+    """The JSON array, one goal per line as it is encoded: the C encoder (`indent` would
+    take the pure-Python one), each value converted once (Evaluation.to_json), never the
+    whole answer in memory as one string."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    out.write("[")
+    count = 0
+    for count, evaluation in enumerate(evaluations, 1):
+        out.write(",\n" if count > 1 else "\n")
+        out.write(encode(evaluation.to_json()))
+    out.write("\n]\n" if count else "]\n")
 
 
 def status_rows(

@@ -22,7 +22,7 @@ its metrics (tracker.core.readings.Reading: what was known; the store picks them
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -50,8 +50,14 @@ def pace(goal: Goal, *, catalog: Catalog, at: datetime) -> float:
 
 
 def evaluate_all(catalog: Catalog, readings: Readings, now: datetime, *, known_at: datetime | None = None) -> list[Evaluation]:
+    return evaluate_goals(catalog, catalog.goals, readings, now, known_at=known_at)
+
+
+def evaluate_goals(catalog: Catalog, goals: Iterable[Goal], readings: Readings, now: datetime, *,
+                   known_at: datetime | None = None) -> list[Evaluation]:
+    """Some of the catalog's goals (the readings need only theirs), each as evaluate_all judges it."""
     data = _Data(catalog, readings, now, known_at)
-    return [data.judge(goal) for goal in catalog.goals]
+    return [data.judge(goal) for goal in goals]
 
 
 def evaluate(goal: Goal, *, catalog: Catalog, readings: Readings, now: datetime,

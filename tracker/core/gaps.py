@@ -11,7 +11,7 @@ ones before it. A metric without a grace is never due.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ def last_due(granularity: Granularity, grace: timedelta, now: datetime, tz: Zone
 def missing(
     goal: Goal,
     metrics: Mapping[str, Metric],
-    have: Mapping[str, set[Period]],
+    have: Mapping[str, Mapping[Granularity, set[date]]],
     windows: Iterable[Span],
     now: datetime,
     tz: ZoneInfo,
@@ -41,14 +41,14 @@ def missing(
         if spec.grace is None:
             continue
         due = last_due(spec.granularity, spec.grace, now, tz)
-        present = have.get(name, set())
+        present = have.get(name, _NONE).get(spec.granularity, _NONE)
         late = []
         for window in windows:
             due_here = [p for p in periods_of(window, spec.granularity) if p.start <= due.start]
             if spec.aggregation is Aggregation.LAST:
-                seen = [i for i, p in enumerate(due_here) if p in present]
+                seen = [i for i, p in enumerate(due_here) if p.start in present]
                 due_here = due_here[seen[-1] + 1:] if seen else due_here
-            late += [p for p in due_here if p not in present]
+            late += [p for p in due_here if p.start not in present]
         if late:
             out[name] = late
     return out
@@ -59,6 +59,16 @@ def labels(found: Mapping[str, Sequence[Period]]) -> tuple[str, ...]:
     return tuple(p.label for p in sorted({p for periods in found.values() for p in periods}))
 
 
-def present(readings: Mapping[str, Sequence[Reading]]) -> dict[str, set[Period]]:
-    """The periods that have a figure, per metric."""
-    return {name: {r.period for r in rows} for name, rows in readings.items()}
+_NONE: dict = {}
+
+
+def present(readings: Mapping[str, Sequence[Reading]]) -> dict[str, dict[Granularity, set[date]]]:
+    """The periods that have a figure, per metric, as the starts of each granularity's
+    periods (a date hashes in C, a Period in Python)."""
+    out: dict[str, dict[Granularity, set[date]]] = {}
+    for name, rows in readings.items():
+        starts: dict[Granularity, set[date]] = {}
+        for r in rows:
+            starts.setdefault(r.period.granularity, set()).add(r.period.start)
+        out[name] = starts
+    return out

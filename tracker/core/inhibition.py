@@ -52,20 +52,27 @@ def inhibited(alerts: Sequence[Firing], rules: Sequence[InhibitRule]) -> dict[st
     """The firing alerts some other firing alert inhibits, each with the reason."""
     found: dict[str, str] = {}
     for rule in rules:
-        sources = [a for a in alerts if matches_all(rule.source_match, a.labels)]
+        # The sources by their `equal` values, in order: a target looks its own up (a pass
+        # over every source per target would be quadratic in the firing alerts).
+        sources: dict[tuple[str, ...], list[Firing]] = {}
+        for a in alerts:
+            if matches_all(rule.source_match, a.labels):
+                sources.setdefault(_values(rule, a), []).append(a)
         if not sources:
             continue
         for target in alerts:
             if target.fingerprint in found or not matches_all(rule.target_match, target.labels):
                 continue
-            cause = next((s for s in sources if s.fingerprint != target.fingerprint and _equal(rule, s, target)), None)
+            same = sources.get(_values(rule, target), ())
+            cause = next((s for s in same if s.fingerprint != target.fingerprint), None)
             if cause is not None:
                 found[target.fingerprint] = f"inhibited by {cause.name or cause.fingerprint}"
     return found
 
 
-def _equal(rule: InhibitRule, source: Firing, target: Firing) -> bool:
-    return all(source.labels.get(name, "") == target.labels.get(name, "") for name in rule.equal)
+def _values(rule: InhibitRule, alert: Firing) -> tuple[str, ...]:
+    """The alert's values of the rule's `equal` labels (absent: empty, as in Alertmanager)."""
+    return tuple(alert.labels.get(name, "") for name in rule.equal)
 
 
 @dataclass(frozen=True)

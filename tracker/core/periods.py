@@ -26,6 +26,10 @@ class Granularity(StrEnum):
     MONTH = "month"
     DAY = "day"
 
+    # Enum's own __hash__ is Python code (hash of the member's name); a period is hashed
+    # millions of times a cycle, and str's hash agrees with str's equality anyway.
+    __hash__ = str.__hash__
+
     @property
     def months(self) -> int:
         """Length in months; 0 for a day, which is not a whole number of months."""

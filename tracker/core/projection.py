@@ -10,18 +10,21 @@ give tracker.core.forecast the seasonal shape and the metric's own variation.
 
 from __future__ import annotations
 
+import pickle
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from hashlib import blake2b
+from threading import Lock
 from zoneinfo import ZoneInfo
 
 from tracker.core import forecast
 from tracker.core.goals import Aggregation, Goal, Metric
 from tracker.core.pace import share_due
 from tracker.core.periods import Period, Span, local_midnight, periods_of
-from tracker.core.readings import Reading
+from tracker.core.readings import Reading, by_start
 
 HISTORY_WINDOWS = 2  # earlier windows read for shape and variation; more adds little
 _LEAST_COVER = 0.02  # a figure known at its period's very start still says something
@@ -48,18 +51,21 @@ class Series:
 def series(rows: Sequence[Reading], window: Span, spec: Metric, today: date, tz: ZoneInfo) -> Series:
     """The window's periods with the latest value of each that has started by `today`."""
     periods = periods_of(window, spec.granularity)
-    chosen: dict[Period, Reading] = {}
+    found = by_start(rows, spec.granularity)  # a period of the window starts inside it
     last_start = min(today, window.end - timedelta(days=1))
-    for r in rows:  # a period of the window starts inside it (and a period's end costs a month sum)
-        if window.start <= r.period.start <= last_start and r.period.granularity is spec.granularity:
-            held = chosen.get(r.period)
-            if held is None or (r.recorded_at, r.value) > (held.recorded_at, held.value):
-                chosen[r.period] = r
-    if not chosen:
+    values: list[Decimal | None] = []
+    last = None
+    for p in periods:
+        r = found.get(p.start) if p.start <= last_start else None
+        if r is None:
+            values.append(None)
+        else:
+            values.append(r.value)
+            last = r
+    if last is None:
         return Series(periods, (None,) * len(periods))
-    last = chosen[max(chosen)]
     covered, through = _coverage(last, tz)
-    return Series(periods, tuple(chosen[p].value if p in chosen else None for p in periods), covered, through)
+    return Series(periods, tuple(values), covered, through)
 
 
 def _coverage(reading: Reading, tz: ZoneInfo) -> tuple[float, date]:
@@ -126,26 +132,61 @@ def project(
 
 
 # The forecast is a pure function of its inputs, and a daemon's cycles mostly ask it the same
-# questions again (actuals change far less often than every cycle): remember the answers.
-_REMEMBERED = 65_536
+# questions again (actuals change far less often than every cycle): remember the answers,
+# by a digest of the inputs (their tuples of floats take ~14 KB a goal; 100,000 of them
+# were most of a 1 GB process).
+_REMEMBERED = 131_072
 
 
-@lru_cache(maxsize=_REMEMBERED)
-def _cumulative(plan, observed, covered, history, target, at_least):  # type: ignore[no-untyped-def]
+class _Remembered:
+    """A pure function's answers by a 128-bit digest of its pickled arguments, the least
+    recently used forgotten first."""
+
+    def __init__(self, function) -> None:  # type: ignore[no-untyped-def]
+        self.function, self.answers = function, OrderedDict()  # type: ignore[var-annotated]
+        self.lock = Lock()  # the daemon's request and scheduler threads share it
+
+    def __call__(self, *args):  # type: ignore[no-untyped-def]
+        key = blake2b(pickle.dumps(args, 5), digest_size=16).digest()
+        answers = self.answers
+        with self.lock:
+            found = answers.get(key, _MISSING)
+            if found is not _MISSING:
+                answers.move_to_end(key)
+                return found
+        found = self.function(*args)
+        with self.lock:
+            answers[key] = found
+            if len(answers) > _REMEMBERED:
+                answers.popitem(last=False)
+        return found
+
+    def cache_clear(self) -> None:
+        with self.lock:
+            self.answers.clear()
+
+
+_MISSING = object()
+
+
+def _forecast_cumulative(plan, observed, covered, history, target, at_least):  # type: ignore[no-untyped-def]
     return forecast.cumulative(plan=plan, observed=observed, covered=covered, history=history, target=target,
                                at_least=at_least)
 
 
-@lru_cache(maxsize=_REMEMBERED)
-def _ratio(numerator, denominator, periods, history_numerator, history_denominator, target, at_least):  # type: ignore[no-untyped-def]
+def _forecast_ratio(numerator, denominator, periods, history_numerator, history_denominator, target, at_least):  # type: ignore[no-untyped-def]
     return forecast.ratio(numerator=numerator, denominator=denominator, periods=periods,
                           history_numerator=history_numerator, history_denominator=history_denominator,
                           target=target, at_least=at_least)
 
 
-@lru_cache(maxsize=_REMEMBERED)
-def _level(observed, due_share, baseline, target, at_least):  # type: ignore[no-untyped-def]
+def _forecast_level(observed, due_share, baseline, target, at_least):  # type: ignore[no-untyped-def]
     return forecast.level(observed=observed, due_share=due_share, baseline=baseline, target=target, at_least=at_least)
+
+
+_cumulative = _Remembered(_forecast_cumulative)
+_ratio = _Remembered(_forecast_ratio)
+_level = _Remembered(_forecast_level)
 
 
 def forget() -> None:

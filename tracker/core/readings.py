@@ -3,12 +3,12 @@ the core (which judges them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from tracker.core.periods import Period
+from tracker.core.periods import Granularity, Period
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +25,40 @@ class Reading:
     known_since: datetime | None = None
 
 
-def newest_known(rows: Iterable[Reading], at: datetime | None = None) -> list[Reading]:
+class Rows(list):  # type: ignore[type-arg]
+    """A metric's readings in period order, which remembers its lookup by period start (one
+    per granularity): a goal reads the same metric over several windows, and a window's
+    periods are found by key instead of by a pass over every reading."""
+
+    __slots__ = ("_by_start",)
+
+    def __init__(self, rows: Iterable[Reading] = ()) -> None:
+        super().__init__(rows)
+        self._by_start: dict[Granularity, dict[date, Reading]] = {}
+
+
+def by_start(rows: Sequence[Reading], granularity: Granularity) -> dict[date, Reading]:
+    """The readings of one granularity by their period's start, the most recently recorded
+    of each period (then the larger value, so the order rows come in does not matter)."""
+    remembered = rows._by_start if isinstance(rows, Rows) else None
+    if remembered is not None and granularity in remembered:
+        return remembered[granularity]
+    found: dict[date, Reading] = {}
+    for r in rows:
+        if r.period.granularity is granularity:
+            start = r.period.start
+            held = found.get(start)
+            if held is None or (r.recorded_at, r.value) > (held.recorded_at, held.value):
+                found[start] = r
+    if remembered is not None:
+        remembered[granularity] = found
+    return found
+
+
+def newest_known(rows: Iterable[Reading], at: datetime | None = None) -> Rows:
     """Rows in period then revision order, reduced to each period's newest revision (known
     by `at`, when given)."""
-    kept: list[Reading] = []
+    kept = Rows()
     for r in rows:
         if at is not None and (r.known_since or r.recorded_at) > at:
             continue

@@ -64,40 +64,54 @@ class Evaluation:
     labels: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The object of CONTRACT.md's `tracker status --json` (numbers as JSON numbers)."""
-        return jsonable(
-            {
-                "goal": self.goal,
-                "title": self.title,
-                "kind": self.kind,
-                "period": {"start": self.period_start, "end": self.period_end},
-                "status": self.status,
-                "target": self.target,
-                "actual": self.actual,
-                "expected": self.expected,
-                "projected": self.projected,
-                "baseline": self.baseline,
-                "attainment": _round(self.attainment),
-                "projected_attainment": _round(self.projected_attainment),
-                "required_rate": self.required_rate,
-                "rate_unit": self.rate_unit,
-                "data_through": self.data_through,
-                "probability": _round(self.probability),
-                "projected_low": self.projected_low,
-                "projected_high": self.projected_high,
-                "recent_rate": self.recent_rate,
-                "missing_periods": list(self.missing_periods),
-                "known_at": self.known_at,
-                "stale": self.stale,
-                "stale_metrics": list(self.stale_metrics),
-                "deadline_near": self.deadline_near,
-                "display": self.display,
-                "unit": self.unit,
-                "summary": self.summary,
-                "labels": self.labels,
-                "evaluated_at": self.evaluated_at,
-            }
-        )
+        """The object of CONTRACT.md's `tracker status --json` (numbers as JSON numbers),
+        every value already JSON's (tracker.core.jsonable's rule, field by field: a recursive
+        pass over the finished dict costs as much as judging a remembered goal)."""
+        known = self.__dict__.get("_json")
+        if known is not None:  # a remembered verdict at a later instant: only the time differs
+            return {**known, "evaluated_at": self.evaluated_at.isoformat()}
+        number, day = _number, _iso
+        made = {
+            "goal": self.goal,
+            "title": self.title,
+            "kind": self.kind,
+            "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
+            "status": str(self.status),
+            "target": number(self.target),
+            "actual": number(self.actual),
+            "expected": number(self.expected),
+            "projected": number(self.projected),
+            "baseline": number(self.baseline),
+            "attainment": _round(self.attainment),
+            "projected_attainment": _round(self.projected_attainment),
+            "required_rate": number(self.required_rate),
+            "rate_unit": self.rate_unit,
+            "data_through": day(self.data_through),
+            "probability": _round(self.probability),
+            "projected_low": number(self.projected_low),
+            "projected_high": number(self.projected_high),
+            "recent_rate": number(self.recent_rate),
+            "missing_periods": list(self.missing_periods),
+            "known_at": day(self.known_at),
+            "stale": self.stale,
+            "stale_metrics": list(self.stale_metrics),
+            "deadline_near": self.deadline_near,
+            "display": self.display,
+            "unit": self.unit,
+            "summary": self.summary,
+            "labels": jsonable(self.labels),
+            "evaluated_at": self.evaluated_at.isoformat(),
+        }
+        self.__dict__["_json"] = made  # not a field: equality, repr and replace() ignore it
+        return {**made}
+
+
+def _number(value: Decimal | None) -> Any:
+    return None if value is None else jsonable(value)
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def _round(value: float | None) -> float | None:

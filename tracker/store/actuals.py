@@ -289,6 +289,30 @@ def revisions_until(db: Session, *, metrics: Iterable[str], until: datetime) -> 
     return _readings(db, metrics, until, None, None, current=False)
 
 
+# Past this many metrics the query names none and drops the others' rows as it reads them:
+# SQLite takes at most 32,766 parameters, and a long IN list costs more than it saves.
+_IN_LIST_LIMIT = 2_000
+
+
+def _where(names: list[str], dialect: str, until: datetime, since: date | None, known_at: datetime | None,
+           *, current: bool, every: bool) -> tuple[str, list[object]]:
+    mark = "%s" if dialect == "postgresql" else "?"
+    where = [f"period_start <= {mark}"]
+    params: list[object] = [utc_to_db(until, dialect)]
+    if not every:
+        where.append(f"metric IN ({', '.join([mark] * len(names))})")
+        params.extend(names)
+    if since is not None:
+        where.append(f"period_start >= {mark}")
+        params.append(utc_to_db(datetime(since.year, since.month, since.day, tzinfo=timezone.utc) - _ZONE_SLACK, dialect))
+    if current:
+        where.append("is_current")
+    if known_at is not None:
+        where.append(f"COALESCE(known_since, recorded_at) <= {mark}")
+        params.append(utc_to_db(known_at, dialect))
+    return " AND ".join(where), params
+
+
 def _readings(db: Session, metrics: Iterable[str], until: datetime, since: date | None, known_at: datetime | None,
               *, current: bool) -> dict[str, list[Reading]]:
     """The rows go through the driver cursor, not SQLAlchemy's per-row result processing,
@@ -299,30 +323,42 @@ def _readings(db: Session, metrics: Iterable[str], until: datetime, since: date 
     if not names:
         return out
     connection = db.connection()
-    dialect = connection.dialect.name
-    mark = "%s" if dialect == "postgresql" else "?"
-    where = [f"metric IN ({', '.join([mark] * len(names))})", f"period_start <= {mark}"]
-    params: list[object] = [*names, utc_to_db(until, dialect)]
-    if since is not None:
-        where.append(f"period_start >= {mark}")
-        params.append(utc_to_db(datetime(since.year, since.month, since.day, tzinfo=timezone.utc) - _ZONE_SLACK, dialect))
-    if current:
-        where.append("is_current")
-    if known_at is not None:
-        where.append(f"COALESCE(known_since, recorded_at) <= {mark}")
-        params.append(utc_to_db(known_at, dialect))
+    every = len(names) > _IN_LIST_LIMIT
+    where, params = _where(names, connection.dialect.name, until, since, known_at, current=current, every=every)
     sql = (
         "SELECT metric, period, value, recorded_at, COALESCE(known_since, recorded_at) FROM actuals "
-        f"WHERE {' AND '.join(where)} ORDER BY metric, period_start, revision"
+        f"WHERE {where} ORDER BY metric, period_start, revision"
     )
     cursor = connection.connection.driver_connection.cursor()
     cursor.execute(sql, params)
-    rows = cursor.fetchall()
-    cursor.close()
     parse, instant = _period_parser(), _instant_parser()
-    for name, label, value, recorded_at, known in rows:
-        out[name].append(Reading(name, parse(label), Decimal(value), instant(recorded_at), instant(known)))
+    rows: list[Reading] = []
+    name = None
+    while batch := cursor.fetchmany(_CHUNK):
+        for metric, label, value, recorded_at, known in batch:
+            if metric != name:
+                name, rows = metric, out.get(metric)  # type: ignore[assignment]
+            if rows is not None:
+                rows.append(Reading(metric, parse(label), Decimal(value), instant(recorded_at), instant(known)))
+    cursor.close()
     return out
+
+
+def fingerprints(db: Session, *, metrics: Iterable[str], until: datetime, since: date | None = None) -> dict[str, tuple]:
+    """Per metric, (count, sum of ids, largest id) of the current rows readings_until would
+    read: any row recorded, revised or removed changes it. One aggregate over the covering
+    index (SQLite keeps the row id in every index), about what one GROUP BY costs."""
+    names = sorted(set(metrics))
+    if not names:
+        return {}
+    connection = db.connection()
+    every = len(names) > _IN_LIST_LIMIT
+    where, params = _where(names, connection.dialect.name, until, since, None, current=True, every=every)
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute(f"SELECT metric, COUNT(*), SUM(id), MAX(id) FROM actuals WHERE {where} GROUP BY metric", params)
+    found = {metric: (count, total, top) for metric, count, total, top in cursor.fetchall()}
+    cursor.close()
+    return found if not every else {name: found[name] for name in names if name in found}
 
 
 def _instant_parser() -> Callable[[object], datetime]:

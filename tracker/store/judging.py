@@ -1,19 +1,32 @@
 """The one place evaluation touches the database: read the readings every goal judged as of
 `now` may look at (its windows, the ones before for baselines and the forecast's history)
 and judge them. The alert cycle, the daemon, /metrics and `tracker status` call it; the
-report reads the same readings to draw, so its charts show exactly what its verdicts saw."""
+report reads the same readings to draw, so its charts show exactly what its verdicts saw.
+
+A long-lived process passes a `Remembered`: then a goal whose inputs have not changed since
+it was last judged is not read or judged again. Its inputs are its metrics' stored rows
+(fingerprinted in SQL by one aggregate per metric over exactly the rows the reading query
+would return), the local day, and for each metric the last period due by now (what makes a
+figure late). Nothing else of `now` reaches a verdict except `evaluated_at`, which is set
+anew on the remembered one. Milestones are judged every time (their warning window moves by
+the instant) and cost next to nothing.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlmodel import Session
 
 from tracker.catalog.model import Catalog
-from tracker.core.evaluation import earliest_start, evaluate_all
+from tracker.core.evaluation import earliest_start, evaluate_goals
+from tracker.core.gaps import last_due
+from tracker.core.goals import Goal, Kind
 from tracker.core.readings import Reading
 from tracker.core.verdict import Evaluation
-from tracker.store.actuals import readings_until
+from tracker.store.actuals import fingerprints, readings_until
 
 
 def readings_for(
@@ -23,8 +36,104 @@ def readings_for(
     return readings_until(session, metrics=metrics, until=now, since=earliest_start(catalog, now), known_at=known_at)
 
 
+class _Judged(NamedTuple):
+    key: tuple
+    evaluation: Evaluation
+
+
+class Remembered:
+    """The verdicts of the last cycle with the inputs they came from, for one catalog (a
+    reload starts afresh). Used by one cycle at a time."""
+
+    def __init__(self) -> None:
+        self.catalog: Catalog | None = None
+        self.judged: dict[str, _Judged] = {}
+        self.reused = 0  # goals taken from the last cycle by the last call (for benchmarks and logs)
+
+    def forget(self) -> None:
+        self.catalog, self.judged = None, {}
+
+
 def evaluate_from_db(
-    session: Session, *, catalog: Catalog, now: datetime, known_at: datetime | None = None
+    session: Session,
+    *,
+    catalog: Catalog,
+    now: datetime,
+    known_at: datetime | None = None,
+    remembered: Remembered | None = None,
 ) -> list[Evaluation]:
-    readings = readings_for(session, catalog=catalog, now=now, known_at=known_at)
-    return evaluate_all(catalog, readings, now, known_at=known_at)
+    since = earliest_start(catalog, now)
+    if remembered is None or known_at is not None:
+        return _judge(session, catalog, catalog.goals, now, since, known_at)
+    if remembered.catalog is not catalog:
+        remembered.catalog, remembered.judged = catalog, {}
+    prints = fingerprints(session, metrics=_metrics(catalog.goals), until=now, since=since)
+    today = now.astimezone(catalog.timezone).date()
+    keys = {goal.id: _key(goal, catalog, prints, today, now) for goal in catalog.goals}
+    judged = remembered.judged
+    todo = [goal for goal in catalog.goals if keys[goal.id] is None or judged.get(goal.id, _MISS).key != keys[goal.id]]
+    fresh = {e.goal: e for e in _judge(session, catalog, todo, now, since, None)}
+    out = []
+    for goal in catalog.goals:
+        evaluation = fresh.get(goal.id)
+        if evaluation is None:
+            evaluation = _at(judged[goal.id].evaluation, now)
+        else:
+            judged[goal.id] = _Judged(keys[goal.id], evaluation)
+        out.append(evaluation)
+    remembered.reused = len(catalog.goals) - len(todo)
+    return out
+
+
+_MISS = _Judged((), None)  # type: ignore[arg-type]
+# Goals are judged a batch of metrics at a time, so that memory holds one batch's readings
+# (100 readings a metric take ~20 KB; 100,000 metrics' would take 2 GB).
+_BATCH_METRICS = 1_000
+
+
+def _judge(session: Session, catalog: Catalog, goals: Sequence[Goal], now: datetime, since: date,
+           known_at: datetime | None) -> list[Evaluation]:
+    out: list[Evaluation] = []
+    for batch in _batches(goals):
+        readings = readings_until(session, metrics=_metrics(batch), until=now, since=since, known_at=known_at)
+        out += evaluate_goals(catalog, batch, readings, now, known_at=known_at)
+    return out
+
+
+def _batches(goals: Sequence[Goal]) -> Iterable[list[Goal]]:
+    batch: list[Goal] = []
+    names: set[str] = set()
+    for goal in goals:
+        if batch and len(names | set(goal.metrics)) > _BATCH_METRICS:
+            yield batch
+            batch, names = [], set()
+        batch.append(goal)
+        names.update(goal.metrics)
+    if batch:
+        yield batch
+
+
+def _metrics(goals: Iterable[Goal]) -> set[str]:
+    return {name for goal in goals for name in goal.metrics}
+
+
+def _key(goal: Goal, catalog: Catalog, prints: dict[str, tuple], today: date, now: datetime) -> tuple | None:
+    """What the goal's verdict depends on besides the catalog; None: judge it every time."""
+    if goal.kind is Kind.MILESTONE:
+        return None
+    parts: list[object] = [today]
+    for name in goal.metrics:
+        spec = catalog.metrics[name]
+        parts.append(prints.get(name))
+        parts.append(None if spec.grace is None else last_due(spec.granularity, spec.grace, now, catalog.timezone))
+    return tuple(parts)
+
+
+def _at(evaluation: Evaluation, now: datetime) -> Evaluation:
+    """The same verdict, evaluated at `now`: a shallow copy (dataclasses.replace would
+    validate and rebuild every field, a few microseconds per goal)."""
+    copy = object.__new__(Evaluation)
+    copy.__dict__.update(evaluation.__dict__)
+    copy.__dict__["evaluated_at"] = now
+    return copy
+

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from tracker.catalog.cache import MetricsView
     from tracker.catalog.model import Catalog
     from tracker.catalog.settings import Settings
+    from tracker.store.judging import Remembered
 
 
 def utc_now() -> datetime:
@@ -38,6 +40,18 @@ class Runtime:
         return load_catalog(locate(self.settings).path)
 
     @cached_property
+    def metrics_catalog(self) -> Catalog | MetricsView:
+        """What recording actuals needs of the catalog (its metrics and time zone): the
+        catalog when it is loaded already, else its metrics validated once per content
+        (tracker.catalog.cache), with a full load's errors when that content is new."""
+        loaded = self.__dict__.get("catalog")
+        if loaded is not None:
+            return loaded
+        from tracker.catalog.cache import metrics_view  # start-up speed
+
+        return metrics_view(self.settings.config)
+
+    @cached_property
     def engine(self) -> Engine:
         """The database, migrated to the newest schema on first use, its period bounds in the
         catalog's time zone (a command without a valid catalog reports that when it reads it)."""
@@ -48,11 +62,19 @@ class Runtime:
         engine = make_engine(self.settings.database_url)
         ensure_schema(engine)
         try:
-            zone = self.catalog.timezone
+            zone = self.metrics_catalog.timezone
         except ConfigError:
             return engine
         follow_zone(engine, zone)
         return engine
+
+    @cached_property
+    def remembered(self) -> Remembered:
+        """The verdicts of this process's last evaluation cycle, so that the next one judges
+        again only the goals whose inputs changed (tracker.store.judging)."""
+        from tracker.store.judging import Remembered  # start-up speed
+
+        return Remembered()
 
     def now(self) -> datetime:
         return self.clock()

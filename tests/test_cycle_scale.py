@@ -1,0 +1,217 @@
+"""What lets the cycle and the commands scale (issue 17), held to the answers of the plain
+path: remembered verdicts equal fresh ones, judging does not hold the write lock, the alert
+rows are written in bulk with the same lifecycle, the validated catalog cache gives a full
+load's answers and errors, and `status --json` is the same JSON."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from tests.alerting_helpers import StubJudge, evaluation, make_runtime
+from tests.conftest import CATALOG, table_dump
+from tests.evalkit import local
+from tracker.alerting.cycle import (
+    CycleResult,
+    evaluate_cycle,
+    plan_alerts,
+    update_alerts,
+)
+from tracker.catalog import cache
+from tracker.catalog.model import load_catalog
+from tracker.core.errors import ConfigError
+from tracker.core.lifecycle import FIRING, PENDING
+from tracker.core.rules import goal_matches
+from tracker.core.verdict import Status
+from tracker.store import actuals as store
+from tracker.store import db
+from tracker.store.alert_tables import AlertRow
+from tracker.store.judging import Remembered, evaluate_from_db
+
+START = local("2026-04-03 09:00")
+
+
+def _record(engine, catalog, metric: str, period: str, value: str, at=START, known_since: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    with db.session(engine, write=True) as session:
+        store.record(session, catalog=catalog, metric=metric, period=period, value=value, now=at, force=True,
+                     known_since=known_since)
+
+
+def _judged(engine, catalog, now, remembered=None):  # type: ignore[no-untyped-def]
+    with db.session(engine) as session:
+        return [e.to_json() for e in evaluate_from_db(session, catalog=catalog, now=now, remembered=remembered)]
+
+
+# (what happens before the second cycle, its time after START, how many goals it may reuse)
+CHANGES = [
+    ("nothing", timedelta(hours=1), None),
+    ("a new figure", timedelta(hours=1), ("ev_deliveries", "2026-03", "41000")),
+    ("a revision", timedelta(hours=1), ("ev_deliveries", "2026-02", "33000")),
+    ("a ratio's denominator", timedelta(hours=1), ("total_code_lines", "2026-Q1", "2.0")),
+    ("a new day", timedelta(days=1), None),
+    ("a period comes due", timedelta(days=40), None),
+]
+
+
+@pytest.mark.parametrize(("name", "later", "change"), CHANGES, ids=[c[0] for c in CHANGES])
+def test_remembered_verdicts_equal_fresh_ones(engine, catalog, name, later, change):
+    for metric, period, value in [("ev_deliveries", "2026-01", "30000"), ("ev_deliveries", "2026-02", "32000"),
+                                  ("ai_generated_lines", "2026-Q1", "0.3"), ("total_code_lines", "2026-Q1", "1.0"),
+                                  ("home_stores", "2026-02", "700")]:
+        _record(engine, catalog, metric, period, value)
+    remembered = Remembered()
+    assert _judged(engine, catalog, START, remembered) == _judged(engine, catalog, START)
+    if change is not None:
+        _record(engine, catalog, *change, at=START + timedelta(minutes=30))
+    now = START + later
+    assert _judged(engine, catalog, now, remembered) == _judged(engine, catalog, now)
+    goals = len(catalog.goals)
+    milestones = sum(g.kind == "milestone" for g in catalog.goals)
+    if name == "nothing":
+        assert remembered.reused == goals - milestones  # milestones are judged every time
+    elif change is not None:
+        touched = {g.id for g in catalog.goals if change[0] in g.metrics}
+        assert remembered.reused == goals - milestones - len(touched)
+
+
+def test_a_new_catalog_is_judged_afresh(engine, catalog):
+    _record(engine, catalog, "ev_deliveries", "2026-01", "30000")
+    remembered = Remembered()
+    _judged(engine, catalog, START, remembered)
+    other = load_catalog(CATALOG)
+    assert _judged(engine, other, START + timedelta(hours=1), remembered) == _judged(engine, other, START + timedelta(hours=1))
+    assert remembered.reused == 0
+
+
+def test_judging_holds_no_write_lock(tmp_path: Path, catalog):
+    """A writer with a short busy timeout gets through while a cycle judges (SQLite)."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    db.ensure_schema(engine)
+    runtime = make_runtime(engine)
+    wrote = []
+
+    def judge(session, *, catalog, now):  # type: ignore[no-untyped-def]
+        session.connection()  # the judging transaction has begun and read
+        other = sqlite3.connect(tmp_path / "lock.db", timeout=0.2, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO store_meta (key, value) VALUES ('probe', 'x')")
+        other.execute("COMMIT")
+        other.close()
+        wrote.append(True)
+        return StubJudge(evaluation(Status.OFF_TRACK))(session, catalog=catalog, now=now)
+
+    result = evaluate_cycle(runtime, now=START, judge=judge)
+    assert wrote == [True] and result.firing == 1
+    engine.dispose()
+
+
+def test_bulk_writes_keep_the_lifecycle(engine):
+    """Held alerts are created, refreshed and moved; an alert nothing holds stays unwritten."""
+    runtime = make_runtime(engine)
+    first = evaluate_cycle(runtime, now=START, judge=StubJudge(evaluation(Status.OFF_TRACK),
+                                                               evaluation(Status.AT_RISK, goal="home-stores-2026")))
+    with db.session(engine) as session:
+        rows = {(r.subject, r.rule): r for r in session.exec(select(AlertRow))}
+    assert set(rows) == {("goal:ev-deliveries-2026", "off-track"), ("goal:home-stores-2026", "at-risk")}
+    assert {r.state for r in rows.values()} <= {FIRING, PENDING}
+    assert first.firing + first.pending == 2
+    later = START + timedelta(days=3)  # past keep_firing_for: both resolve
+    second = evaluate_cycle(runtime, now=later, judge=StubJudge())
+    with db.session(engine) as session:
+        after = {(r.subject, r.rule): r for r in session.exec(select(AlertRow))}
+    assert second.firing == 0 and second.pending == 0
+    assert after[("goal:ev-deliveries-2026", "off-track")].state == "resolved"
+    assert after[("goal:ev-deliveries-2026", "off-track")].ends_at == later
+    assert after[("goal:ev-deliveries-2026", "off-track")].evaluation == rows[("goal:ev-deliveries-2026", "off-track")].evaluation
+    third = evaluate_cycle(runtime, now=later + timedelta(hours=1), judge=StubJudge())
+    with db.session(engine) as session:
+        unchanged = {(r.subject, r.rule): r.updated_at for r in session.exec(select(AlertRow))}
+    assert third.resolved == 0 and set(unchanged.values()) <= {later}
+
+
+def test_catalog_cache_gives_the_full_loads_metrics(tmp_path: Path):
+    folder = tmp_path / "cache"
+    cold = cache.metrics_view(CATALOG, folder)
+    assert len(list(folder.iterdir())) == 1
+    warm = cache.metrics_view(CATALOG, folder)
+    full = load_catalog(CATALOG)
+    assert isinstance(warm.metrics, cache.Metrics)
+    assert dict(warm.metrics) == dict(cold.metrics) == dict(full.metrics)
+    assert warm.timezone == full.timezone
+
+
+def test_a_changed_catalog_is_validated_again_with_the_same_errors(tmp_path: Path):
+    folder, path = tmp_path / "cache", tmp_path / "goals.toml"
+    path.write_text(CATALOG.read_text(encoding="utf-8"), encoding="utf-8")
+    cache.metrics_view(path, folder)
+    path.write_text(CATALOG.read_text(encoding="utf-8").replace('granularity = "month"', 'granularity = "fortnight"', 1),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as cached:
+        cache.metrics_view(path, folder)
+    with pytest.raises(ConfigError) as full:
+        load_catalog(path)
+    assert str(cached.value) == str(full.value)
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a pickle", b"\x80\x05K\x01."], ids=["empty", "text", "an int"])
+def test_a_broken_cache_file_is_a_miss(tmp_path: Path, garbage: bytes):
+    folder = tmp_path / "cache"
+    cache.metrics_view(CATALOG, folder)
+    (file,) = folder.iterdir()
+    file.write_bytes(garbage)
+    assert dict(cache.metrics_view(CATALOG, folder).metrics) == dict(load_catalog(CATALOG).metrics)
+
+
+def test_record_refuses_an_unknown_metric_from_the_cache(cli, sqlite_url):
+    assert cli("record", "ev_deliveries", "2026-01", "30000").code == 0  # validates and caches the catalog
+    before = table_dump(sqlite_url)
+    done = cli("record", "ev_deliverie", "2026-02", "1")
+    assert done.code == 2
+    assert done.err.startswith("tracker: error: unknown metric 'ev_deliverie'; the catalog has: ")
+    assert table_dump(sqlite_url) == before
+
+
+def test_record_with_a_broken_catalog_says_so_and_writes_nothing(cli, sqlite_url, tmp_path: Path):
+    assert cli("record", "ev_deliveries", "2026-01", "30000").code == 0
+    before = table_dump(sqlite_url)
+    broken = tmp_path / "broken.toml"
+    broken.write_text(CATALOG.read_text(encoding="utf-8") + "\n[metrics.ev_deliveries]\n", encoding="utf-8")
+    done = cli("record", "ev_deliveries", "2026-02", "1", env={"TRACKER_CONFIG": str(broken)})
+    assert done.code == 2
+    assert done.err.startswith(f"tracker: error: catalog {broken}: not valid TOML") and len(done.err.splitlines()) == 1
+    assert table_dump(sqlite_url) == before
+
+
+def test_status_json_is_each_goals_object(cli, catalog):
+    assert cli("record", "ev_deliveries", "2026-01", "30000").code == 0
+    done = cli("status", "--at", "2026-04-03", "--json")
+    assert done.code == 0, done.err
+    found = json.loads(done.out)
+    assert [row["goal"] for row in found] == [g.id for g in catalog.goals]
+    assert done.out.startswith("[\n{") and done.out.endswith("}\n]\n")
+
+
+def test_a_plan_made_before_another_cycle_wrote_is_worked_out_again(engine):
+    """The alert changes are worked out before the write lock; when another cycle wrote
+    alerts in between, the write transaction steps the rows it reads itself."""
+    runtime = make_runtime(engine)
+    rules = runtime.catalog.effective_rules()
+    judge = StubJudge(evaluation(Status.OFF_TRACK))
+    matches = goal_matches(judge(None, catalog=runtime.catalog, now=START), rules)
+    with db.session(engine) as session:
+        planned = plan_alerts(session, matches=matches, rules=rules, now=START)
+    assert len(planned.created) == 1  # no alert yet: it would insert one
+    evaluate_cycle(runtime, now=START, judge=judge)  # another cycle inserts it first
+    result = CycleResult(evaluations=[])
+    with db.session(engine, write=True) as session:
+        done = update_alerts(session, matches=matches, rules=rules, now=START + timedelta(hours=1), result=result,
+                             planned=planned)
+    assert done is not planned and not done.created and len(done.refreshed) == 1
+    with db.session(engine) as session:
+        (row,) = session.exec(select(AlertRow)).all()
+    assert (row.state, row.updated_at) == (FIRING, START + timedelta(hours=1))
