@@ -1,0 +1,219 @@
+"""The daemon's pages (tracker.service.pages): rendered once per cycle on one worker thread,
+charts only for the goals that need attention, one goal's chart on demand, a cache that
+draws a goal again only when its inputs changed, and a stop that waits for the chart in hand."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from tests import polling
+from tests.conftest import CATALOG
+from tests.reportkit import AS_OF
+from tests.test_report import cards, rows
+from tests.test_report_cli import sampled  # noqa: F401 (a fixture)
+from tracker.core.verdict import Evaluation, Status
+from tracker.views import report
+
+
+def verdict(goal: str, status: Status, *, stale: bool = False, attainment: float | None = None) -> Evaluation:
+    return Evaluation(goal=goal, title=goal, kind="cumulative", period_start=date(2026, 1, 1),
+                      period_end=date(2027, 1, 1), status=status, evaluated_at=AS_OF, stale=stale,
+                      projected_attainment=attainment)
+
+
+S = Status
+
+
+@pytest.mark.parametrize(
+    ("given", "cap", "charted"),
+    [
+        pytest.param([("a", S.ON_TRACK, False), ("b", S.ACHIEVED, False), ("c", S.NO_DATA, False)], 24, [],
+                     id="nothing-needs-attention"),
+        pytest.param([("a", S.ON_TRACK, False), ("b", S.AT_RISK, False), ("c", S.OFF_TRACK, False),
+                      ("d", S.MISSED, False)], 24, ["d", "c", "b"], id="bad-statuses-worst-first"),
+        pytest.param([("a", S.ON_TRACK, True), ("b", S.NO_DATA, True), ("c", S.ACHIEVED, False)], 24, ["b", "a"],
+                     id="stale-needs-attention-whatever-the-status"),
+        pytest.param([(f"g{i}", S.OFF_TRACK, False) for i in range(5)], 3, ["g0", "g1", "g2"], id="capped"),
+        pytest.param([("a", S.AT_RISK, False)], 0, [], id="cap-zero"),
+    ],
+)
+def test_charts_go_to_the_goals_that_need_attention_worst_first_up_to_the_cap(given, cap, charted):
+    evaluations = [verdict(goal, status, stale=stale) for goal, status, stale in given]
+    assert [e.goal for e in report.to_chart(evaluations, cap)] == charted
+
+
+@pytest.fixture
+def runtime(sampled, sqlite_url):  # type: ignore[no-untyped-def]  # noqa: F811
+    from tracker.catalog.settings import Settings
+    from tracker.store.runtime import Runtime
+
+    runtime = Runtime(Settings(database_url=sqlite_url, config=CATALOG), clock=lambda: AS_OF)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def judged(runtime):  # type: ignore[no-untyped-def]
+    from tracker.store import db
+    from tracker.store.judging import evaluate_from_db
+
+    with db.session(runtime.engine) as session:
+        return evaluate_from_db(session, catalog=runtime.catalog, now=AS_OF)
+
+
+class Counting:
+    """The real drawing, counted, with the name of the thread that drew."""
+
+    def __init__(self) -> None:
+        self.goals: list[str] = []
+        self.threads: set[str] = set()
+
+    def __call__(self, chart: report.Chart) -> str:
+        self.goals.append(chart.salt)
+        self.threads.add(threading.current_thread().name)
+        return report.draw(chart)
+
+
+@pytest.fixture
+def pages(runtime):  # type: ignore[no-untyped-def]
+    from tracker.service.pages import Pages
+
+    made = []
+
+    def make(**options):  # type: ignore[no-untyped-def]
+        made.append(Pages(runtime, **options).start())
+        return made[-1]
+
+    yield make
+    for one in made:
+        assert one.stop()
+
+
+def settled(pages, renders: int = 1):  # type: ignore[no-untyped-def]
+    polling.wait_for(lambda: pages.renders >= renders and not pages.busy(), "the worker to render", deadline=30)
+
+
+def test_the_page_lists_every_goal_and_charts_those_that_need_attention(pages, judged, catalog):
+    draw = Counting()
+    store = pages(draw=draw)
+    store.publish(AS_OF, judged)
+    settled(store)
+    status, content_type, body = store.page()
+    page = body.decode()
+    assert (status, content_type) == (200, "text/html; charset=utf-8")
+    assert set(rows(page)) == {goal.id for goal in catalog.goals}
+    attention = [e.goal for e in report.to_chart(judged)]
+    assert attention and list(cards(page)) == attention
+    assert sorted(draw.goals) == sorted(attention) and draw.threads == {"render"}
+    for e in judged:  # the rest link to their chart on demand
+        assert (f'href="#goal-{e.goal}"' if e.goal in attention else f'href="goals/{e.goal}"') in rows(page)[e.goal]
+    assert "As of 2026-07-05 08:00 (Asia/Shanghai)" in page
+
+
+def test_a_cycle_with_the_same_verdicts_draws_nothing_and_a_changed_goal_alone_is_redrawn(pages, judged):
+    draw = Counting()
+    store = pages(draw=draw)
+    store.publish(AS_OF, judged)
+    settled(store)
+    first = list(draw.goals)
+    store.publish(AS_OF, judged)
+    settled(store, renders=2)
+    assert draw.goals == first  # nothing drawn again
+    changed = report.to_chart(judged)[0]
+    moved = [replace(e, projected=(e.projected or 0) + 1) if e.goal == changed.goal else e for e in judged]
+    store.publish(AS_OF, moved)
+    settled(store, renders=3)
+    assert draw.goals == [*first, changed.goal]
+
+
+def test_the_cap_bounds_the_charts_drawn(pages, judged):
+    draw = Counting()
+    store = pages(draw=draw, cap=2)
+    store.publish(AS_OF, judged)
+    settled(store)
+    assert list(cards(store.page()[2].decode())) == [e.goal for e in report.to_chart(judged)][:2]
+    assert len(draw.goals) == 2
+
+
+def test_one_goal_is_drawn_on_demand_by_the_worker_and_kept(pages, judged):
+    draw = Counting()
+    store = pages(draw=draw)
+    store.publish(AS_OF, judged)
+    settled(store)
+    calm = next(e for e in judged if not report.needs_attention(e))
+    before = len(draw.goals)
+    status, _, body = store.goal(calm.goal)
+    assert status == 200 and cards(body.decode()).keys() == {calm.goal}
+    assert body.decode().count("<svg") == 1 and 'href="../"' in body.decode()
+    assert store.goal(calm.goal)[2] == body  # the second time from the cache
+    assert draw.goals[before:] == [calm.goal] and draw.threads == {"render"}
+
+
+def test_an_unknown_goal_is_404_and_before_the_first_cycle_the_pages_say_so(pages, judged):
+    store = pages()
+    status, _, body = store.page()
+    assert status == 200 and b"has not finished yet" in body and b'http-equiv="refresh"' in body
+    assert store.goal("ev-deliveries-2026")[0] == 503
+    store.publish(AS_OF, judged)
+    settled(store)
+    assert store.goal("no-such-goal")[:2] == (404, "text/plain; charset=utf-8")
+
+
+def test_without_a_cycle_the_worker_judges_on_demand(pages, catalog):
+    store = pages(judge_on_demand=True)
+    status, _, body = store.page(wait=30)
+    assert status == 200 and set(rows(body.decode())) == {goal.id for goal in catalog.goals}
+
+
+def test_stop_lets_the_chart_in_hand_finish_and_abandons_the_rest(pages, judged):
+    started, go = threading.Event(), threading.Event()
+    drawn: list[str] = []
+
+    def slow(chart: report.Chart) -> str:
+        started.set()
+        assert go.wait(30)
+        drawn.append(chart.salt)
+        return report.draw(chart)
+
+    store = pages(draw=slow)
+    store.publish(AS_OF, judged)
+    assert started.wait(30)
+    stopped: list[bool] = []
+    stopper = threading.Thread(target=lambda: stopped.append(store.stop()))
+    stopper.start()
+    polling.wait_for(lambda: store._stopping, "stop to be asked")
+    assert stopped == []  # the worker is still inside its chart
+    go.set()
+    stopper.join(30)
+    assert stopped == [True] and len(drawn) == 1  # the chart in hand finished; no other began
+    assert store.renders == 0 and b"has not finished yet" in store.page()[2]
+
+
+def test_the_web_serves_both_pages_from_the_store(pages, judged):
+    import httpx
+
+    from tracker.service.web import App, Server
+
+    store = pages()
+    store.publish(AS_OF, judged)
+    settled(store)
+
+    class State:
+        pass
+
+    state = State()
+    state.pages = store  # type: ignore[attr-defined]
+    server = Server(App(state), "127.0.0.1", 0, poll_interval=0.01).start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
+            home = client.get("/")
+            assert home.status_code == 200 and home.content == store.page()[2]
+            one = client.get("/goals/home-stores-2026")
+            assert one.status_code == 200 and list(cards(one.text)) == ["home-stores-2026"]
+            assert client.get("/goals/nope").status_code == 404
+    finally:
+        server.stop()
