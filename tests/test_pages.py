@@ -217,3 +217,38 @@ def test_the_web_serves_both_pages_from_the_store(pages, judged):
             assert client.get("/goals/nope").status_code == 404
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_render_stops_the_daemon_cleanly(sampled, sqlite_url, tmp_path):  # noqa: F811
+    """A real `tracker run` (tests/render_harness.py holds its first chart until the signal
+    has been sent): SIGTERM while the worker is drawing exits 0, after the chart in hand."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.test_daemon_e2e import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env.update(PYTHONPATH=str(ROOT), TRACKER_DATABASE_URL=sqlite_url, TRACKER_CONFIG=str(CATALOG),
+               TRACKER_HTTP_PORT=str(free_port()), TRACKER_LOG_FORMAT="json")
+    log = tmp_path / "daemon.log"
+    with log.open("wb") as sink:
+        daemon = subprocess.Popen([sys.executable, "-m", "tests.render_harness", str(tmp_path)], env=env,
+                                  cwd=ROOT, stdout=sink, stderr=sink)
+    try:
+        polling.wait_for(lambda: (tmp_path / "render-started").exists() or daemon.poll() is not None,
+                         "the first chart to begin", deadline=60)
+        assert daemon.poll() is None, log.read_text()
+        daemon.send_signal(signal.SIGTERM)
+        polling.wait_for(lambda: "stopping: finishing the job in hand" in log.read_text(), "the stop to begin")
+        (tmp_path / "signalled").write_text("")
+        status = daemon.wait(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    text = log.read_text()
+    assert status == 0, text
+    assert "terminate called" not in text and '"daemon stopped"' in text
