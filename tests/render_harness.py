@@ -1,7 +1,7 @@
-"""`tracker run` whose first chart waits for the test, for the SIGTERM-during-render test
-(run as a subprocess): the render worker writes `render-started` in DIR when it begins its
-first chart, waits until `signalled` exists there, then draws that chart for real, so the
-signal arrives while a render is in hand and matplotlib runs while the daemon stops.
+"""`tracker run` whose first batch of charts waits for the test, for the SIGTERM-during-render
+test (run as a subprocess): the render worker writes `render-started` in DIR when it begins
+its first batch, waits until `signalled` exists there, then has it drawn for real, so the
+signal arrives while a render is in hand and the drawing runs while the daemon stops.
 Usage: python -m tests.render_harness DIR
 """
 
@@ -14,19 +14,19 @@ from pathlib import Path
 
 def main(directory: Path) -> None:
     from tracker.cli.app import main as tracker
-    from tracker.views import charts
+    from tracker.service import pages
 
-    real = charts.render_svg
+    real = pages.draw_in_child
 
-    def held(data, *, salt, label):  # type: ignore[no-untyped-def]
+    def held(charts, **options):  # type: ignore[no-untyped-def]
         marker = directory / "render-started"
         if not marker.exists():
-            marker.write_text(salt)
+            marker.write_text(str(len(charts)))
             while not (directory / "signalled").exists():
                 time.sleep(0.01)
-        return real(data, salt=salt, label=label)
+        return real(charts, **options)
 
-    charts.render_svg = held
+    pages.draw_in_child = held
     tracker(["run"])
 
 

@@ -65,7 +65,7 @@ def site(tmp_path_factory) -> Iterator[tuple[str, list[str]]]:
     runtime = Runtime(Settings(database_url=url, config=CATALOG), clock=lambda: AS_OF)
     with db.session(runtime.engine, write=True) as session:
         store.import_rows(session, catalog=runtime.catalog, rows=read_csv(SAMPLE), now=NOW)
-    pages = Pages(runtime, judge_on_demand=True).start()
+    pages = Pages(runtime, judge_on_demand=True, goal_wait=120).start()
     server = web.Server(web.App(SimpleNamespace(runtime=runtime, pages=pages)), "127.0.0.1", 0).start()
     try:
         yield f"http://127.0.0.1:{server.port}", [goal.id for goal in runtime.catalog.goals]

@@ -5,10 +5,12 @@ attention (tracker.views.report.to_chart). The cycle hands its evaluations over 
 which only stores a reference and wakes the worker); the worker reads those goals' actuals,
 draws the charts whose inputs changed and renders the page once; requests get the bytes.
 `/goals/{id}` draws one goal's chart on demand, also on the worker: the request thread waits
-for it, it never draws. So the scheduler's and the server's threads never run matplotlib, a
-page request never judges the catalog, and at shutdown `stop()` lets the chart in hand
-finish and joins the worker: exiting while a thread is inside matplotlib's C++ aborts the
-process ("terminate called without an active exception").
+for it, it never draws. The worker itself has the charts drawn by a child process
+(tracker.views.chartworker), one per batch: matplotlib never enters the daemon (about 45 MB
+it would keep for good), the scheduler's and the server's threads never run it, a page
+request never judges the catalog, and at shutdown `stop()` ends the child and joins the
+worker (a process exiting while one of its threads is inside matplotlib's C++ aborts:
+"terminate called without an active exception").
 
 Charts are kept by goal with the inputs they were drawn from: the page's own (all of them,
 however many the cap allows) plus the `recent` goals drawn on demand. A goal whose inputs
@@ -20,6 +22,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import pickle
+import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -65,13 +70,16 @@ class Pages:
         cap: int = report.CHART_CAP,
         recent: int = 256,
         judge_on_demand: bool = False,
-        draw: Callable[[report.Chart], str] = report.draw,
+        goal_wait: float = 20.0,
+        draw: Callable[[Sequence[report.Chart]], list[str]] | None = None,
     ) -> None:
         self.runtime = runtime
         self.cap = cap
         self.recent = recent
         self.judge_on_demand = judge_on_demand
-        self.draw = draw
+        self.goal_wait = goal_wait  # how long a request for one goal's page waits for its chart
+        self.draw = draw  # None: in a child process (draw_in_child)
+        self._child: subprocess.Popen[bytes] | None = None
         self.drawn = 0  # charts drawn since start (the rest came from the cache)
         self.renders = 0  # pages rendered since start
         self._cv = threading.Condition()
@@ -112,12 +120,12 @@ class Pages:
             return 200, HTML, text.encode("utf-8")
         return 200, HTML, page
 
-    def goal(self, goal_id: str, wait: float = 10.0) -> Page:
+    def goal(self, goal_id: str, wait: float | None = None) -> Page:
         """`/goals/{id}`: one goal's card and chart, drawn on the worker; 503 when it cannot be
         drawn within `wait` seconds (the worker is busy, or no cycle has finished yet)."""
         if self._snapshot is None and self.judge_on_demand:
             self._want_judgement()
-            self._rendered(wait)
+            self._rendered(self.goal_wait if wait is None else wait)
         snapshot = self._snapshot
         if snapshot is None:
             return 503, "text/plain; charset=utf-8", (FIRST_CYCLE.split(";")[0] + "\n").encode()
@@ -130,7 +138,7 @@ class Pages:
             self._requests.append((goal_id, answer))
             self._cv.notify()
         try:
-            return answer.result(timeout=wait)
+            return answer.result(timeout=self.goal_wait if wait is None else wait)
         except TimeoutError:
             answer.cancel()
             return 503, "text/plain; charset=utf-8", b"busy drawing: try again shortly\n"
@@ -145,6 +153,8 @@ class Pages:
                 answer.cancel()
             self._requests.clear()
             self._cv.notify()
+            if self._child is not None and self._child.poll() is None:
+                self._child.terminate()  # the batch in hand is abandoned
         if self._thread.is_alive():
             self._thread.join(timeout)
         return not self._thread.is_alive()
@@ -185,6 +195,8 @@ class Pages:
                 elif request is not None:
                     self._answer(*request)
             except Exception:  # the worker outlives a bad page: log it, keep the last good one
+                if self._stopping:
+                    return  # the child was ended on purpose
                 log.exception("page render failed")
                 if request is not None and not request[1].done():
                     request[1].set_result((500, "text/plain; charset=utf-8", b"internal error\n"))
@@ -202,15 +214,15 @@ class Pages:
         chosen = report.to_chart(snapshot.evaluations, self.cap)
         log.info("page render started", goals=len(snapshot.evaluations), charts=len(chosen))
         charts = self._charts(snapshot, chosen)
-        kept: dict[str, tuple[report.Chart, str]] = {}
-        drawn = 0
-        for goal_id, chart in charts.items():
-            if self._stopping:
-                return  # the page in hand is abandoned; the last one stays
-            svg = self._cached(goal_id, chart)
-            if svg is None:
-                svg, drawn = self.draw(chart), drawn + 1
-            kept[goal_id] = (chart, svg)
+        found = {goal_id: self._cached(goal_id, chart) for goal_id, chart in charts.items()}
+        missing = [goal_id for goal_id, svg in found.items() if svg is None]
+        if self._stopping:
+            return  # the page in hand is abandoned; the last one stays
+        found.update(zip(missing, self._draw([charts[goal_id] for goal_id in missing])))
+        if self._stopping:
+            return
+        kept = {goal_id: (chart, found[goal_id]) for goal_id, chart in charts.items()}
+        drawn = len(missing)
         html = report.page(snapshot.catalog, snapshot.evaluations, {g: svg for g, (_, svg) in kept.items()},
                            now=snapshot.now, goal_link=lambda goal_id: f"goals/{goal_id}", cap=self.cap)
         self._page_charts = kept  # charts of goals no longer on the page go (or stay in `recent`)
@@ -235,13 +247,26 @@ class Pages:
             return
         svg = self._cached(goal_id, chart)
         if svg is None:
-            svg = self.draw(chart)
+            (svg,) = self._draw([chart])
             self.drawn += 1
             self._recent[goal_id] = (chart, svg)
             while len(self._recent) > self.recent:
                 self._recent.popitem(last=False)
         text = report.goal_page(snapshot.catalog, evaluation, svg, now=snapshot.now)
         answer.set_result((200, HTML, text.encode("utf-8")))
+
+    def _draw(self, charts: list[report.Chart]) -> list[str]:
+        if not charts:
+            return []
+        if self.draw is not None:
+            return self.draw(charts)
+        return draw_in_child(charts, started=self._started)
+
+    def _started(self, child: subprocess.Popen[bytes]) -> None:
+        with self._cv:
+            self._child = child
+            if self._stopping:
+                child.terminate()
 
     def _charts(self, snapshot: Snapshot, evaluations: Sequence[Evaluation]) -> dict[str, report.Chart]:
         with db.session(self.runtime.engine) as session:
@@ -255,6 +280,18 @@ class Pages:
                     self._recent.move_to_end(goal_id)
                 return found[1]
         return None
+
+
+def draw_in_child(charts: Sequence[report.Chart], *, started: Callable[[Any], None] = lambda child: None) -> list[str]:
+    """The charts' SVG texts, drawn by a child process (tracker.views.chartworker)."""
+    child = subprocess.Popen([sys.executable, "-m", "tracker.views.chartworker"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    started(child)
+    out, err = child.communicate(pickle.dumps(list(charts)))
+    if child.returncode != 0:
+        reason = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit status {child.returncode}"]
+        raise RuntimeError(f"chart worker failed: {reason[0]}")
+    return pickle.loads(out)  # our own child's answer: trusted
 
 
 def _snapshot(catalog: Catalog, now: datetime, evaluations: Sequence[Evaluation]) -> Snapshot:
