@@ -14,7 +14,7 @@ import sys
 
 
 def main() -> None:
-    from tracker.views import report  # the child's one job
+    from tracker.views import report  # heavy, on demand
 
     charts = pickle.load(sys.stdin.buffer)
     pickle.dump([report.draw(chart) for chart in charts], sys.stdout.buffer)
