@@ -93,13 +93,13 @@ def one_round(seconds: float, goals: int | None) -> tuple[int, dict[str, tuple[f
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         baseline = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
         try:
-            wait_ready(port, 60 + (goals or 0) * 0.06)
+            wait_ready(port, 60 + (goals or 0) * 0.2)  # a first cycle at 10,000 goals takes minutes
             ready = time.monotonic() - started
             figures = measure({"daemon": daemon.pid, "baseline": baseline.pid}, seconds)
         finally:
             baseline.kill()
             daemon.send_signal(signal.SIGTERM)
-            status = daemon.wait(timeout=60)
+            status = daemon.wait(timeout=600)  # a cycle in hand finishes first
     return status, figures, ready
 
 
