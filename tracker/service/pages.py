@@ -146,7 +146,8 @@ class Pages:
             return 503, "text/plain; charset=utf-8", b"stopping\n"
 
     def stop(self, timeout: float = 30.0) -> bool:
-        """Lets the chart in hand finish, then ends the worker; True when it has ended."""
+        """Ends the drawing child (its batch is abandoned, the last page stays) and then the
+        worker, after the step in hand; True when the worker has ended."""
         with self._cv:
             self._stopping = True
             for _, answer in self._requests:
