@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import NOW, table_dump
 from tests.reportkit import SAMPLE
 from tests.test_cli_actuals import assert_refused
-from tests.test_report import cards
+from tests.test_report import cards, rows
 from tracker.core.verdict import Status
 from tracker.views.report import STATUS_WORDS
 
@@ -39,12 +39,13 @@ def test_report_writes_a_page_that_agrees_with_status(cli, sampled, catalog, tmp
     assert result.out.startswith(f"wrote {out} (13 goals as of 2026-07-05 00:00 Asia/Shanghai)")
     page = out.read_text(encoding="utf-8")
     status = json.loads(cli("status", "--at", AT, "--json").out)
-    by_goal = cards(page)
+    by_goal, drawn = rows(page), cards(page)
     assert set(by_goal) == {goal.id for goal in catalog.goals}
     for item in status:  # the page says, in words, what `tracker status` says
         word = STATUS_WORDS[Status(item["status"])][0]
         assert re.search(rf'class="status {item["status"]}">.*?{word}</span>', by_goal[item["goal"]])
-        assert by_goal[item["goal"]].count("<svg") == 1
+        needs = item["status"] in ("off_track", "at_risk", "missed") or item["stale"]
+        assert drawn.get(item["goal"], "").count("<svg") == (1 if needs else 0), item["goal"]
     assert not list(tmp_path.glob(".report.html.*"))  # no temporary file left behind
 
 

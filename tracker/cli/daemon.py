@@ -132,10 +132,12 @@ def _assemble(runtime: Runtime, scrubber: Any, *, once: bool = False) -> tuple[D
     from tracker.service.daemon import Daemon  # start-up speed
     from tracker.service.jobs import Units, build_jobs  # start-up speed
     from tracker.service.metrics import DaemonMetrics  # start-up speed
+    from tracker.service.pages import Pages  # start-up speed
 
     settings = runtime.settings
     metrics = DaemonMetrics()
-    units = Units(runtime, metrics, once=once)
+    pages = None if once or settings.http_port == 0 else Pages(runtime)
+    units = Units(runtime, metrics, once=once, on_cycle=pages.publish if pages else lambda now, evaluations: None)
 
     def jobs_for(catalog):  # type: ignore[no-untyped-def]
         return build_jobs(catalog, settings=settings, units=units)
@@ -145,7 +147,7 @@ def _assemble(runtime: Runtime, scrubber: Any, *, once: bool = False) -> tuple[D
 
     jobs_for(runtime.catalog)  # a bad schedule is refused before anything starts
     plan_for(runtime.catalog, runtime.settings)  # so is a receiver whose signing secret is missing or malformed
-    return Daemon(runtime, metrics, jobs_for, on_reload=on_reload, on_stop=units.stop.set), units
+    return Daemon(runtime, metrics, jobs_for, on_reload=on_reload, on_stop=units.stop.set, pages=pages), units
 
 
 def _log_thread_crash(hook: threading.ExceptHookArgs) -> None:

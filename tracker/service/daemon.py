@@ -135,12 +135,14 @@ class Daemon:
         *,
         on_reload: Callable[[Catalog], None] = lambda catalog: None,
         on_stop: Callable[[], None] = lambda: None,
+        pages: Any = None,
     ) -> None:
         self.runtime = runtime
         self.metrics = metrics
         self.jobs_for = jobs_for
         self.on_reload = on_reload
         self.on_stop = on_stop  # tells running work to wind down (delivery stops claiming)
+        self.pages = pages  # tracker.service.pages.Pages: the web's `/`, drawn on its own thread
         self.log = logs.get("tracker.daemon")
         self.stop_signals = 0  # set by signal handlers only
         self.reload_requested = False  # set by signal handlers only
@@ -303,6 +305,8 @@ class Daemon:
         if self.stop_signals:  # asked to stop while starting up: nothing has run yet
             self.log.info("daemon stopped before its first job")
             return 0
+        if self.pages is not None:
+            self.pages.start()
         self.start_scheduler()
         self.log.info("daemon started", pid=os.getpid())
         while not self.stop_signals:
@@ -313,6 +317,9 @@ class Daemon:
         self.log.info("stopping: finishing the job in hand", running=self.runner.in_flight)
         self.on_stop()
         self.scheduler.shutdown(wait=False)
+        if self.pages is not None and not self.pages.stop():
+            # never leave while the worker may be inside matplotlib's C++: that aborts
+            self.log.warning("page render still running at exit")
         while self.runner.in_flight and self.stop_signals < 2:
             self._wait(1.0)
         if self.runner.in_flight:

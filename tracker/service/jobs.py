@@ -79,9 +79,13 @@ def source_jobs(catalog: Catalog, collect: Collect) -> list[JobSpec]:
 class Units:
     """The units of work the daemon schedules: each takes `now` and returns what it did."""
 
-    def __init__(self, runtime: Runtime, metrics: DaemonMetrics, *, once: bool = False) -> None:
+    def __init__(
+        self, runtime: Runtime, metrics: DaemonMetrics, *, once: bool = False,
+        on_cycle: Callable[[datetime, Any], None] = lambda now, evaluations: None,
+    ) -> None:
         self.runtime = runtime
         self.metrics = metrics
+        self.on_cycle = on_cycle  # the pages' worker takes the verdicts (None: not judged here)
         self.once = once  # `run --once`: no later pass would send a group waiting out group_wait
         self.leadership = Leadership(runtime, metrics)
         self._client: httpx.Client | None = None
@@ -119,6 +123,7 @@ class Units:
         if fence is None:
             # Another replica leads and evaluates; goal series come from it alone, never stale here.
             self.metrics.forget_evaluation()
+            self.on_cycle(now, None)
             return {}
         started = time.perf_counter()
         try:
@@ -130,6 +135,7 @@ class Units:
         with db.session(self.runtime.engine) as session:
             latest = last_actuals(session)
         self.metrics.observe_evaluation(result.evaluations, latest)  # renders /metrics, /api/status
+        self.on_cycle(now, result.evaluations)
         log = logs.get("tracker.jobs")
         for item in result.evaluations:
             with logs.bound(goal=item.goal):

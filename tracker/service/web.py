@@ -124,12 +124,29 @@ def _page(handler: Callable[..., tuple[int, str, bytes]]) -> Handler:
 _live_status = _page(dashboard.api_status)
 api_status.page = _status_is_live  # type: ignore[attr-defined]  # rationed only when judged here
 
+
+def home(request: Request) -> Response:
+    """The report as of the last evaluation cycle, rendered once per cycle (tracker.service.pages)."""
+    status, content_type, body = request.state.pages.page()
+    return Response(status, body, content_type)
+
+
+def goal_page(request: Request) -> Response:
+    """One goal's card with its chart, drawn on demand by the render worker."""
+    status, content_type, body = request.state.pages.goal(request.params["goal_id"])
+    return Response(status, body, content_type)
+
+
+goal_page.page = True  # type: ignore[attr-defined]  # waits on the worker: rationed
+
+
 ROUTES: list[tuple[str, Handler]] = [
     ("/healthz", healthz),
     ("/readyz", readyz),
     ("/metrics", metrics),
     ("/-/reload", reload),
-    ("/", _page(dashboard.report_page)),
+    ("/", home),
+    ("/goals/{goal_id}", goal_page),
     ("/api/status", api_status),
     ("/api/goals/{goal_id}", _page(dashboard.api_goal)),
 ]

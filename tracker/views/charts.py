@@ -14,7 +14,6 @@ import io
 import re
 import threading
 from collections.abc import Callable
-from functools import lru_cache
 from html import escape
 
 from tracker.views.chartdata import ChartData
@@ -40,16 +39,15 @@ _STYLE = {
     "xtick.color": "#333333",
     "ytick.color": "#333333",
 }
-# matplotlib's rcParams are one dict per process: the daemon's request threads take turns.
+# matplotlib's rcParams are one dict per process: whatever threads draw take turns.
 _LOCK = threading.Lock()
 _WIDTH, _HEIGHT = 4.8, 2.9  # inches: about 345 x 209 px at the SVG's scale, near a phone's width
 
 
-@lru_cache(maxsize=256)
 def render_svg(data: ChartData, *, salt: str, label: str) -> str:
     """The chart as an `<svg>` element for inlining: scalable (viewBox, no fixed size), with
-    ids unique to `salt` and `label` as its accessible name. Cached: the daemon's page, asked
-    for again with the same data, costs no drawing (about 50 ms a chart; bench/report_bench.py)."""
+    ids unique to `salt` and `label` as its accessible name. About 50 ms a chart: the daemon
+    keeps what it drew, by goal and inputs (tracker.service.pages)."""
     import matplotlib  # heavy, on demand
     from matplotlib.backends.backend_svg import FigureCanvasSVG  # heavy, on demand
     from matplotlib.figure import Figure  # heavy, on demand

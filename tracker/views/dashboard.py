@@ -1,9 +1,9 @@
-"""The daemon's pages: the report at `/`, `/api/status` and `/api/goals/{id}`.
+"""The daemon's JSON pages, `/api/status` and `/api/goals/{id}` (`/` and `/goals/{id}` are
+served from the last cycle's verdicts by tracker.service.pages).
 
 Each handler is a plain function of the runtime (settings, catalog, engine, clock) that
 returns `(status, content_type, body)`; tracker.service.web.ROUTES routes the daemon's requests here:
 
-    GET /                     -> report_page(runtime)
     GET /api/status           -> api_status(runtime)
     GET /api/goals/{goal_id}  -> api_goal(runtime, goal_id)
 
@@ -19,20 +19,12 @@ from tracker.core.jsonable import jsonable
 from tracker.store import actuals as store
 from tracker.store import db
 from tracker.store.judging import evaluate_from_db
-from tracker.views.report import render_from_db
 
 if TYPE_CHECKING:
     from tracker.store.runtime import Runtime
 
 Response = tuple[int, str, bytes]
-HTML = "text/html; charset=utf-8"
 JSON = "application/json"
-
-
-def report_page(runtime: Runtime) -> Response:
-    with db.session(runtime.engine) as session:
-        page = render_from_db(session, catalog=runtime.catalog, now=runtime.now())
-    return 200, HTML, page.encode("utf-8")
 
 
 def api_status(runtime: Runtime) -> Response:
