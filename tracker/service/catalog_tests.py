@@ -137,7 +137,7 @@ def offline(catalog: Catalog) -> Catalog:
 def run_file(spec: TestFile) -> FileResult:
     started = time.perf_counter()
     clock = FakeClock(spec.start)
-    runtime = SandboxRuntime(sandbox_settings(spec), clock=clock, given=offline(spec.catalog))
+    runtime = SandboxRuntime(sandbox_settings(spec), clock=clock, ephemeral=True, given=offline(spec.catalog))
     plan = plan_for(runtime.catalog, runtime.settings)
     _check_receivers(spec, plan)
     try:

@@ -47,8 +47,12 @@ def migrations_path() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "alembic"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files are created 0600 and tuned for concurrent writers."""
+_EPHEMERAL = "tracker_ephemeral"  # an execution option: in memory on purpose
+
+
+def make_engine(url: str, *, ephemeral: bool = False) -> Engine:
+    """An engine for `url`; SQLite files are created 0600 and tuned for concurrent writers.
+    `ephemeral`: an in-memory database meant to vanish (`tracker test`), so writes are allowed."""
     try:
         parsed = make_url(url)
     except Exception:
@@ -61,6 +65,8 @@ def make_engine(url: str) -> Engine:
     else:
         raise ConfigError("setting TRACKER_DATABASE_URL: use sqlite:///PATH or postgresql+psycopg://...")
     faults.install(engine)
+    if ephemeral:
+        engine = engine.execution_options(**{_EPHEMERAL: True})
     return _closing(engine)
 
 
@@ -154,7 +160,7 @@ def session(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     in-memory database is refused: what it wrote would be lost when the process ends."""
     from sqlmodel import Session  # start-up speed
 
-    if write:
+    if write and not engine.get_execution_options().get(_EPHEMERAL):
         refuse_memory(engine.url)
 
     with Session(writer(engine) if write else engine, expire_on_commit=False) as db:

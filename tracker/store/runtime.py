@@ -25,6 +25,7 @@ def utc_now() -> datetime:
 class Runtime:
     settings: Settings
     clock: Callable[[], datetime] = field(default=utc_now)
+    ephemeral: bool = False  # an in-memory database on purpose (tracker test): writes allowed
 
     @classmethod
     def from_env(cls) -> Runtime:
@@ -48,8 +49,9 @@ class Runtime:
         if loaded is not None:
             return loaded
         from tracker.catalog.cache import metrics_view  # start-up speed
+        from tracker.catalog.locate import locate  # start-up speed
 
-        return metrics_view(self.settings.config)
+        return metrics_view(locate(self.settings).path)
 
     @cached_property
     def engine(self) -> Engine:
@@ -59,7 +61,7 @@ class Runtime:
         from tracker.store.db import ensure_schema, make_engine  # start-up speed
         from tracker.store.zones import follow_zone  # start-up speed
 
-        engine = make_engine(self.settings.database_url)
+        engine = make_engine(self.settings.database_url, ephemeral=self.ephemeral)
         ensure_schema(engine)
         try:
             zone = self.metrics_catalog.timezone
