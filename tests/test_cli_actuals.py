@@ -222,3 +222,79 @@ def test_working_commands_answer_on_stdout_and_log_json_to_stderr(cli, seeded):
     logged = [json.loads(line) for line in (evaluated.err + delivered.err).splitlines() if line.strip()]
     assert logged and all("event" in entry for entry in logged)
     assert token not in evaluated.err + delivered.err + evaluated.out + delivered.out
+
+
+@pytest.mark.parametrize(
+    "args, answer",
+    [
+        (["phone_gross_profit", "2026-Q3", "-500"], "recorded phone_gross_profit 2026-Q3 = -500 RMB million"),
+        (["phone_gross_profit", "2026-Q3", "-500", "--source", "-5"], "recorded phone_gross_profit 2026-Q3 = -500 RMB million"),
+        (["--source", "q3 release", "phone_gross_profit", "2026-Q3", "-.5"], "recorded phone_gross_profit 2026-Q3 = -0.5 RMB million"),
+        (["phone_gross_profit", "2026-Q3", "-1.5E2", "--force"], "recorded phone_gross_profit 2026-Q3 = -150 RMB million"),
+        (["ev_deliveries", "2026-03", "4E3"], "recorded ev_deliveries 2026-03 = 4000 vehicles"),
+        (["ev_deliveries", "2026-03", "1E2", "--force"], "recorded ev_deliveries 2026-03 = 100 vehicles"),
+        (["ev_deliveries", "2026-03", "4.5e3"], "recorded ev_deliveries 2026-03 = 4500 vehicles"),
+        (["ev_deliveries", "2026-03", "--", "4000"], "recorded ev_deliveries 2026-03 = 4000 vehicles"),
+    ],
+)
+def test_record_takes_values_as_users_type_them(cli, seeded, args, answer):
+    done = cli("record", *args)
+    assert done.code == 0, done.err
+    assert done.out.strip() == answer
+    stored = json.loads(cli("actuals", args[0] if not args[0].startswith("-") else args[2], "--json").out)
+    assert str(stored[-1]["value"]) == answer.split(" = ")[1].split()[0]
+
+
+def test_record_help_still_works_beside_negative_values(cli):
+    done = cli("record", "--help")
+    assert done.code == 0 and "-500" in done.out and "Usage: tracker record" in done.out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ev_deliveries", "9999-12", "1"], "period '9999-12' is outside the years 1900 to 9000"),
+        (["ev_deliveries", "0001-01", "1"], "period '0001-01' is outside the years 1900 to 9000"),
+        (["ev_deliveries", "1899-12", "1"], "period '1899-12' is outside the years 1900 to 9000"),
+        (["ev_deliveries", "2026-03", "1", "--known-since", "9999-01-01"], "is outside the years 1900 to 9000"),
+        (["phone_gross_profit", "2026-Q3", "-5x"], "value '-5x' is not a decimal number"),
+        (["ev_deliveries", "2026-03", "1E70"], "value '1E70' has 71 characters written out; at most 64 are kept"),
+        (["ev_deliveries", "2026-03", "-1", "--frce"], "No such option: --frce"),
+    ],
+)
+def test_record_refuses_far_years_long_numbers_and_unknown_options(cli, sqlite_url, seeded, args, message):
+    assert_refused(cli("record", *args), message)
+    assert table_dump(sqlite_url) == seeded
+
+
+LONG_METRIC = "m" * 101
+
+
+@pytest.fixture
+def long_names_catalog(tmp_path):
+    from tests.conftest import CATALOG
+
+    path = tmp_path / "goals.toml"
+    path.write_text(
+        CATALOG.read_text(encoding="utf-8")
+        + f'\n[metrics.{LONG_METRIC}]\ntitle = "Long"\nunit = "u"\ngranularity = "month"\naggregation = "sum"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["ev_deliveries", "2026-03", "4100", "--source", "s" * 201], "source is 201 characters long; at most 200 are kept"),
+        (["ev_deliveries", "2026-03", "4100", "--note", "n" * 2001], "note is 2001 characters long; at most 2000 are kept"),
+        ([LONG_METRIC, "2026-03", "1"], "is 101 characters long; the database keeps at most 100 (shorten it in the catalog)"),
+    ],
+    ids=["source", "note", "metric"],
+)
+def test_texts_longer_than_their_columns_are_refused_on_both_databases(cli, database_url, long_names_catalog, extra, message):
+    env = {"TRACKER_DATABASE_URL": database_url, "TRACKER_CONFIG": str(long_names_catalog)}
+    assert cli("record", "ev_deliveries", "2026-02", "4000", env=env).code == 0
+    before = table_dump(database_url)
+    assert_refused(cli("record", *extra, env=env), message)
+    assert table_dump(database_url) == before

@@ -31,7 +31,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 
-app.command("record")(actuals_cmd.record)
+app.command("record", cls=actuals_cmd.NumbersAsArguments)(actuals_cmd.record)
 app.command("import")(actuals_cmd.import_)
 app.command("actuals")(actuals_cmd.actuals)
 app.command("goals")(actuals_cmd.goals)

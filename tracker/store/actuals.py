@@ -19,6 +19,7 @@ from tracker.core.readings import Reading, newest_known
 from tracker.core.validation import (
     check_bounds,
     check_jump,
+    check_text,
     find_metric,
     parse_known_since,
     parse_period_for,
@@ -69,6 +70,8 @@ def record(
     current value is already this one (collectors use that to stay idempotent).
     `known_since` (ISO 8601) is when the figure became known; by default, now."""
     spec, parsed, amount = validate(catalog.metrics, metric, period, value)
+    check_text("source", source)
+    check_text("note", note)
     known = parse_known_since(known_since, parsed, now, catalog.timezone) if known_since else now
     existing = _current_row(db, spec.name, parsed.label)
     if existing is not None and skip_unchanged and existing.value == amount:
