@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -96,36 +98,58 @@ def import_(
     file: Annotated[Path, typer.Argument(help="CSV with header metric,period,value[,known_since,source,note]")],
     force: Annotated[bool, typer.Option("--force", help="accept tenfold jumps from the previous period")] = False,
 ) -> None:
-    """Record many actuals from CSV: all rows or none."""
+    """Record many actuals from CSV: all rows or none; rows equal to the current value are skipped."""
     from tracker.store import db  # start-up speed
     from tracker.store.importer import import_file  # start-up speed
 
     runtime = Runtime.from_env()
     catalog = runtime.catalog
-    with db.session(runtime.engine, write=True) as session, _progress() as advance:
-        count = import_file(session, catalog=catalog, path=file, now=runtime.now(), force=force, progress=advance)
-    print(f"imported {count} actuals from {file}")
+    with db.session(runtime.engine, write=True) as session, _Bar.on_terminal() as bar:
+        done = import_file(session, catalog=catalog, path=file, now=runtime.now(), force=force, progress=bar)
+    unchanged = f"; {done.unchanged} unchanged, skipped" if done.unchanged else ""
+    print(f"imported {done.recorded} actuals from {file}{unchanged}")
 
 
-class _progress:
-    """A rich progress bar on a terminal; nothing at all otherwise."""
+class _Bar:
+    """rich's progress bar on stderr when it is a terminal: rows, percentage, rate and time
+    left, for reading the file and for writing it; nothing at all otherwise."""
 
-    def __init__(self) -> None:
-        self.bar: Any = None
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.task: Any = None
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    @classmethod
+    @contextmanager
+    def on_terminal(cls) -> Iterator[_Bar | None]:
         if not sys.stderr.isatty():
-            return None
-        from rich.progress import Progress  # start-up speed
+            yield None
+            return
+        from rich.console import Console  # start-up speed
+        from rich.progress import (  # start-up speed
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
-        self.bar = Progress(transient=True)
-        self.bar.start()
-        task = self.bar.add_task("validating rows", total=None)
-        return lambda count: self.bar.advance(task, count)
+        columns = (TextColumn("{task.description:8}"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                   TaskProgressColumn(), TextColumn("{task.fields[rate]:>11}"), TimeRemainingColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+            yield cls(progress)
 
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+    def phase(self, name: str, total: int | None) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, visible=False)
+        self.task = self.progress.add_task(name, total=total, rate="")
+
+    def advance(self, count: int) -> None:
+        self.progress.advance(self.task, count)
+        task = next(task for task in self.progress.tasks if task.id == self.task)
+        # rows over the phase's time so far: rich's own speed needs several samples in a window
+        rate = task.completed / task.elapsed if task.elapsed else 0
+        self.progress.update(self.task, rate=f"{rate:,.0f} rows/s" if rate else "")
 
 
 def actuals(

@@ -35,6 +35,8 @@ def parse_value(text: str) -> Decimal:
         value = Decimal(cleaned)
     except InvalidOperation:
         raise BadInput(f"value {text!r} is not a decimal number") from None
+    if len(cleaned) < VALUE_LENGTH and "e" not in cleaned and "E" not in cleaned:
+        return value  # written out already, and short enough even with a 0 before a leading point
     sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite: the pattern admits no NaN or infinity
     # The written-out length, judged before writing it out: 1E999999999 must not be built.
