@@ -125,18 +125,11 @@ class _Bar:
             yield None
             return
         from rich.console import Console  # start-up speed
-        from rich.progress import (  # start-up speed
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TaskProgressColumn,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from rich import progress as bars  # start-up speed
 
-        columns = (TextColumn("{task.description:8}"), BarColumn(bar_width=16), MofNCompleteColumn(),
-                   TaskProgressColumn(), TextColumn("{task.fields[rate]:>11}"), TimeRemainingColumn())
-        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        columns = (bars.TextColumn("{task.description:8}"), bars.BarColumn(bar_width=16), bars.MofNCompleteColumn(),
+                   bars.TaskProgressColumn(), bars.TextColumn("{task.fields[rate]:>11}"), bars.TimeRemainingColumn())
+        with bars.Progress(*columns, console=Console(stderr=True), transient=True) as progress:
             yield cls(progress)
 
     def phase(self, name: str, total: int | None) -> None:

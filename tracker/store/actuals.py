@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -17,23 +16,12 @@ from tracker.core.readings import Reading, newest_known
 from tracker.core.validation import check_jump, check_text, parse_known_since, validate
 from tracker.store.dbtypes import utc_to_db, value_parts
 from tracker.store.models import Actual
-from tracker.store.staging import Progress, record_rows
+from tracker.store.staging import Progress, RowInput, record_rows
+
+__all__ = ["RowInput", "history", "import_rows", "readings_until", "record", "revisions_until"]
 
 # `since` is a local day; a day's start is within 14 h of its UTC midnight in every zone.
 _ZONE_SLACK = timedelta(hours=14)
-
-
-class RowInput(NamedTuple):
-    """One actual as typed or read from a file, before validation (a tuple: a million of
-    them are made per large import)."""
-
-    line: int
-    metric: str
-    period: str
-    value: str
-    source: str | None = None
-    note: str | None = None
-    known_since: str | None = None  # ISO 8601, as written; None: known when recorded
 
 
 def _current_row(db: Session, metric: str, period: str) -> Actual | None:

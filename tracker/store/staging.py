@@ -38,12 +38,24 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from tracker.catalog.model import Catalog
-    from tracker.store.actuals import RowInput
 
 BATCH = 20_000  # rows per executemany or COPY, and per progress step
 CHUNK = 100_000  # file lines per write statement
 _PERIOD_CACHE = 50_000  # distinct period labels held in Python before they go to the table
 STAGE, PERIODS, RESOLVED = "tracker_import_stage", "tracker_import_periods", "tracker_import_resolved"
+
+
+class RowInput(NamedTuple):
+    """One actual as typed or read from a file, before validation (a tuple: a million of
+    them are made per large import)."""
+
+    line: int
+    metric: str
+    period: str
+    value: str
+    source: str | None = None
+    note: str | None = None
+    known_since: str | None = None  # ISO 8601, as written; None: known when recorded
 
 
 class Progress(Protocol):
