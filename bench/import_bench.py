@@ -184,6 +184,7 @@ def measure(kind: str, rows: int, folder: Path, source: Path, catalog: Path, pg:
         base_url = migrated(f"sqlite:///{folder / f'base-{rows}.db'}")
     seconds, rss, answer = run_import(ours_url, catalog, source)
     assert answer.startswith(f"imported {rows} actuals"), answer
+    print(f"{kind:8} {rows:>10,} rows: tracker import {seconds:7.1f} s, peak RSS {rss:.0f} MB (the floor next)", flush=True)
     parsed = stored_rows(rows, dialect)
     if pg is not None:
         floor = postgres_baseline(base_url, parsed)
