@@ -20,6 +20,8 @@ from tracker.store.staging import Progress, RowInput, record_rows
 
 __all__ = ["RowInput", "history", "import_rows", "readings_until", "record", "revisions_until"]
 
+_CHUNK = 10_000  # rows per fetch where readings are read in batches
+
 # `since` is a local day; a day's start is within 14 h of its UTC midnight in every zone.
 _ZONE_SLACK = timedelta(hours=14)
 
