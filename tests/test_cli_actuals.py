@@ -99,16 +99,43 @@ def _csv(tmp_path, body, name="actuals.csv"):
 
 
 def test_import_all_rows(cli, sqlite_url, seeded, tmp_path):
-    body = "metric,period,value,source,note\nev_deliveries,2026-03,4500,press,\nhome_stores,2026-03,640,,opened 40\nev_deliveries,2026-03,4600,press,restated\n"
+    body = "metric,period,value,source,note\nev_deliveries,2026-02,4600,press,restated\nhome_stores,2026-03,640,,opened 40\nev_deliveries,2026-03,4500,press,\n"
     done = cli("import", _csv(tmp_path, body))
-    assert done.code == 0 and done.out.startswith("imported 3 actuals from ")
+    assert done.code == 0 and done.out.startswith("imported 3 actuals from ") and "unchanged" not in done.out
     listing = json.loads(cli("actuals", "ev_deliveries", "--json").out)
     assert [(a["period"], a["value"], a["revision"], a["current"]) for a in listing] == [
-        ("2026-02", 4000, 1, True),
-        ("2026-03", 4500, 1, False),
-        ("2026-03", 4600, 2, True),
+        ("2026-02", 4000, 1, False),
+        ("2026-02", 4600, 2, True),
+        ("2026-03", 4500, 1, True),
     ]
-    assert listing[2]["note"] == "restated" and listing[2]["source"] == "press"
+    assert listing[1]["note"] == "restated" and listing[1]["source"] == "press"
+
+
+def test_import_again_skips_unchanged_rows_and_says_how_many(cli, database_url, tmp_path):
+    env = {"TRACKER_DATABASE_URL": database_url}
+    first = "metric,period,value\nev_deliveries,2026-02,4000\nev_deliveries,2026-03,4500\nhome_stores,2026-03,640\n"
+    path = _csv(tmp_path, first)
+    assert cli("import", path, env=env).out.strip() == f"imported 3 actuals from {path}"
+    again = cli("import", path, env=env)
+    assert again.code == 0 and again.out.strip() == f"imported 0 actuals from {path}; 3 unchanged, skipped"
+    before = table_dump(database_url)
+    changed = _csv(tmp_path, "metric,period,value\nev_deliveries,2026-02,4000.0\nev_deliveries,2026-03,4600\nhome_stores,2026-03,6.4E2\n", "b.csv")
+    done = cli("import", changed, env=env)
+    assert done.out.strip() == f"imported 1 actuals from {changed}; 2 unchanged, skipped"
+    assert len(table_dump(database_url)) == len(before) + 1
+
+
+def test_excel_filler_rows_and_padding_are_skipped(cli, sqlite_url, seeded, tmp_path):
+    body = "\ufeffmetric,period,value,,\r\n,,,,\r\nev_deliveries,2026-03,4500,,\r\n,,,,\r\n\r\n,,\r\nhome_stores,2026-03,640\r\n,,,,\r\n"
+    done = cli("import", _csv(tmp_path, body))
+    assert done.code == 0, done.err
+    assert done.out.startswith("imported 2 actuals from ")
+    assert len(table_dump(sqlite_url)) == len(seeded) + 2
+
+
+def test_a_sep_line_naming_a_comma_is_read_past(cli, sqlite_url, seeded, tmp_path):
+    done = cli("import", _csv(tmp_path, "sep=,\nmetric,period,value\nev_deliveries,2026-03,4500\n"))
+    assert done.code == 0 and done.out.startswith("imported 1 actuals")
 
 
 @pytest.mark.parametrize(
@@ -120,6 +147,16 @@ def test_import_all_rows(cli, sqlite_url, seeded, tmp_path):
         ("metric,period,value\nev_deliveries,2026-03,4500,extra\n", "actuals.csv line 2: 4 fields where the header has 3"),
         ("metric,value,period\nev_deliveries,4500,2026-03\n", "actuals.csv line 1: header 'metric,value,period' is not metric,period,value[,known_since,source,note]"),
         ("", "actuals.csv: empty file"),
+        ("metric;period;value\nev_deliveries;2026-03;4500\n", "actuals.csv line 1: the header is separated by semicolons, not commas; save it as CSV with commas (in Excel: 'CSV UTF-8 (Comma delimited)')"),
+        ("metric\tperiod\tvalue\nev_deliveries\t2026-03\t4500\n", "actuals.csv line 1: the header is separated by tabs, not commas"),
+        ("sep=;\nmetric;period;value\n", "actuals.csv line 1: the file says its separator is ';', not a comma; save it as CSV with commas"),
+        ("metric,period,value\nev_deliveries,2026-03,4500\nev_deliveries;2026-04;4500\n", "actuals.csv line 3: 1 fields where the header has 3 (it seems separated by semicolons; save it as CSV with commas"),
+        ("metric,period,value\nev_deliveries,2026-03,4500\n,,\nhome_stores,2026-03,640\nev_deliveries,2026-04,4600\nev_deliveries,2026-03,4550\n", "actuals.csv line 6: ev_deliveries 2026-03 is also on line 2; give each metric and period once per file (the newest figure)"),
+        ("metric,period,value\nev_deliveries,2026-04,45000\nev_deliveries,2026-03,4400\n", "actuals.csv line 2: value 45000 for ev_deliveries 2026-04 is more than ten times above 4400 for 2026-03"),
+        ("metric,period,value\nev_deliveries,2026-03,4500\nev_deliveries,9999-12,4500\n", "actuals.csv line 3: period '9999-12' is outside the years 1900 to 9000"),
+        ("metric,period,value,known_since\nev_deliveries,2026-03,4500,0001-01-01\n", "actuals.csv line 2: time '0001-01-01' is outside the years 1900 to 9000"),
+        ("metric,period,value\nev_deliveries,2026-03,1E70\n", "actuals.csv line 2: value '1E70' has 71 characters written out"),
+        ("metric,period,value,,\nev_deliveries,2026-03,4500,,x\n", "actuals.csv line 2: 5 fields where the header has 3"),
     ],
 )
 def test_import_with_a_bad_row_imports_nothing(cli, sqlite_url, seeded, tmp_path, body, message):
@@ -224,3 +261,136 @@ def test_working_commands_answer_on_stdout_and_log_json_to_stderr(cli, seeded):
     logged = [json.loads(line) for line in (evaluated.err + delivered.err).splitlines() if line.strip()]
     assert logged and all("event" in entry for entry in logged)
     assert token not in evaluated.err + delivered.err + evaluated.out + delivered.out
+
+
+@pytest.mark.parametrize(
+    "args, answer",
+    [
+        (["phone_gross_profit", "2026-Q3", "-500"], "recorded phone_gross_profit 2026-Q3 = -500 RMB million"),
+        (["phone_gross_profit", "2026-Q3", "-500", "--source", "-5"], "recorded phone_gross_profit 2026-Q3 = -500 RMB million"),
+        (["--source", "q3 release", "phone_gross_profit", "2026-Q3", "-.5"], "recorded phone_gross_profit 2026-Q3 = -0.5 RMB million"),
+        (["phone_gross_profit", "2026-Q3", "-1.5E2", "--force"], "recorded phone_gross_profit 2026-Q3 = -150 RMB million"),
+        (["ev_deliveries", "2026-03", "4E3"], "recorded ev_deliveries 2026-03 = 4000 vehicles"),
+        (["ev_deliveries", "2026-03", "1E2", "--force"], "recorded ev_deliveries 2026-03 = 100 vehicles"),
+        (["ev_deliveries", "2026-03", "4.5e3"], "recorded ev_deliveries 2026-03 = 4500 vehicles"),
+        (["ev_deliveries", "2026-03", "--", "4000"], "recorded ev_deliveries 2026-03 = 4000 vehicles"),
+    ],
+)
+def test_record_takes_values_as_users_type_them(cli, seeded, args, answer):
+    done = cli("record", *args)
+    assert done.code == 0, done.err
+    assert done.out.strip() == answer
+    stored = json.loads(cli("actuals", args[0] if not args[0].startswith("-") else args[2], "--json").out)
+    assert str(stored[-1]["value"]) == answer.split(" = ")[1].split()[0]
+
+
+def test_record_help_still_works_beside_negative_values(cli):
+    done = cli("record", "--help")
+    assert done.code == 0 and "-500" in done.out and "Usage: tracker record" in done.out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ev_deliveries", "9999-12", "1"], "period '9999-12' is outside the years 1900 to 9000"),
+        (["ev_deliveries", "0001-01", "1"], "period '0001-01' is outside the years 1900 to 9000"),
+        (["ev_deliveries", "1899-12", "1"], "period '1899-12' is outside the years 1900 to 9000"),
+        (["ev_deliveries", "2026-03", "1", "--known-since", "9999-01-01"], "is outside the years 1900 to 9000"),
+        (["phone_gross_profit", "2026-Q3", "-5x"], "value '-5x' is not a decimal number"),
+        (["ev_deliveries", "2026-03", "1E70"], "value '1E70' has 71 characters written out; at most 64 are kept"),
+        (["ev_deliveries", "2026-03", "-1", "--frce"], "No such option: --frce"),
+    ],
+)
+def test_record_refuses_far_years_long_numbers_and_unknown_options(cli, sqlite_url, seeded, args, message):
+    assert_refused(cli("record", *args), message)
+    assert table_dump(sqlite_url) == seeded
+
+
+LONG_METRIC = "m" * 101
+
+
+@pytest.fixture
+def long_names_catalog(tmp_path):
+    from tests.conftest import CATALOG
+
+    path = tmp_path / "goals.toml"
+    path.write_text(
+        CATALOG.read_text(encoding="utf-8")
+        + f'\n[metrics.{LONG_METRIC}]\ntitle = "Long"\nunit = "u"\ngranularity = "month"\naggregation = "sum"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["ev_deliveries", "2026-03", "4100", "--source", "s" * 201], "source is 201 characters long; at most 200 are kept"),
+        (["ev_deliveries", "2026-03", "4100", "--note", "n" * 2001], "note is 2001 characters long; at most 2000 are kept"),
+        ([LONG_METRIC, "2026-03", "1"], "metric name 'mmmmmmmmmmmmmmmmmmmm'... is 101 characters long; the database keeps at most 100 (shorten it in the catalog)"),
+    ],
+    ids=["source", "note", "metric"],
+)
+def test_texts_longer_than_their_columns_are_refused_on_both_databases(cli, database_url, long_names_catalog, extra, message):
+    env = {"TRACKER_DATABASE_URL": database_url, "TRACKER_CONFIG": str(long_names_catalog)}
+    assert cli("record", "ev_deliveries", "2026-02", "4000", env=env).code == 0
+    before = table_dump(database_url)
+    assert_refused(cli("record", *extra, env=env), message)
+    body = f"metric,period,value,source,note\n{extra[0]},{extra[1]},{extra[2]},{extra[4] if extra[3:4] == ['--source'] else ''},{extra[4] if extra[3:4] == ['--note'] else ''}\n"
+    path = long_names_catalog.parent / "long.csv"
+    path.write_text(body, encoding="utf-8")
+    assert_refused(cli("import", str(path), env=env), f"long.csv line 2: {message}")
+    assert table_dump(database_url) == before
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("metric,period,value\nev_deliveries,2026-03,4500\nev_deliveries,2026-03,4600\n", "line 3: ev_deliveries 2026-03 is also on line 2"),
+        ("metric,period,value\nev_deliveries,2026-03,40001\n", "line 2: value 40001 for ev_deliveries 2026-03 is more than ten times above 4000 for 2026-02"),
+        ("metric,period,value\nev_deliveries,2026-03,4500\nhome_stores,2026-03,x\n", "line 3: value 'x' is not a decimal number"),
+    ],
+    ids=["duplicate", "jump-from-stored", "late-bad-row"],
+)
+def test_import_refusals_write_nothing_on_both_databases(cli, database_url, tmp_path, body, message):
+    env = {"TRACKER_DATABASE_URL": database_url}
+    assert cli("record", "ev_deliveries", "2026-02", "4000", env=env).code == 0
+    before = table_dump(database_url)
+    assert_refused(cli("import", _csv(tmp_path, body), env=env), message)
+    assert table_dump(database_url) == before
+
+
+def test_import_on_a_terminal_shows_rows_percent_rate_and_time_left(sqlite_url, tmp_path):
+    """stderr is a pseudo-terminal, as in a user's shell: the bar reads and writes, in rows."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import CATALOG, ROOT
+
+    rows = "".join(f"ev_deliveries,{year}-{month:02d},{4000 + month}\n" for year in range(1990, 2026) for month in range(1, 13))
+    path = _csv(tmp_path, "metric,period,value\n" + rows)
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env.update({"TRACKER_DATABASE_URL": sqlite_url, "TRACKER_CONFIG": str(CATALOG), "PYTHONPATH": str(ROOT),
+                "TRACKER_LOG_FORMAT": "json", "COLUMNS": "80"})
+    child = subprocess.Popen([sys.executable, "-m", "tracker", "import", path], stdout=subprocess.PIPE,
+                             stderr=follower, env=env, cwd=tmp_path)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0 and out.decode().startswith("imported 432 actuals")
+    text = shown.decode(errors="replace")
+    assert "reading" in text and "writing" in text
+    assert "432/432" in text and "100%" in text and "rows/s" in text
+    assert "0:00:00" in text  # rich's time-left column, at the end of each phase

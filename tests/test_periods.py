@@ -43,7 +43,12 @@ def test_parse_gives_half_open_interval(text, granularity, start, end):
         ("2026-H3", "has no half 3"),
         ("2026-02-30", "is not a calendar date"),
         ("2027-02-29", "is not a calendar date"),
-        ("0000", "has no year 0"),
+        ("0000", "is outside the years 1900 to 9000"),
+        ("0001-01-01", "is outside the years 1900 to 9000"),
+        ("9999", "is outside the years 1900 to 9000"),
+        ("9999-Q4", "is outside the years 1900 to 9000"),
+        ("1899-12", "is outside the years 1900 to 9000"),
+        ("9001-01", "is outside the years 1900 to 9000"),
         ("26-03", "is not one of the forms"),
         ("2026/03", "is not one of the forms"),
         ("March 2026", "is not one of the forms"),
@@ -150,8 +155,19 @@ def test_instants_without_offset_are_read_in_the_catalog_zone(text, expected):
         ("next tuesday", "is not ISO 8601"),
         ("0001-01-01", "is outside the years 1900 to 9000"),
         ("9999-12-31T23:59", "is outside the years 1900 to 9000"),
+        ("1899-12-31T23:00", "is outside the years 1900 to 9000"),
     ],
 )
 def test_malformed_or_far_instants_are_bad_input(text, message):
     with pytest.raises(BadInput, match=message):
         parse_instant(text, SHANGHAI)
+
+
+@pytest.mark.parametrize("label", ["1900", "1900-01", "1900-01-01", "9000", "9000-H2", "9000-12-31"])
+def test_the_first_and_last_years_work_in_every_zone(label):
+    """The edges of the one documented range: bounds and neighbours stay inside datetime."""
+    period = Period.parse(label)
+    for zone in (SHANGHAI, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Pacific/Pago_Pago")):
+        start, end = period.bounds(zone)
+        assert start < end
+    assert period.previous() < period < period.next()

@@ -15,6 +15,7 @@ from tracker.core.errors import BadInput
 from tracker.store import actuals as store
 from tracker.store import db
 from tracker.store.actuals import RowInput
+from tracker.store.staging import record_rows
 
 
 def _record(engine, catalog, metric, period, value, **kw):
@@ -95,25 +96,83 @@ def test_import_jump_is_checked_against_rows_of_the_same_file(engine, catalog, d
     assert table_dump(database_url) == []
 
 
-def test_import_revises_stored_rows_and_rows_earlier_in_the_file(engine, catalog):
+def test_import_revises_stored_rows(engine, catalog):
     _record(engine, catalog, "ev_deliveries", "2026-01", "30000")
     rows = [
         RowInput(2, "ev_deliveries", "2026-01", "31000", source="restated"),
-        RowInput(3, "ev_deliveries", "2026-02", "35000"),
-        RowInput(4, "ev_deliveries", "2026-02", "36000", note="corrected"),
+        RowInput(3, "ev_deliveries", "2026-02", "36000", note="corrected"),
     ]
     with db.session(engine, write=True) as session:
-        assert store.import_rows(session, catalog=catalog, rows=rows, now=NOW) == 3
+        assert store.import_rows(session, catalog=catalog, rows=rows, now=NOW) == 2
     assert _history(engine, "ev_deliveries") == [
         ("2026-01", "30000", 1, False),
         ("2026-01", "31000", 2, True),
-        ("2026-02", "35000", 1, False),
-        ("2026-02", "36000", 2, True),
+        ("2026-02", "36000", 1, True),
     ]
     with db.session(engine) as session:
         history = store.history(session, metric="ev_deliveries")
-    assert history[1].source == "restated" and history[3].note == "corrected"
+    assert history[1].source == "restated" and history[2].note == "corrected"
     assert all(row.recorded_at == NOW for row in history[1:])
+
+
+def test_import_refuses_two_rows_for_one_metric_and_period(engine, catalog, database_url):
+    _record(engine, catalog, "ev_deliveries", "2026-01", "30000")
+    before = table_dump(database_url)
+    rows = [
+        RowInput(2, "ev_deliveries", "2026-02", "35000"),
+        RowInput(3, "home_stores", "2026-02", "600"),
+        RowInput(7, "ev_deliveries", " 2026-02", "36000"),
+    ]
+    with pytest.raises(BadInput, match="^f line 7: ev_deliveries 2026-02 is also on line 2; give each metric and period once"), db.session(engine, write=True) as session:
+        store.import_rows(session, catalog=catalog, rows=rows, now=NOW, label="f")
+    assert table_dump(database_url) == before
+
+
+@pytest.mark.parametrize(
+    "stored, value, skipped",
+    [("100", "100.0", True), ("100", "1E2", True), ("0.1000000001", "0.10000000010", True),
+     ("0.10000000011", "0.100000000110", True),
+     ("100", "100.5", False), ("0.10000000011", "0.10000000012", False)],
+)
+def test_skip_unchanged_compares_values_exactly(engine, catalog, stored, value, skipped):
+    metric, period = "ai_generated_lines", "2026-Q1"
+    _record(engine, catalog, metric, period, stored, force=True)
+    rows = [RowInput(2, metric, period, value)]
+    with db.session(engine, write=True) as session:
+        done = record_rows(session, catalog=catalog, rows=rows, now=NOW, skip_unchanged=True, force=True)
+    assert done == ((0, 1) if skipped else (1, 0))
+
+
+def test_import_jump_is_checked_against_the_file_whatever_the_order(engine, catalog, database_url):
+    _record(engine, catalog, "ev_deliveries", "2026-02", "30000")
+    rows = [RowInput(2, "ev_deliveries", "2026-03", "3000"), RowInput(3, "ev_deliveries", "2026-02", "2900")]
+    with db.session(engine, write=True) as session:
+        assert store.import_rows(session, catalog=catalog, rows=rows, now=NOW) == 2
+    before = table_dump(database_url)
+    rows = [RowInput(2, "ev_deliveries", "2026-04", "30001")]
+    with pytest.raises(BadInput, match="^input line 2: value 30001 for ev_deliveries 2026-04 is more than ten times above 3000"), db.session(engine, write=True) as session:
+        store.import_rows(session, catalog=catalog, rows=rows, now=NOW)
+    assert table_dump(database_url) == before
+
+
+def test_an_import_in_many_chunks_keeps_every_row(engine, catalog, database_url, monkeypatch):
+    """Small batches and chunks, so that staging, period flushes and chunked writes are all
+    crossed on sixty-one rows."""
+    from tracker.store import staging
+
+    monkeypatch.setattr(staging, "BATCH", 7)
+    monkeypatch.setattr(staging, "CHUNK", 11)
+    monkeypatch.setattr(staging, "_PERIOD_CACHE", 5)
+    months = [f"{year}-{month:02d}" for year in range(2021, 2027) for month in range(1, 13)][:61]
+    rows = [RowInput(i + 2, "ev_deliveries", month, "4000") for i, month in enumerate(months)]
+    with db.session(engine, write=True) as session:
+        assert record_rows(session, catalog=catalog, rows=rows, now=NOW, skip_unchanged=True) == (61, 0)
+    rows = [row._replace(value="4001") if row.line % 2 else row for row in rows]
+    with db.session(engine, write=True) as session:
+        assert record_rows(session, catalog=catalog, rows=rows, now=NOW, skip_unchanged=True) == (30, 31)
+    history = _history(engine, "ev_deliveries")
+    assert len(history) == 91 and sum(current for *_, current in history) == 61
+    assert [(h[1], h[2], h[3]) for h in history if h[0] == "2021-02"] == [("4000", 1, False), ("4001", 2, True)]
 
 
 def test_one_current_row_per_metric_and_period_is_enforced_by_the_database(engine, catalog):

@@ -18,7 +18,13 @@ from tracker.core.validation import check_jump, parse_value, validate
         ("-12.5", Decimal("-12.5")),
         ("+7", Decimal("7")),
         (".5", Decimal("0.5")),
-        ("1e3", Decimal("1E+3")),
+        ("1e3", Decimal("1000")),
+        ("1E2", Decimal("100")),
+        ("-1.5E+2", Decimal("-150")),
+        ("2.50E1", Decimal("25.0")),
+        ("1.5e-3", Decimal("0.0015")),
+        ("-500", Decimal("-500")),
+        ("1" * 64, Decimal("1" * 64)),
         (" 42 ", Decimal("42")),
     ],
 )
@@ -40,6 +46,10 @@ def test_values_are_kept_exactly_as_written(text, value):
         ("550,000", "without thousands separators"),
         ("0x10", "is not a decimal number"),
         ("1.2.3", "is not a decimal number"),
+        ("1E64", "has 65 characters written out; at most 64 are kept"),
+        ("1E999999999", "has 1000000000 characters written out"),
+        ("1" * 65, "has 65 characters written out"),
+        ("1e-70", "has 72 characters written out"),
     ],
 )
 def test_non_numbers_are_refused(text, message):

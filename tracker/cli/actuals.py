@@ -2,21 +2,65 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from tracker.store.runtime import Runtime
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+_NEGATIVE = re.compile(r"-[\d.]")
+
+
+class NumbersAsArguments(TyperCommand):
+    """A command whose arguments may be negative numbers as users type them (`-500`).
+
+    Click reads every word that starts with a dash as an option, and has no setting for
+    numbers; `ignore_unknown_options` would also turn a misspelt `--frce` into an argument.
+    So the words are sorted before Click parses them: options (with the values of those that
+    take one) first, then `--`, then the arguments in their order. Click then parses as ever:
+    `--help`, unknown options and missing arguments are reported as before. The command must
+    have no option that looks like a number."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        takes_value = {
+            name
+            for param in self.get_params(ctx)
+            if param.param_type_name == "option" and not getattr(param, "is_flag", False)
+            for name in param.opts
+        }
+        return super().parse_args(ctx, _numbers_last(args, takes_value))
+
+
+def _numbers_last(args: list[str], takes_value: set[str]) -> list[str]:
+    if not any(_NEGATIVE.match(arg) for arg in args):
+        return args  # nothing to move: Click sees exactly what was typed
+    options: list[str] = []
+    arguments: list[str] = []
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            arguments.extend(words)
+        elif word.startswith("-") and len(word) > 1 and not _NEGATIVE.match(word):
+            options.append(word)
+            value = next(words, None) if word in takes_value else None
+            if value is not None:
+                options.append(value)
+        else:
+            arguments.append(word)
+    return [*options, "--", *arguments]
 
 
 def record(
     metric: Annotated[str, typer.Argument(help="metric name from the catalog, e.g. ev_deliveries")],
     period: Annotated[str, typer.Argument(help="2026, 2026-H1, 2026-Q3, 2026-03 or 2026-03-15")],
-    value: Annotated[str, typer.Argument(help="decimal number, kept exactly as written")],
+    value: Annotated[str, typer.Argument(help="decimal number, e.g. 41200, -500 or 1.5E3 (kept as 1500)")],
     source: Annotated[str | None, typer.Option(help="where the figure comes from")] = None,
     note: Annotated[str | None, typer.Option(help="free text kept with the figure")] = None,
     known_since: Annotated[
@@ -25,6 +69,7 @@ def record(
     force: Annotated[bool, typer.Option("--force", help="accept a tenfold jump from the previous period")] = False,
 ) -> None:
     """Record one actual. Recording a metric and period again is a revision; all are kept."""
+    from tracker.core.validation import plain  # start-up speed
     from tracker.store import actuals as store  # start-up speed
     from tracker.store import db  # start-up speed
 
@@ -46,43 +91,58 @@ def record(
     assert row is not None
     unit = catalog.metrics[row.metric].unit
     revised = f" (revision {row.revision})" if row.revision > 1 else ""
-    print(f"recorded {row.metric} {row.period} = {row.value} {unit}{revised}")
+    print(f"recorded {row.metric} {row.period} = {plain(row.value)} {unit}{revised}")
 
 
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV with header metric,period,value[,known_since,source,note]")],
     force: Annotated[bool, typer.Option("--force", help="accept tenfold jumps from the previous period")] = False,
 ) -> None:
-    """Record many actuals from CSV: all rows or none."""
+    """Record many actuals from CSV: all rows or none; rows equal to the current value are skipped."""
     from tracker.store import db  # start-up speed
     from tracker.store.importer import import_file  # start-up speed
 
     runtime = Runtime.from_env()
     catalog = runtime.metrics_catalog  # its metrics, not every goal
-    with db.session(runtime.engine, write=True) as session, _progress() as advance:
-        count = import_file(session, catalog=catalog, path=file, now=runtime.now(), force=force, progress=advance)
-    print(f"imported {count} actuals from {file}")
+    with db.session(runtime.engine, write=True) as session, _Bar.on_terminal() as bar:
+        done = import_file(session, catalog=catalog, path=file, now=runtime.now(), force=force, progress=bar)
+    unchanged = f"; {done.unchanged} unchanged, skipped" if done.unchanged else ""
+    print(f"imported {done.recorded} actuals from {file}{unchanged}")
 
 
-class _progress:
-    """A rich progress bar on a terminal; nothing at all otherwise."""
+class _Bar:
+    """rich's progress bar on stderr when it is a terminal: rows, percentage, rate and time
+    left, for reading the file and for writing it; nothing at all otherwise."""
 
-    def __init__(self) -> None:
-        self.bar: Any = None
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.task: Any = None
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    @classmethod
+    @contextmanager
+    def on_terminal(cls) -> Iterator[_Bar | None]:
         if not sys.stderr.isatty():
-            return None
-        from rich.progress import Progress  # start-up speed
+            yield None
+            return
+        from rich.console import Console  # start-up speed
+        from rich import progress as bars  # start-up speed
 
-        self.bar = Progress(transient=True)
-        self.bar.start()
-        task = self.bar.add_task("validating rows", total=None)
-        return lambda count: self.bar.advance(task, count)
+        columns = (bars.TextColumn("{task.description:8}"), bars.BarColumn(bar_width=16), bars.MofNCompleteColumn(),
+                   bars.TaskProgressColumn(), bars.TextColumn("{task.fields[rate]:>11}"), bars.TimeRemainingColumn())
+        with bars.Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+            yield cls(progress)
 
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+    def phase(self, name: str, total: int | None) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, visible=False)
+        self.task = self.progress.add_task(name, total=total, rate="")
+
+    def advance(self, count: int) -> None:
+        self.progress.advance(self.task, count)
+        task = next(task for task in self.progress.tasks if task.id == self.task)
+        # rows over the phase's time so far: rich's own speed needs several samples in a window
+        rate = task.completed / task.elapsed if task.elapsed else 0
+        self.progress.update(self.task, rate=f"{rate:,.0f} rows/s" if rate else "")
 
 
 def actuals(

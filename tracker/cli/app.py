@@ -51,7 +51,7 @@ def _options(
 
 app.add_typer(db_app, name="db")
 
-app.command("record")(actuals_cmd.record)
+app.command("record", cls=actuals_cmd.NumbersAsArguments)(actuals_cmd.record)
 app.command("import")(actuals_cmd.import_)
 app.command("actuals")(actuals_cmd.actuals)
 app.command("goals")(actuals_cmd.goals)

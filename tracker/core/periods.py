@@ -56,6 +56,12 @@ _EXAMPLES = {
 }
 _FORMS = ", ".join(_EXAMPLES.values())
 
+# One range of years for every date a user gives (periods, --at, --known-since, CSV): wide
+# enough for any business history, narrow enough that a period's end, a day's start in any
+# time zone and a previous window all stay inside what `datetime` can hold.
+FIRST_YEAR, LAST_YEAR = 1900, 9000
+YEARS = f"the years {FIRST_YEAR} to {LAST_YEAR}"
+
 # One pattern for every form: a single match per label matters when importing a million rows.
 _LABEL = re.compile(r"(\d{4})(?:-(?:H(\d)|Q(\d)|(\d{2})(?:-(\d{2}))?))?")
 
@@ -198,8 +204,8 @@ class Period:
 
 def _build(granularity: Granularity, parts: list[int], text: str) -> Period:
     year = parts[0]
-    if year < 1:
-        raise BadInput(f"period {text!r} has no year 0")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise BadInput(f"period {text!r} is outside {YEARS}")
     try:
         match granularity:
             case Granularity.YEAR:
@@ -245,8 +251,8 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadInput(f"time {text!r} is not ISO 8601 (like 2026-07-05 or 2026-07-05T09:30+08:00)") from None
-    if not 1900 <= value.year <= 9000:
-        raise BadInput(f"time {text!r} is outside the years 1900 to 9000")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise BadInput(f"time {text!r} is outside {YEARS}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(timezone.utc)

@@ -17,18 +17,55 @@ from tracker.core.periods import Period, local_midnight, parse_instant
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 JUMP_FACTOR = 10
+# What the database columns hold (tracker.store.models.Actual): PostgreSQL refuses longer
+# text, SQLite would keep it, so both are held to the same limits before anything is written.
+VALUE_LENGTH = 64
+METRIC_LENGTH = 100
+TEXT_LENGTHS = {"source": 200, "note": 2000}
 
 
 def parse_value(text: str) -> Decimal:
-    """A decimal number exactly as written; NaN, infinities and thousands separators are refused."""
+    """A decimal number as written, an exponent written out (`1E2` is 100, `1.5e-3` 0.0015);
+    NaN, infinities and thousands separators are refused."""
     cleaned = text.strip()
     if not _NUMBER.fullmatch(cleaned):
         hint = " (write it without thousands separators)" if re.fullmatch(r"[\d,.\s]+", cleaned) else ""
         raise BadInput(f"value {text!r} is not a decimal number{hint}")
     try:
-        return Decimal(cleaned)
+        value = Decimal(cleaned)
     except InvalidOperation:
         raise BadInput(f"value {text!r} is not a decimal number") from None
+    if len(cleaned) < VALUE_LENGTH and "e" not in cleaned and "E" not in cleaned:
+        return value  # written out already, and short enough even with a 0 before a leading point
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite: the pattern admits no NaN or infinity
+    # The written-out length, judged before writing it out: 1E999999999 must not be built.
+    length = sign + (len(digits) + exponent if exponent > 0 else max(len(digits), 1 - exponent) + (exponent < 0))
+    if length > VALUE_LENGTH:
+        raise BadInput(f"value {text.strip()!r} has {length} characters written out; at most {VALUE_LENGTH} are kept")
+    if exponent > 0:
+        value = Decimal((sign, digits + (0,) * exponent, 0))
+    return value
+
+
+def plain(value: Decimal) -> str:
+    """The value written out, never in exponent form (str(Decimal) shows 1E-7 so)."""
+    return format(value, "f")
+
+
+def check_metric_name(name: str) -> None:
+    if len(name) > METRIC_LENGTH:
+        raise BadInput(
+            f"metric name {name[:20]!r}... is {len(name)} characters long; the database keeps at most "
+            f"{METRIC_LENGTH} (shorten it in the catalog)"
+        )
+
+
+def check_text(field: str, text: str | None) -> None:
+    """A source or note no longer than its column."""
+    limit = TEXT_LENGTHS[field]
+    if text is not None and len(text) > limit:
+        raise BadInput(f"{field} is {len(text)} characters long; at most {limit} are kept")
 
 
 def find_metric(metrics: dict[str, Metric], name: str) -> Metric:
@@ -80,6 +117,7 @@ def validate(
 ) -> tuple[Metric, Period, Decimal]:
     """Everything that can be checked without the previous period's value."""
     metric = find_metric(metrics, name)
+    check_metric_name(metric.name)
     period = parse_period_for(metric, period_text)
     value = parse_value(value_text)
     check_bounds(metric, value)

@@ -6,44 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
 from tracker.catalog.model import Catalog
-from tracker.core.errors import BadInput
-from tracker.core.goals import Metric
-from tracker.core.periods import Period, local_midnight
+from tracker.core.periods import Period
 from tracker.core.readings import Reading, newest_known
-from tracker.core.validation import (
-    check_bounds,
-    check_jump,
-    find_metric,
-    parse_known_since,
-    parse_period_for,
-    parse_value,
-    validate,
-)
-from tracker.store.dbtypes import decimal_to_db, utc_to_db, value_parts
+from tracker.core.validation import check_jump, check_text, parse_known_since, validate
+from tracker.store.dbtypes import utc_to_db, value_parts
 from tracker.store.models import Actual
+from tracker.store.staging import Progress, RowInput, record_rows
 
-_CHUNK = 10_000
+__all__ = ["RowInput", "history", "import_rows", "readings_until", "record", "revisions_until"]
+
+_CHUNK = 10_000  # rows per fetch where readings are read in batches
+
 # `since` is a local day; a day's start is within 14 h of its UTC midnight in every zone.
 _ZONE_SLACK = timedelta(hours=14)
-
-
-class RowInput(NamedTuple):
-    """One actual as typed or read from a file, before validation (a tuple: a million of
-    them are made per large import)."""
-
-    line: int
-    metric: str
-    period: str
-    value: str
-    source: str | None = None
-    note: str | None = None
-    known_since: str | None = None  # ISO 8601, as written; None: known when recorded
 
 
 def _current_row(db: Session, metric: str, period: str) -> Actual | None:
@@ -69,6 +49,8 @@ def record(
     current value is already this one (collectors use that to stay idempotent).
     `known_since` (ISO 8601) is when the figure became known; by default, now."""
     spec, parsed, amount = validate(catalog.metrics, metric, period, value)
+    check_text("source", source)
+    check_text("note", note)
     known = parse_known_since(known_since, parsed, now, catalog.timezone) if known_since else now
     existing = _current_row(db, spec.name, parsed.label)
     if existing is not None and skip_unchanged and existing.value == amount:
@@ -123,29 +105,6 @@ def _memo(parse: Callable[[object], object]) -> Callable[[object], object]:
     return cached
 
 
-class _State(NamedTuple):
-    """What the import knows of each (metric, period): its current revision and value, and
-    either the stored row it replaces or its place in this import's rows."""
-
-    revision: int
-    value: Decimal
-    row_id: int | None
-    index: int | None
-
-
-_COLUMNS = ("metric", "period", "period_start", "period_end", "value", "source", "note", "recorded_at", "revision", "is_current",
-            "value_whole", "value_nanos", "known_since")
-_IS_CURRENT = _COLUMNS.index("is_current")
-
-
-class _PeriodInfo(NamedTuple):
-    period: Period
-    label: str
-    previous: str
-    start: object  # in stored form
-    end: object
-
-
 def import_rows(
     db: Session,
     *,
@@ -155,116 +114,18 @@ def import_rows(
     label: str = "input",
     force: bool = False,
     default_source: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     skip_unchanged: bool = False,
 ) -> int:
     """Records many actuals in the caller's transaction: all of them, or, on the first bad
-    row, none (a BadInput naming `label` and the row's line). With `skip_unchanged`, a row
-    whose value is already the current one is left out (collectors re-read the same data);
-    returns how many rows were recorded."""
-    dialect = db.get_bind().dialect.name
-    prepared = _prepare(catalog, rows, label, progress, dialect, now)
-    state = _load_state(db, {row[0].name for row in prepared})
-    superseded: list[int] = []
-    params: list[list[object]] = []
-    recorded = utc_to_db(now, dialect)
-    for spec, info, amount, source, note, line, known in prepared:
-        key = (spec.name, info.label)
-        old = state.get(key)
-        if skip_unchanged and old is not None and old.value == amount:
-            continue
-        previous = state.get((spec.name, info.previous))
-        try:
-            check_jump(spec, info.period, amount, previous.value if previous else None, force)
-        except BadInput as error:
-            raise BadInput(f"{label} line {line}: {error}") from None
-        if old is not None and old.row_id is not None:
-            superseded.append(old.row_id)
-        elif old is not None:
-            params[old.index][_IS_CURRENT] = False
-        revision = old.revision + 1 if old else 1
-        state[key] = _State(revision, amount, None, len(params))
-        params.append(
-            [spec.name, info.label, info.start, info.end, decimal_to_db(amount, dialect),
-             source or default_source, note, recorded, revision, True, *value_parts(amount), known or recorded]
-        )
-    _write(db, superseded, params)
-    return len(params)
-
-
-def _prepare(
-    catalog: Catalog,
-    rows: Iterable[RowInput],
-    label: str,
-    progress: Callable[[int], None] | None,
-    dialect: str,
-    now: datetime,
-) -> list[tuple[Metric, _PeriodInfo, Decimal, str | None, str | None, int, object]]:
-    """Validates every row before anything is written. What depends only on the period
-    (parsing, bounds in the catalog's zone, the stored form) is worked out once per period."""
-    periods: dict[str, _PeriodInfo] = {}
-    boundaries: dict[object, object] = {}
-
-    def bound(day: object) -> object:
-        stored = boundaries.get(day)
-        if stored is None:
-            stored = boundaries[day] = utc_to_db(local_midnight(day, catalog.timezone), dialect)  # type: ignore[arg-type]
-        return stored
-
-    out = []
-    metrics = catalog.metrics
-    for count, row in enumerate(rows, 1):
-        try:
-            spec = metrics.get(row.metric) or find_metric(metrics, row.metric)
-            info = periods.get(row.period)
-            if info is None:
-                period = Period.parse(row.period)
-                info = periods[row.period] = _PeriodInfo(
-                    period, period.label, period.previous().label, bound(period.start), bound(period.end)
-                )
-            if info.period.granularity != spec.granularity:
-                parse_period_for(spec, row.period)  # raises the usual message
-            amount = parse_value(row.value)
-            check_bounds(spec, amount)
-            known = None
-            if row.known_since:
-                known = utc_to_db(parse_known_since(row.known_since, info.period, now, catalog.timezone), dialect)
-        except BadInput as error:
-            raise BadInput(f"{label} line {row.line}: {error}") from None
-        out.append((spec, info, amount, row.source or None, row.note or None, row.line, known))
-        if progress and count % _CHUNK == 0:
-            progress(_CHUNK)
-    if progress:
-        progress(len(out) % _CHUNK)
-    return out
-
-
-def _load_state(db: Session, metrics: set[str]) -> dict[tuple[str, str], _State]:
-    query = select(Actual.id, Actual.metric, Actual.period, Actual.revision, Actual.value).where(
-        Actual.metric.in_(sorted(metrics)), Actual.is_current
-    )
-    return {(m, p): _State(rev, value, row_id, None) for row_id, m, p, rev, value in db.execute(query)}
-
-
-def _write(db: Session, superseded: list[int], params: list[list[object]]) -> None:
-    """Marks replaced rows historical, then inserts in chunks. On SQLite the rows, already in
-    stored form, go to the driver's executemany: per-row type processing would cost more than
-    the insert itself (bench/import_bench.py). PostgreSQL takes them through Core, whose
-    bind processing passes datetimes and decimals through as they are."""
-    for start in range(0, len(superseded), _CHUNK):
-        ids = superseded[start : start + _CHUNK]
-        db.execute(update(Actual).where(Actual.id.in_(ids)).values(is_current=False))
-    if not params:
-        return
-    connection = db.connection()
-    if connection.dialect.name == "sqlite":
-        sql = f"INSERT INTO actuals ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-        cursor = connection.connection.driver_connection.cursor()
-        for start in range(0, len(params), 50_000):
-            cursor.executemany(sql, params[start : start + 50_000])
-        return
-    for start in range(0, len(params), _CHUNK):
-        connection.execute(insert(Actual), [dict(zip(_COLUMNS, row)) for row in params[start : start + _CHUNK]])
+    row, none (a BadInput naming `label` and the row's line). A file gives each metric and
+    period once. With `skip_unchanged`, a row whose value is already the current one is left
+    out; returns how many rows were recorded (`staging.record_rows` also says how many were
+    left out)."""
+    return record_rows(
+        db, catalog=catalog, rows=rows, now=now, label=label, force=force,
+        default_source=default_source, skip_unchanged=skip_unchanged, progress=progress,
+    ).recorded
 
 
 def readings_until(
