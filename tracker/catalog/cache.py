@@ -64,9 +64,9 @@ def cache_dir() -> Path:
 def metrics_view(path: Path, folder: Path | None = None) -> MetricsView:
     """The catalog at `path` as its metrics: from the cache when this content was validated
     before, else by a full load (its errors as they are), then kept for next time."""
-    from tracker.catalog.model import load_catalog, resolve_path  # start-up speed
+    from tracker.catalog.model import load_catalog  # start-up speed
 
-    resolved = resolve_path(path)
+    resolved = path  # as tracker.catalog.locate found it
     try:
         content = resolved.read_bytes()
     except OSError:
