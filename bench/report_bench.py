@@ -99,7 +99,7 @@ def run(goals: int, rounds: int) -> None:
         evaluation = time.perf_counter() - started
         attention = sum(1 for e in evaluations if report.needs_attention(e))
         state = type("State", (), {})()
-        server = Server(App(state), "127.0.0.1", 0, poll_interval=0.05).start()
+        server = Server(App(state), "127.0.0.1", 0).start()
         page_s, cold_s, warm_s, get_s, floor_s, sizes = [], [], [], [], [], []
         try:
             client = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=60)
@@ -184,7 +184,7 @@ def cycles(goals: int, count: int) -> None:
         runtime = Runtime(Settings(database_url=url, config=catalog_path), clock=lambda: NOW)
         pages = Pages(runtime).start()
         state = type("State", (), {"pages": pages})()
-        server = Server(App(state), "127.0.0.1", 0, poll_interval=0.05).start()
+        server = Server(App(state), "127.0.0.1", 0).start()
         pages.publish(NOW, evaluate_cycle(runtime, now=NOW).evaluations)  # the first cycle writes the alerts
         settle(pages, 1)
         quiet, busy, served = [], [], []

@@ -51,7 +51,7 @@ class Live:
         self.units = Units(self.runtime, self.metrics, once=True)
         self.daemon = Daemon(self.runtime, self.metrics,
                              lambda catalog: build_jobs(catalog, settings=settings, units=self.units))
-        self.server = Server(App(self.daemon), "127.0.0.1", 0, poll_interval=0.01).start()
+        self.server = Server(App(self.daemon), "127.0.0.1", 0).start()
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.server.port}", timeout=10)
 
     def close(self) -> None:

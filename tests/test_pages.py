@@ -236,7 +236,7 @@ def test_the_web_serves_both_pages_from_the_store(pages, judged):
 
     state = State()
     state.pages = store  # type: ignore[attr-defined]
-    server = Server(App(state), "127.0.0.1", 0, poll_interval=0.01).start()
+    server = Server(App(state), "127.0.0.1", 0).start()
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=180) as client:
             home = client.get("/")

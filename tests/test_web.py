@@ -49,7 +49,7 @@ def serve(state):
     servers = []
 
     def start(app=None):
-        server = Server(app or App(state), "127.0.0.1", 0, poll_interval=0.01).start()
+        server = Server(app or App(state), "127.0.0.1", 0).start()
         servers.append(server)
         return httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5)
 
@@ -190,7 +190,7 @@ def _raw(port: int, data: bytes, wait: float = 5.0) -> tuple[bytes, float]:
 def server(state):
     from tracker.service.web import App, Server
 
-    running = Server(App(state), "127.0.0.1", 0, idle_timeout=1, poll_interval=0.01).start()
+    running = Server(App(state), "127.0.0.1", 0, idle_timeout=1).start()
     yield running
     running.stop()
 
@@ -231,7 +231,7 @@ def test_stop_waits_for_the_request_in_flight(state):
         release.wait(10)
         return Response(200, "done\n")
 
-    running = Server(App(state, routes=[*ROUTES, ("/slow", slow)]), "127.0.0.1", 0, poll_interval=0.01).start()
+    running = Server(App(state, routes=[*ROUTES, ("/slow", slow)]), "127.0.0.1", 0).start()
     answers: list[httpx.Response] = []
     client = threading.Thread(target=lambda: answers.append(httpx.get(f"http://127.0.0.1:{running.port}/slow",
                                                                       timeout=10)))

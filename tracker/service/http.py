@@ -90,12 +90,14 @@ def connection_limit() -> int:
 class Server:
     """The HTTP server on a thread of its own; `port` 0 binds an ephemeral port."""
 
-    def __init__(self, app: Any, host: str, port: int, *, idle_timeout: int = 10, threads: int = 8,
-                 poll_interval: float = 0.5) -> None:
+    def __init__(self, app: Any, host: str, port: int, *, idle_timeout: int = 10, threads: int = 8) -> None:
+        # The I/O loop's poll timeout stays waitress's 1 s: waitress reads it as whole seconds
+        # (int), so anything under 1 became 0 and the loop spun a core at idle. Nothing waits on
+        # it: stop() and new responses wake the loop through its trigger.
         adj = Adjustments(
             host=host, port=port, threads=threads, backlog=1024, connection_limit=connection_limit(),
             channel_timeout=idle_timeout, cleanup_interval=1, asyncore_use_poll=True,
-            asyncore_loop_timeout=poll_interval, ident="kpi-tracker", expose_tracebacks=False,
+            asyncore_loop_timeout=1, ident="kpi-tracker", expose_tracebacks=False,
             max_request_header_size=16384, max_request_body_size=65536, clear_untrusted_proxy_headers=True,
         )
         self.dispatcher = _Dispatcher()
