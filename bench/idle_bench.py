@@ -45,13 +45,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def evaluations_done(exposition: str) -> float:
+    """tracker_job_runs_total{task="evaluate",outcome="ok"} of a scrape (labels in any order)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == "tracker_job_runs_total" and sample.labels == {"task": "evaluate", "outcome": "ok"}:
+                return sample.value
+    return 0.0
+
+
 def wait_ready(port: int, deadline: float) -> None:
     """Until the start-up evaluation has run and `/` shows its verdicts."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-                evaluated = b'tracker_job_runs_total{task="evaluate",outcome="ok"} 1.0' in response.read()
+                evaluated = evaluations_done(response.read().decode()) >= 1
             if evaluated:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
                     if b'id="row-' in response.read():
