@@ -394,3 +394,15 @@ def test_import_on_a_terminal_shows_rows_percent_rate_and_time_left(sqlite_url, 
     assert "reading" in text and "writing" in text
     assert "432/432" in text and "100%" in text and "rows/s" in text
     assert "0:00:00" in text  # rich's time-left column, at the end of each phase
+
+
+def test_a_tiny_value_is_stored_and_listed_written_out(cli, sqlite_url):
+    """Below 1e-6 str(Decimal) switches to an exponent; the database text and the listing
+    keep the figure as the user wrote it."""
+    import sqlite3
+
+    assert cli("record", "rnd_spend", "2026-Q3", "0.0000001").code == 0
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as raw:
+        assert raw.execute("SELECT value FROM actuals").fetchall() == [("0.0000001",)]
+    listed = cli("actuals", "rnd_spend").out
+    assert "0.0000001" in listed and "E-7" not in listed

@@ -28,7 +28,7 @@ def print_actuals(title: str, items: list[dict[str, Any]], zone: Any) -> None:
     columns = [Column("period"), Column("value", right=True), Column("rev", right=True), Column("current"),
                Column("source", drop=2), Column("note", drop=1), Column("recorded at")]
     rows = [
-        [item["period"], f"{item['value']:,}", str(item["revision"]), "yes" if item["current"] else "",
+        [item["period"], f"{item['value']:,f}", str(item["revision"]), "yes" if item["current"] else "",
          item["source"] or "", item["note"] or "", format_instant(item["recorded_at"], zone)]
         for item in items
     ]

@@ -18,7 +18,8 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 def decimal_to_db(value: Decimal, dialect_name: str) -> Any:
-    return value if dialect_name == "postgresql" else str(value)
+    # Written out ("f"), as the user's figures are echoed: str() gives 1E-7 below 1e-6.
+    return value if dialect_name == "postgresql" else format(value, "f")
 
 
 def value_parts(value: Decimal) -> tuple[int | None, int | None]:
