@@ -12,7 +12,9 @@ waited for its write transaction.
 Synthetic catalog: one monthly metric per goal, 100 months each (2018-05 .. 2026-08), every
 goal's window (2018..2026) covers all of its metric's actuals; kinds are mixed (cumulative,
 ratio of two metrics, level, threshold). Each size runs in its own process (peak RSS is per
-process). First cycle: nothing remembered (no forecast, no verdict). Steady: the next cycles,
+process). First cycle: nothing remembered (no forecast, no verdict, an empty verdicts
+table). After a restart: a new runtime's first cycle after the steady ones (nothing in
+memory; the verdicts the earlier cycles stored in the database). Steady: the next cycles,
 a few minutes later, with the same actuals; floor and steady cycle are measured in
 interleaved rounds (medians, and the spread min..max). The writer inserts a row for a metric
 outside the catalog every 20 ms throughout the cycles, in its own process, and reports its
@@ -177,13 +179,21 @@ def child(goals: int, rounds: int, postgres_url: str | None) -> dict:
                 started = time.perf_counter()
                 evaluate_cycle(runtime, now=NOW + timedelta(minutes=5 * (k + 1)))
                 steadies.append(time.perf_counter() - started)
+            # A restart: a new process's first cycle, nothing in memory, the verdicts stored.
+            restarted = Runtime(Settings(database_url=url, http_port=0), clock=lambda: NOW)
+            restarted.__dict__["catalog"], restarted.__dict__["engine"] = catalog, engine
+            projection.forget()
+            started = time.perf_counter()
+            evaluate_cycle(restarted, now=NOW + timedelta(minutes=5 * (rounds + 1)))
+            restart = time.perf_counter() - started
         finally:
             stop.touch()
             writes = json.loads(wait.communicate()[0]) if wait is not None else None
             engine.dispose()
             if created is not None:
                 _drop_pg(*created)
-    return {"goals": goals, "actuals": actuals, "build": build, "first": first, "steady": steadies,
+    return {"goals": goals, "actuals": actuals, "build": build, "first": first, "steady": steadies, "restart": restart,
+            "loaded": restarted.remembered.loaded,
             "floor": floors, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "firing": result.firing, "pending": result.pending, "reused": runtime.remembered.reused,
             "writer": writes, "dialect": engine.dialect.name}
@@ -219,6 +229,8 @@ def report(found: dict) -> None:
           f"floor {base:.3f} s ({min(found['floor']):.3f}..{max(found['floor']):.3f}); "
           f"first cycle {found['first']:.2f} s = {found['first'] / base:.1f}x; "
           f"steady {steady:.3f} s ({min(found['steady']):.3f}..{max(found['steady']):.3f}) = {steady / base:.1f}x; "
+          f"first after a restart {found['restart']:.3f} s = {found['restart'] / base:.1f}x "
+          f"({found['loaded']} stored verdicts taken); "
           f"peak RSS {found['rss_mb']:.0f} MB; {waited}; {found['firing']} firing, {found['pending']} pending, "
           f"{found['reused']} verdicts reused (built in {found['build']:.0f} s)", flush=True)
 

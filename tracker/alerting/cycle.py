@@ -101,6 +101,8 @@ def evaluate_cycle(
         if fence is not None:
             fence.check(session, now=runtime.now())
     result.write_seconds = time.monotonic() - began
+    if judge is None:  # after the alerts' transaction: the verdicts table is a cache
+        runtime.remembered.save(runtime.engine)
     for said in done.said:
         log.info(**said)
     log.info("alerts evaluated", goals=len(evaluations), matched=len(matches), written=done.written,

@@ -39,14 +39,15 @@ def status(
     from tracker.core.instants import format_instant  # start-up speed
     from tracker.core.periods import parse_instant  # start-up speed
     from tracker.store import db  # start-up speed
-    from tracker.store.judging import evaluate_from_db  # start-up speed
+    from tracker.store.judging import Remembered, evaluate_from_db  # start-up speed
 
     runtime = Runtime.from_env()
     catalog = runtime.catalog
     known = parse_instant(known_at, catalog.timezone) if known_at else None
     now = parse_instant(at, catalog.timezone) if at else known or runtime.now()
     with db.session(runtime.engine) as session:
-        evaluations = evaluate_from_db(session, catalog=catalog, now=now, known_at=known)
+        # Verdicts a daemon stored for these very inputs are taken as they are; nothing is written.
+        evaluations = evaluate_from_db(session, catalog=catalog, now=now, known_at=known, remembered=Remembered())
     if as_json:
         write_json(evaluations, sys.stdout)
     else:

@@ -9,7 +9,8 @@ it was last judged is not read or judged again. Its inputs are its metrics' stor
 would return), the local day, and for each metric the last period due by now (what makes a
 figure late). Nothing else of `now` reaches a verdict except `evaluated_at`, which is set
 anew on the remembered one. Milestones are judged every time (their warning window moves by
-the instant) and cost next to nothing.
+the instant) and cost next to nothing. Across processes, the same key (with the goal's
+definition and the code's digest) finds a verdict in the verdicts table (tracker.store.verdicts).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import NamedTuple
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from tracker.catalog.model import Catalog
@@ -26,6 +28,7 @@ from tracker.core.gaps import last_due
 from tracker.core.goals import Goal, Kind
 from tracker.core.readings import Reading
 from tracker.core.verdict import Evaluation
+from tracker.store import verdicts
 from tracker.store.actuals import fingerprints, readings_until
 
 
@@ -43,15 +46,39 @@ class _Judged(NamedTuple):
 
 class Remembered:
     """The verdicts of the last cycle with the inputs they came from, for one catalog (a
-    reload starts afresh). Used by one cycle at a time."""
+    reload starts afresh). Used by one cycle at a time.
+
+    A goal not remembered here is looked up in the verdicts table (tracker.store.verdicts)
+    under a digest of its inputs; the verdicts judged afresh wait in `unsaved` until the
+    caller stores them (`save`: the daemon after its cycle; a command need not)."""
 
     def __init__(self) -> None:
         self.catalog: Catalog | None = None
         self.judged: dict[str, _Judged] = {}
         self.reused = 0  # goals taken from the last cycle by the last call (for benchmarks and logs)
+        self.loaded = 0  # of those, taken from the verdicts table
+        self.unsaved: list[tuple[str, str, Evaluation]] = []
+        self.definitions: dict[str, bytes] = {}  # per goal of `catalog`: what its digest covers
+        self.saved_for: Catalog | None = None  # the catalog whose goals' rows the table holds
 
     def forget(self) -> None:
-        self.catalog, self.judged = None, {}
+        self.catalog, self.judged, self.definitions, self.unsaved = None, {}, {}, []
+
+    def digest(self, goal: Goal, key: tuple) -> str:
+        found = self.definitions.get(goal.id)
+        if found is None:
+            assert self.catalog is not None
+            found = self.definitions[goal.id] = verdicts.definition(goal, self.catalog)
+        return verdicts.inputs_digest(found, key)
+
+    def save(self, engine: Engine) -> int:
+        """Stores the verdicts judged afresh since the last save; the first save for a
+        catalog also drops the rows of goals it no longer has."""
+        rows, self.unsaved = self.unsaved, []
+        keep = None
+        if self.catalog is not None and self.saved_for is not self.catalog:
+            keep, self.saved_for = [goal.id for goal in self.catalog.goals], self.catalog
+        return verdicts.save(engine, rows, keep=keep)
 
 
 def evaluate_from_db(
@@ -66,12 +93,18 @@ def evaluate_from_db(
     if remembered is None or known_at is not None:
         return _judge(session, catalog, catalog.goals, now, since, known_at)
     if remembered.catalog is not catalog:
-        remembered.catalog, remembered.judged = catalog, {}
+        remembered.forget()
+        remembered.catalog = catalog
     prints = fingerprints(session, metrics=_metrics(catalog.goals), until=now, since=since)
     today = now.astimezone(catalog.timezone).date()
     keys = {goal.id: _key(goal, catalog, prints, today, now) for goal in catalog.goals}
     judged = remembered.judged
     todo = [goal for goal in catalog.goals if keys[goal.id] is None or judged.get(goal.id, _MISS).key != keys[goal.id]]
+    digests = {goal.id: remembered.digest(goal, key) for goal in todo if (key := keys[goal.id]) is not None}
+    stored = verdicts.load(session, digests) if digests else {}
+    for goal_id, evaluation in stored.items():
+        judged[goal_id] = _Judged(keys[goal_id], evaluation)
+    todo = [goal for goal in todo if goal.id not in stored]
     fresh = {e.goal: e for e in _judge(session, catalog, todo, now, since, None)}
     out = []
     for goal in catalog.goals:
@@ -80,8 +113,10 @@ def evaluate_from_db(
             evaluation = _at(judged[goal.id].evaluation, now)
         else:
             judged[goal.id] = _Judged(keys[goal.id], evaluation)
+            if goal.id in digests:
+                remembered.unsaved.append((goal.id, digests[goal.id], evaluation))
         out.append(evaluation)
-    remembered.reused = len(catalog.goals) - len(todo)
+    remembered.reused, remembered.loaded = len(catalog.goals) - len(todo), len(stored)
     return out
 
 

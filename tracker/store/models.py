@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index, MetaData
+from sqlalchemy import BigInteger, Index, MetaData, Text
 from sqlmodel import Field, SQLModel
 
 from tracker.store.dbtypes import ExactDecimal, UTCDateTime
@@ -66,3 +66,14 @@ class StoreMeta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=100)
     value: str = Field(max_length=200)
+
+
+class StoredVerdict(SQLModel, table=True):
+    """A goal's last verdict and a digest of what it was judged from (tracker.store.verdicts):
+    a cache that spares a restarted daemon, and commands beside it, judging unchanged goals."""
+
+    __tablename__ = "verdicts"
+
+    goal: str = Field(primary_key=True, max_length=200)
+    inputs: str = Field(max_length=64, description="hex digest of the verdict's inputs")
+    evaluation: str = Field(sa_type=Text, description="the Evaluation as lossless JSON")

@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from tracker.core import evaluation as judge
 from tracker.core.summary import number
 from tracker.core.verdict import Evaluation, Status
-from tracker.store.judging import evaluate_from_db, readings_for
+from tracker.store.judging import Remembered, evaluate_from_db, readings_for
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -218,7 +218,8 @@ def _goals(catalog: Catalog) -> dict[str, Goal]:
 
 def render_from_db(session: Session, *, catalog: Catalog, now: datetime, known_at: datetime | None = None) -> str:
     """The report as of `now`, from the database's current actuals (or those known at `known_at`)."""
-    evaluations = evaluate_from_db(session, catalog=catalog, now=now, known_at=known_at)
+    # Verdicts a daemon stored for these very inputs are taken as they are (nothing is written).
+    evaluations = evaluate_from_db(session, catalog=catalog, now=now, known_at=known_at, remembered=Remembered())
     charts = charts_from_db(session, catalog=catalog, evaluations=to_chart(evaluations), now=now, known_at=known_at)
     return page(catalog, evaluations, {goal: draw(chart) for goal, chart in charts.items()}, now=now)
 

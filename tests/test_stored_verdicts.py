@@ -1,0 +1,187 @@
+"""Verdicts kept across processes (tracker.store.verdicts): the stored form is lossless, a
+new process takes a stored verdict only when every input is the same (figures, day, due
+periods, the goal's definition, the code), the daemon's cycle stores them, and `tracker
+status` uses them without writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from tests.alerting_helpers import make_runtime
+from tests.conftest import CATALOG, ROOT, table_dump
+from tests.evalkit import local
+from tracker.alerting.cycle import evaluate_cycle
+from tracker.catalog.model import load_catalog, parse_catalog
+from tracker.core.goals import Kind
+from tracker.store import actuals as store
+from tracker.store import db, verdicts
+from tracker.store.judging import Remembered, evaluate_from_db
+
+START = local("2026-04-03 09:00")
+FIGURES = [("ev_deliveries", "2026-01", "30000"), ("ev_deliveries", "2026-02", "32000"),
+           ("ai_generated_lines", "2026-Q1", "0.3"), ("total_code_lines", "2026-Q1", "1.0"),
+           ("home_stores", "2026-02", "700"), ("phone_revenue", "2026-Q1", "100"), ("phone_gross_profit", "2026-Q1", "8.1")]
+
+
+@pytest.fixture
+def catalog():  # type: ignore[no-untyped-def]
+    return load_catalog(CATALOG)
+
+
+def _record(engine, catalog, metric: str, period: str, value: str, at=START) -> None:  # type: ignore[no-untyped-def]
+    with db.session(engine, write=True) as session:
+        store.record(session, catalog=catalog, metric=metric, period=period, value=value, now=at, force=True)
+
+
+def _filled(engine, catalog):  # type: ignore[no-untyped-def]
+    for figure in FIGURES:
+        _record(engine, catalog, *figure)
+    return engine
+
+
+def _judge(engine, catalog, now, remembered):  # type: ignore[no-untyped-def]
+    with db.session(engine) as session:
+        return [e.to_json() for e in evaluate_from_db(session, catalog=catalog, now=now, remembered=remembered)]
+
+
+def _cold(engine, catalog, now):  # type: ignore[no-untyped-def]
+    with db.session(engine) as session:
+        return [e.to_json() for e in evaluate_from_db(session, catalog=catalog, now=now)]
+
+
+def _judged_and_saved(engine, catalog, now) -> int:  # type: ignore[no-untyped-def]
+    """What one process does: judge, then store; returns how many verdicts it stored."""
+    remembered = Remembered()
+    _judge(engine, catalog, now, remembered)
+    return remembered.save(engine)
+
+
+def _stored_goals(catalog) -> int:  # type: ignore[no-untyped-def]
+    return sum(goal.kind is not Kind.MILESTONE for goal in catalog.goals)  # milestones: judged every time
+
+
+@pytest.mark.parametrize("at", [START, local("2026-07-01 00:00"), local("2026-12-31 23:00"), local("2027-02-01 00:00")])
+def test_the_stored_form_gives_back_the_same_verdict(engine, catalog, at) -> None:
+    _filled(engine, catalog)
+    with db.session(engine) as session:
+        judged = evaluate_from_db(session, catalog=catalog, now=at)
+    for evaluation in judged:
+        back = verdicts.decode(verdicts.encode(evaluation))
+        assert back == evaluation
+        assert back.to_json() == evaluation.to_json()
+
+
+# (what happens between the two processes, the second one's time after START, the goals it
+# must judge afresh: None for all of them)
+CHANGES = [
+    ("nothing", timedelta(hours=1), set()),
+    ("a new figure", timedelta(hours=1), {"ev-deliveries-2026"}),
+    ("a new day", timedelta(days=1), None),
+    ("a period comes due", timedelta(days=40), None),
+]
+
+
+@pytest.mark.parametrize("name,later,afresh", CHANGES, ids=[c[0] for c in CHANGES])
+def test_a_new_process_takes_only_verdicts_whose_inputs_are_the_same(engine, catalog, name, later, afresh) -> None:
+    _filled(engine, catalog)
+    assert _judged_and_saved(engine, catalog, START) == _stored_goals(catalog)
+    if name == "a new figure":
+        _record(engine, catalog, "ev_deliveries", "2026-03", "41000", at=START + timedelta(minutes=30))
+    now, second = START + later, Remembered()
+    assert _judge(engine, catalog, now, second) == _cold(engine, catalog, now)
+    expected = 0 if afresh is None else _stored_goals(catalog) - len(afresh & {g.id for g in catalog.goals})
+    if name == "a new figure":  # every goal on that metric
+        expected = _stored_goals(catalog) - sum("ev_deliveries" in g.metrics for g in catalog.goals)
+    assert second.loaded == expected
+
+
+def test_a_changed_definition_is_judged_afresh(engine, catalog) -> None:
+    _filled(engine, catalog)
+    _judged_and_saved(engine, catalog, START)
+    data = json.loads(json.dumps(catalog.model_dump(mode="json", exclude={"path"})))
+    changed = next(g for g in data["goals"] if g["id"] == "ev-deliveries-2026")
+    changed["target"] = 600000
+    other = parse_catalog(data)
+    second = Remembered()
+    assert _judge(engine, other, START, second) == _cold(engine, other, START)
+    assert second.loaded == _stored_goals(catalog) - 1
+    assert next(e for e in _judge(engine, other, START, Remembered()) if e["goal"] == "ev-deliveries-2026")["target"] == 600000
+
+
+def test_other_code_finds_nothing(engine, catalog, monkeypatch) -> None:
+    _filled(engine, catalog)
+    _judged_and_saved(engine, catalog, START)
+    monkeypatch.setattr(verdicts, "code_digest", lambda: "an upgrade")
+    second = Remembered()
+    assert _judge(engine, catalog, START, second) == _cold(engine, catalog, START)
+    assert second.loaded == 0
+
+
+def test_saving_replaces_a_goals_row_and_drops_goals_gone_from_the_catalog(engine, catalog) -> None:
+    _filled(engine, catalog)
+    first = Remembered()
+    _judge(engine, catalog, START, first)
+    with db.session(engine, write=True) as session:
+        session.connection().execute(text("INSERT INTO verdicts (goal, inputs, evaluation) VALUES ('gone', 'x', '{}')"))
+    first.save(engine)
+    _record(engine, catalog, "ev_deliveries", "2026-03", "41000")
+    _judge(engine, catalog, START + timedelta(hours=1), first)
+    assert first.save(engine) == sum("ev_deliveries" in g.metrics for g in catalog.goals)  # only those judged afresh
+    with db.session(engine) as session:
+        goals = {goal for (goal,) in session.connection().execute(text("SELECT goal FROM verdicts"))}
+    assert goals == {g.id for g in catalog.goals if g.kind is not Kind.MILESTONE}
+
+
+def test_the_digest_is_the_same_in_another_process(catalog) -> None:
+    """Pydantic's JSON, not a set's repr: string hashing differs between processes."""
+    key = (START.date(), (3, 6, 3), START)
+    script = ("import sys, datetime, pathlib; from tracker.catalog.model import load_catalog;"
+              "from tracker.store import verdicts; c = load_catalog(pathlib.Path(sys.argv[1]));"
+              f"key = {key!r}; print(' '.join(verdicts.inputs_digest(verdicts.definition(g, c), key) for g in c.goals))")
+    seen = set()
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", script, str(CATALOG)], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)})
+        seen.add(done.stdout.strip())
+    here = " ".join(verdicts.inputs_digest(verdicts.definition(g, catalog), key) for g in catalog.goals)
+    assert seen == {here}
+
+
+def test_a_restarted_daemon_judges_nothing_unchanged(engine, catalog) -> None:
+    _filled(engine, catalog)
+    first = make_runtime(engine)
+    before = evaluate_cycle(first, now=START)
+    restarted = make_runtime(engine)  # a new process: nothing in memory
+    after = evaluate_cycle(restarted, now=START + timedelta(minutes=5))
+    assert restarted.remembered.loaded == _stored_goals(restarted.catalog)
+    kept = {g.id for g in restarted.catalog.goals if g.kind is not Kind.MILESTONE}  # milestones move with the instant
+    assert [e.to_json() | {"evaluated_at": None} for e in after.evaluations if e.goal in kept] == [
+        e.to_json() | {"evaluated_at": None} for e in before.evaluations if e.goal in kept
+    ]
+
+
+def test_status_takes_stored_verdicts_and_writes_nothing(cli, sqlite_url, catalog) -> None:
+    engine = db.make_engine(sqlite_url)
+    db.ensure_schema(engine)
+    _filled(engine, catalog)
+    at = ["--at", "2026-04-03T10:00:00+08:00"]
+    cold = cli("status", "--json", *at)
+    _judged_and_saved(engine, catalog, local("2026-04-03 10:00"))
+    with db.session(engine, write=True) as session:  # a stored verdict the status must show as it is
+        session.connection().execute(text("UPDATE verdicts SET evaluation = REPLACE(evaluation, :a, :b)"),
+                                     {"a": '"summary":"', "b": '"summary":"(stored) '})
+    stored = table_dump(sqlite_url, "verdicts")
+    engine.dispose()
+    warm = cli("status", "--json", *at)
+    assert cold.code == warm.code == 0
+    summaries = {e["goal"]: e["summary"] for e in json.loads(warm.out)}
+    assert all(summaries[g.id].startswith("(stored) ") for g in catalog.goals if g.kind is not Kind.MILESTONE)
+    assert [e | {"summary": ""} for e in json.loads(cold.out)] == [e | {"summary": ""} for e in json.loads(warm.out)]
+    assert table_dump(sqlite_url, "verdicts") == stored

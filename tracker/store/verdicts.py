@@ -1,0 +1,150 @@
+"""Verdicts kept across processes: each goal's last verdict with a digest of everything it
+was judged from, so that a daemon's first cycle after a restart, and `tracker status` or
+`tracker report` beside a running daemon, judge again only the goals whose inputs changed.
+
+The digest covers what tracker.store.judging's in-memory key covers (the goal's metrics'
+stored rows as fingerprinted in SQL, the local day, the last period due of each metric) and
+what a process may change between runs: the goal's and its metrics' definitions, its bands,
+the catalog's time zone, and the judging code itself (a digest of its source files, so an
+upgrade, or an edit in a working copy, never serves a verdict the new code would not give).
+A stored verdict is used only when the digest is equal; anything else is judged afresh.
+
+The table is a cache: losing it costs one cold cycle. It is written after a cycle's alert
+transaction, a few hundred rows per short transaction, so writers never wait long for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+
+from tracker.core.verdict import Evaluation, Status
+from tracker.store import db
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from tracker.core.goals import CatalogLike, Goal
+
+_CHUNK = 500  # goals per IN list, and rows per write transaction
+
+
+def _typed(kind: str) -> frozenset[str]:
+    """Evaluation's fields of a type ("Decimal | None" is a Decimal's)."""
+    return frozenset(f.name for f in fields(Evaluation) if str(f.type).split(" |")[0].split("[")[0] == kind)
+
+
+_DECIMALS, _DATES, _INSTANTS, _TUPLES = _typed("Decimal"), _typed("date"), _typed("datetime"), _typed("tuple")
+# The code a verdict comes from: the pure judgement and the queries that feed it.
+_CODE = ("core", "store/judging.py", "store/actuals.py", "store/dbtypes.py")
+
+
+def encode(evaluation: Evaluation) -> str:
+    """The verdict as JSON text, lossless: decimals and instants as strings."""
+    out: dict[str, Any] = {}
+    for name, value in evaluation.__dict__.items():
+        if name.startswith("_"):
+            continue  # to_json's cache
+        if value is not None and (name in _DECIMALS or name in _DATES or name in _INSTANTS):
+            value = str(value) if name in _DECIMALS else value.isoformat()
+        out[name] = value
+    return json.dumps(out, separators=(",", ":"))
+
+
+def decode(text: str) -> Evaluation:
+    values = json.loads(text)
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name in _DECIMALS:
+            values[name] = Decimal(value)
+        elif name in _INSTANTS:
+            values[name] = datetime.fromisoformat(value)
+        elif name in _DATES:
+            values[name] = date.fromisoformat(value)
+        elif name in _TUPLES:
+            values[name] = tuple(value)
+    values["status"] = Status(values["status"])
+    return Evaluation(**values)
+
+
+@cache
+def code_digest() -> str:
+    """Of the judging code's source files (read once per process)."""
+    root, digest = Path(__file__).resolve().parent.parent, hashlib.blake2b(digest_size=16)
+    for part in _CODE:
+        for path in sorted((root / part).glob("*.py")) if (root / part).is_dir() else [root / part]:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def definition(goal: Goal, catalog: CatalogLike) -> bytes:
+    """Everything of the catalog that the goal's verdict reads (pydantic's JSON: the same
+    bytes in every process, unlike a set's repr)."""
+    parts = [goal.model_dump_json(), catalog.bands_for(goal).model_dump_json(), str(catalog.timezone)]
+    parts += [catalog.metrics[name].model_dump_json() for name in goal.metrics]
+    return "\0".join(parts).encode()
+
+
+def inputs_digest(definition: bytes, key: tuple) -> str:
+    """`key`: judging's in-memory key (dates, instants and tuples of integers: a stable repr)."""
+    digest = hashlib.blake2b(definition, digest_size=16)
+    digest.update(code_digest().encode() + repr(key).encode())
+    return digest.hexdigest()
+
+
+def load(session: Session, wanted: Mapping[str, str]) -> dict[str, Evaluation]:
+    """The stored verdicts of the goals in `wanted` (goal id -> inputs digest) whose digest
+    is still the same."""
+    found: dict[str, Evaluation] = {}
+    ids = sorted(wanted)
+    cursor = session.connection().connection.driver_connection.cursor()
+    mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+    try:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            cursor.execute(f"SELECT goal, inputs, evaluation FROM verdicts WHERE goal IN ({', '.join([mark] * len(chunk))})",
+                           chunk)
+            found.update((goal, decode(text)) for goal, inputs, text in cursor.fetchall() if wanted[goal] == inputs)
+    finally:
+        cursor.close()
+    return found
+
+
+def save(engine: Engine, judged: Iterable[tuple[str, str, Evaluation]], *, keep: Sequence[str] | None = None) -> int:
+    """Stores (goal id, inputs digest, verdict) rows, replacing a goal's earlier one, in
+    short transactions; with `keep` (the catalog's goal ids), drops the rows of other goals.
+    Returns how many rows were written."""
+    rows = [(goal, inputs, encode(evaluation)) for goal, inputs, evaluation in judged]
+    postgres = engine.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    upsert = (f"INSERT INTO verdicts (goal, inputs, evaluation) VALUES ({mark}, {mark}, {mark}) ON CONFLICT (goal) "
+              "DO UPDATE SET inputs = excluded.inputs, evaluation = excluded.evaluation")
+    for start in range(0, len(rows), _CHUNK):
+        with db.session(engine, write=True) as session:
+            cursor = session.connection().connection.driver_connection.cursor()
+            cursor.executemany(upsert, rows[start : start + _CHUNK])
+            cursor.close()
+    if keep is not None:
+        _drop_others(engine, set(keep), mark)
+    return len(rows)
+
+
+def _drop_others(engine: Engine, keep: set[str], mark: str) -> None:
+    """A goal removed from the catalog (or renamed) leaves its row behind: drop it."""
+    with db.session(engine) as session:
+        gone = [goal for (goal,) in session.connection().exec_driver_sql("SELECT goal FROM verdicts") if goal not in keep]
+    for start in range(0, len(gone), _CHUNK):
+        chunk = gone[start : start + _CHUNK]
+        with db.session(engine, write=True) as session:
+            session.connection().exec_driver_sql(
+                f"DELETE FROM verdicts WHERE goal IN ({', '.join([mark] * len(chunk))})", tuple(chunk))
