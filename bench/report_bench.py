@@ -12,7 +12,8 @@ Per size, in interleaved rounds (median, and the spread min-max):
 - GET `/`: the page served by the daemon's HTTP server, against the same bytes from a bare
   WSGI app on the same server (the floor);
 - `tracker report` as a whole process once (it judges too, so the evaluation's own cost is in
-  it): seconds, peak RSS, file size, and whether every goal is in it.
+  it): seconds, peak RSS, file size, and whether every goal is in it; then once more beside a
+  daemon, with the verdicts its cycle stores for the same actuals (tracker.store.verdicts).
 Then, at --cycle-goals (300), evaluation cycles (tracker.alerting.cycle) with and without a
 client in another process asking for `/` and `/goals/{id}` of random goals meanwhile.
 Targets: `tracker report` at 10,000 goals under 15 s and 10 MB; `/` under 2 s; a cycle beside
@@ -43,7 +44,7 @@ from tracker.catalog.settings import Settings
 from tracker.service.pages import Pages
 from tracker.service.web import App, Server
 from tracker.store import db
-from tracker.store.judging import evaluate_from_db
+from tracker.store.judging import Remembered, evaluate_from_db
 from tracker.store.runtime import Runtime
 from tracker.views import report
 
@@ -84,6 +85,17 @@ def whole_process(folder: Path, url: str, catalog_path: Path, goals: int) -> tup
     text = out.read_text(encoding="utf-8")
     listed = len(set(re.findall(r'id="row-(g\d+)"', text))) == goals
     return seconds, usage.ru_maxrss / 1024, len(text.encode()), listed
+
+
+def store_verdicts(url: str, catalog, goals: int) -> int:  # type: ignore[no-untyped-def]
+    """What a daemon's cycle leaves in the verdicts table for these actuals at NOW."""
+    engine = db.make_engine(url)
+    remembered = Remembered()
+    with db.session(engine) as session:
+        evaluate_from_db(session, catalog=catalog, now=NOW, remembered=remembered)
+    saved = remembered.save(engine)
+    engine.dispose()
+    return saved
 
 
 def run(goals: int, rounds: int) -> None:
@@ -143,6 +155,8 @@ def run(goals: int, rounds: int) -> None:
             server.stop()
             runtime.engine.dispose()
         process = whole_process(folder, url, catalog_path, goals)
+        stored = store_verdicts(url, catalog, goals)
+        beside = whole_process(folder, url, catalog_path, goals)
     median = statistics.median
     print(f"\n{goals:,} goals ({attention:,} need attention, {len(report.to_chart(evaluations))} charted), "
           f"{rounds} rounds, median (min-max)")
@@ -156,6 +170,10 @@ def run(goals: int, rounds: int) -> None:
     seconds, rss, size, listed = process
     print(f"  tracker report, whole process         {seconds:8.3f} s, peak RSS {rss:.0f} MB, {size / 2**20:.2f} MB file, "
           f"every goal listed: {listed}")
+    seconds, rss, size, listed = beside
+    print(f"  tracker report beside a daemon        {seconds:8.3f} s, peak RSS {rss:.0f} MB, {size / 2**20:.2f} MB file, "
+          f"every goal listed: {listed} ({stored:,} verdicts stored by the daemon's cycle for these inputs)")
+    seconds = process[0]
     if goals >= 10_000:
         page_part = median(page_s)
         print(f"  targets: page part {page_part:.2f} s < 15 s: {'met' if page_part < 15 else 'MISSED'}; whole process "
@@ -201,11 +219,12 @@ def cycles(goals: int, count: int) -> None:
                     started = time.perf_counter()
                     result = evaluate_cycle(runtime, now=NOW)
                     (quiet if kind == "quiet" else busy).append(time.perf_counter() - started)
+                    renders = pages.renders  # before publishing: the render may be done before we look
                     pages.publish(NOW, result.evaluations)
                     if client is not None:
                         stop.write_text("")
                         served.append(int(client.communicate(timeout=120)[0]))
-                    settle(pages, pages.renders + 1)
+                    settle(pages, renders + 1)
         finally:
             server.stop()
             pages.stop()

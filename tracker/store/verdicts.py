@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import date, datetime
 from decimal import Decimal
@@ -120,23 +120,22 @@ def load(session: Session, wanted: Mapping[str, str]) -> dict[str, Evaluation]:
     return found
 
 
-def save(engine: Engine, judged: Iterable[tuple[str, str, Evaluation]], *, keep: Sequence[str] | None = None) -> int:
+def save(engine: Engine, judged: Sequence[tuple[str, str, Evaluation]], *, keep: Sequence[str] | None = None) -> int:
     """Stores (goal id, inputs digest, verdict) rows, replacing a goal's earlier one, in
     short transactions; with `keep` (the catalog's goal ids), drops the rows of other goals.
     Returns how many rows were written."""
-    rows = [(goal, inputs, encode(evaluation)) for goal, inputs, evaluation in judged]
-    postgres = engine.dialect.name == "postgresql"
-    mark = "%s" if postgres else "?"
+    mark = "%s" if engine.dialect.name == "postgresql" else "?"
     upsert = (f"INSERT INTO verdicts (goal, inputs, evaluation) VALUES ({mark}, {mark}, {mark}) ON CONFLICT (goal) "
               "DO UPDATE SET inputs = excluded.inputs, evaluation = excluded.evaluation")
-    for start in range(0, len(rows), _CHUNK):
-        with db.session(engine, write=True) as session:
+    for start in range(0, len(judged), _CHUNK):
+        rows = [(goal, inputs, encode(evaluation)) for goal, inputs, evaluation in judged[start : start + _CHUNK]]
+        with db.session(engine, write=True) as session:  # encoded before the lock, a chunk at a time
             cursor = session.connection().connection.driver_connection.cursor()
-            cursor.executemany(upsert, rows[start : start + _CHUNK])
+            cursor.executemany(upsert, rows)
             cursor.close()
     if keep is not None:
         _drop_others(engine, set(keep), mark)
-    return len(rows)
+    return len(judged)
 
 
 def _drop_others(engine: Engine, keep: set[str], mark: str) -> None:
