@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Priors, all weak: the window's own data (and earlier windows) outweigh them within months.
 R0, NU0 = 0.10**2, 2.0  # noise variance of one sub-period (~10%), worth two sub-periods
@@ -137,7 +138,8 @@ def cumulative(*, plan: Sequence[float], observed: Sequence[float | None], cover
 
 def _cumulative(plan, observed, covered, history, anchor) -> _Dist | None:
     plan = [max(float(p), 0.0) for p in plan]
-    plan = [p if p > 1e-9 * max(plan, default=0.0) else 0.0 for p in plan]  # a share 0 expects nothing
+    least = 1e-9 * max(plan, default=0.0)
+    plan = [p if p > least else 0.0 for p in plan]  # a share 0 expects nothing
     n, observed = len(plan), list(observed[: len(plan)])
     seen = [(i, float(v), 1.0) for i, v in enumerate(observed) if v is not None]
     if not any(plan[i] > 0 for i, _, _ in seen):  # no figure of a sub-period the plan expects
@@ -260,40 +262,97 @@ def _posterior(ys, prior, model, cap):
     the ratio, R's posterior is a scaled inverse chi-square with nu0 + m degrees of freedom,
     its nodes from the Wilson-Hilferty cube-root normal approximation."""
     nu0, s0 = prior
+    nu = nu0 + (len(ys) - 1)  # the same for every ratio: so are the nodes' log weights and scales
+    nodes = [(log_w, nu * _cube(nu, z) ** 3) for z, log_w in _LOG_NODES]
     fits = []
-    for rho in _RHO_GRID:
-        dyn = model.dynamics(rho)
-        ss, logdet, m, state = _filter(ys, dyn)
-        nu, ss = nu0 + m, nu0 * s0 + ss
-        lp = -0.5 * logdet - 0.5 * nu * math.log(ss) + model.log_prior(rho)
-        fits.append((lp, dyn, nu, ss, state))
+    for dyn, log_prior in _grid(model):
+        ss, logdet, _, state = _filter(ys, dyn)
+        ss = nu0 * s0 + ss
+        fits.append((-0.5 * logdet - 0.5 * nu * math.log(ss) + log_prior, dyn, ss, state))
     top = max(f[0] for f in fits)
     out = []
-    for lp, dyn, nu, ss, state in fits:
+    for lp, dyn, ss, state in fits:
         if lp - top >= _KEEP:
-            for z, w in _NODES:
-                cube = max(0.2, 1 - 2 / (9 * nu) + z * math.sqrt(2 / (9 * nu)))
-                out.append((lp - top + math.log(w), dyn, min(cap, ss / (nu * cube**3)), state))
+            for log_w, scale in nodes:
+                out.append((lp - top + log_w, dyn, min(cap, ss / scale), state))
     return out
+
+
+_LOG_NODES = tuple((z, math.log(w)) for z, w in _NODES)
+
+
+def _cube(nu: float, z: float) -> float:
+    return max(0.2, 1 - 2 / (9 * nu) + z * math.sqrt(2 / (9 * nu)))
+
+
+@lru_cache(maxsize=8)  # pure; two models in use
+def _grid(model: _Model) -> tuple[tuple[tuple[float, float, float, float], float], ...]:
+    """(dynamics, log prior) of each drift ratio of the grid."""
+    return tuple((model.dynamics(rho), model.log_prior(rho)) for rho in _RHO_GRID)
 
 
 def _filter(ys, dyn):
     """Kalman filter on (level, trend) with unit noise: (sum of squared standardised
     innovations, sum of their log variances, their count, state after the last figure).
     The level starts diffuse at the first figure; the state is (level, trend, var level,
-    cov, var trend), variances in units of R."""
-    q, qs, p0, phi = dyn
-    t_prev, level, w0 = ys[0]
-    trend, pl, c, pt, ss, logdet = 0.0, 1 / w0, 0.0, p0, 0.0, 0.0
-    for t, y, w in ys[1:]:
-        for _ in range(t - t_prev):  # one sub-period ahead: the level moves by the trend
+    cov, var trend), variances in units of R. The variances and gains come from _gains."""
+    gains = _gains(tuple([(t, w) for t, _, w in ys]), dyn)
+    phi, fs, kls, kts = dyn[3], gains.f, gains.kl, gains.kt
+    level, trend, ss = ys[0][1], 0.0, 0.0
+    if gains.steps is None:  # a figure every sub-period: the common case, written out flat
+        for k in range(1, len(ys)):
             level, trend = level + trend, phi * trend
-            pl, c, pt = pl + 2 * c + pt + q, phi * (c + pt), phi * phi * pt + qs
-        t_prev, f, v = t, pl + 1 / w, y - level
-        ss, logdet = ss + v * v / f, logdet + math.log(f)
+            v, f = ys[k][1] - level, fs[k]
+            ss = ss + v * v / f
+            level, trend = level + kls[k] * v, trend + kts[k] * v
+    else:
+        for k in range(1, len(ys)):
+            for _ in range(gains.steps[k]):  # one sub-period ahead: the level moves by the trend
+                level, trend = level + trend, phi * trend
+            v, f = ys[k][1] - level, fs[k]
+            ss = ss + v * v / f
+            level, trend = level + kls[k] * v, trend + kts[k] * v
+    return ss, gains.logdet, len(ys) - 1, (level, trend, *gains.variances)
+
+
+@dataclass(frozen=True, slots=True)
+class _Gains:
+    """The filter's innovation variance f and gains (kl, kt) at each figure (index 0 unused),
+    the sub-periods since the one before (None: always one), the sum of log f and the final
+    (var level, cov, var trend)."""
+
+    steps: tuple[int, ...] | None
+    f: tuple[float, ...]
+    kl: tuple[float, ...]
+    kt: tuple[float, ...]
+    logdet: float
+    variances: tuple[float, float, float]
+
+
+@lru_cache(maxsize=256)
+def _gains(pattern: tuple[tuple[int, float], ...], dyn: tuple[float, float, float, float]) -> _Gains:
+    """The filter's variances depend on when figures came and how much of its sub-period each
+    covers (`pattern`: (sub-period, weight) per figure), not on the values: goals whose
+    figures came alike share them, computed once per drift ratio (pure, and most of the
+    filter's arithmetic)."""
+    q, qs, p0, phi = dyn
+    phi2, log = phi * phi, math.log
+    t_prev, w0 = pattern[0]
+    pl, c, pt, logdet = 1 / w0, 0.0, p0, 0.0
+    steps, fs, kls, kts = [0], [0.0], [0.0], [0.0]
+    for t, w in pattern[1:]:
+        for _ in range(t - t_prev):
+            pl, c, pt = pl + 2 * c + pt + q, phi * (c + pt), phi2 * pt + qs
+        steps.append(t - t_prev)
+        t_prev, f = t, pl + 1 / w
+        logdet = logdet + log(f)
         kl, kt = pl / f, c / f
-        level, trend, pl, c, pt = level + kl * v, trend + kt * v, pl * (1 - kl), c * (1 - kl), pt - kt * c
-    return ss, logdet, len(ys) - 1, (level, trend, pl, c, pt)
+        pl, c, pt = pl * (1 - kl), c * (1 - kl), pt - kt * c
+        fs.append(f)
+        kls.append(kl)
+        kts.append(kt)
+    every = all(step == 1 for step in steps[1:])
+    return _Gains(None if every else tuple(steps), tuple(fs), tuple(kls), tuple(kts), logdet, (pl, c, pt))
 
 
 def _remaining(state, dyn, r, rest, log) -> tuple[float, float]:
