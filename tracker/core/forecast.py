@@ -359,14 +359,15 @@ def _remaining(state, dyn, r, rest, log) -> tuple[float, float]:
     """Of sum(share * value) over what is still to come: mean and variance on the linear
     scale; log(mean) and variance / mean^2 on the log scale (no overflow either way)."""
     q, qs, _, phi = dyn
+    phi2, qr, qsr = phi * phi, q * r, qs * r
     level, trend, pl, c, pt = state
     ahead = [(level, pl * r, c * r)]  # (mean, var, cov with the trend) of the level h ahead
     pl, c, pt = pl * r, c * r, pt * r
     for _ in range(max(h for h, _ in rest)):
         level, trend = level + trend, phi * trend
-        pl, c, pt = pl + 2 * c + pt + q * r, phi * (c + pt), phi * phi * pt + qs * r
+        pl, c, pt = pl + 2 * c + pt + qr, phi * (c + pt), phi2 * pt + qsr
         ahead.append((level, pl, c))
-    reach = [sum(phi**i for i in range(d)) for d in range(len(ahead))]  # a trend's effect d later
+    reach = _reach(phi, len(ahead))
     # Values i < j (rest is in order of h): cov = var_i + cov_i(level, trend) * reach[h_j - h_i];
     # a value's own variance adds the noise r.
     hs, m = [h for h, _ in rest], len(rest)
@@ -374,17 +375,31 @@ def _remaining(state, dyn, r, rest, log) -> tuple[float, float]:
         var = 0.0
         for i, (hi, ai) in enumerate(rest):
             v, cv = ahead[hi][1], ahead[hi][2]
-            var += ai * (ai * (v + r) + 2 * sum(aj * (v + cv * reach[hj - hi]) for hj, aj in rest[i + 1:]))
+            var += ai * (ai * (v + r) + 2 * sum([aj * (v + cv * reach[hj - hi]) for hj, aj in rest[i + 1:]]))
         return sum(a * ahead[h][0] for h, a in rest), var
-    logs = [math.log(a) + ahead[h][0] + min(_V_MAX, ahead[h][1] + r) / 2 for h, a in rest]
+    cap = _V_MAX
+    logs = [math.log(a) + ahead[h][0] + min(cap, ahead[h][1] + r) / 2 for h, a in rest]
     top = max(logs)
     mu = [math.exp(x - top) for x in logs]
     var, expm1 = 0.0, math.expm1
-    for i in range(m):
-        hi, v, cv = hs[i], ahead[hs[i]][1], ahead[hs[i]][2]
-        row = sum(mu[j] * expm1(min(_V_MAX, v + cv * reach[hs[j] - hi])) for j in range(i + 1, m))
-        var += mu[i] * (mu[i] * expm1(min(_V_MAX, v + r)) + 2 * row)
+    for i in range(m):  # O(m^2) in exp: the inner sum as a flat comprehension, min() written out
+        hi, mi = hs[i], mu[i]
+        _, v, cv = ahead[hi]
+        row = sum([mj * expm1(x if (x := v + cv * reach[hj - hi]) < cap else cap)
+                   for mj, hj in zip(mu[i + 1:], hs[i + 1:])])
+        x = v + r
+        var += mi * (mi * expm1(x if x < cap else cap) + 2 * row)
     return top + math.log(sum(mu)), var / sum(mu) ** 2
+
+
+def _reach(phi: float, count: int) -> tuple[float, ...]:
+    """reach[d] = 1 + phi + ... + phi^(d-1), a trend's effect d sub-periods later, for d < count."""
+    return _reaches(phi, -(-count // 64) * 64)
+
+
+@lru_cache(maxsize=16)  # pure; two persistences in use, a few horizons
+def _reaches(phi: float, count: int) -> tuple[float, ...]:
+    return tuple(sum(phi**i for i in range(d)) for d in range(count))
 
 
 def ratio(*, numerator: Sequence[float | None], denominator: Sequence[float | None], periods: int,
