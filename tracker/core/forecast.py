@@ -181,10 +181,11 @@ def _history_noise(devs) -> tuple[float, int] | None:
     if not series:
         return None
     fits = []
-    for rho in _RHO_GRID:
-        runs = [_filter(s, PLAN.dynamics(rho)) for s in series]
+    grids = [_filters(s, PLAN) for s in series]  # per series, a run per drift ratio
+    for g, (_, log_prior) in enumerate(_grid(PLAN)):
+        runs = [grid[g] for grid in grids]
         m, ss = sum(f[2] for f in runs), NU0 * R0 + sum(f[0] for f in runs)
-        lp = -0.5 * sum(f[1] for f in runs) - 0.5 * (NU0 + m) * math.log(ss) + PLAN.log_prior(rho)
+        lp = -0.5 * sum(f[1] for f in runs) - 0.5 * (NU0 + m) * math.log(ss) + log_prior
         fits.append((lp, ss / (NU0 + m), m))
     top = max(lp for lp, _, _ in fits)
     weights = [math.exp(lp - top) for lp, _, _ in fits]
@@ -265,8 +266,7 @@ def _posterior(ys, prior, model, cap):
     nu = nu0 + (len(ys) - 1)  # the same for every ratio: so are the nodes' log weights and scales
     nodes = [(log_w, nu * _cube(nu, z) ** 3) for z, log_w in _LOG_NODES]
     fits = []
-    for dyn, log_prior in _grid(model):
-        ss, logdet, _, state = _filter(ys, dyn)
+    for (dyn, log_prior), (ss, logdet, _, state) in zip(_grid(model), _filters(ys, model)):
         ss = nu0 * s0 + ss
         fits.append((-0.5 * logdet - 0.5 * nu * math.log(ss) + log_prior, dyn, ss, state))
     top = max(f[0] for f in fits)
@@ -291,33 +291,37 @@ def _grid(model: _Model) -> tuple[tuple[tuple[float, float, float, float], float
     return tuple((model.dynamics(rho), model.log_prior(rho)) for rho in _RHO_GRID)
 
 
-def _filter(ys, dyn):
-    """Kalman filter on (level, trend) with unit noise: (sum of squared standardised
-    innovations, sum of their log variances, their count, state after the last figure).
-    The level starts diffuse at the first figure; the state is (level, trend, var level,
-    cov, var trend), variances in units of R. The variances and gains come from _gains."""
-    gains = _gains(tuple([(t, w) for t, _, w in ys]), dyn)
-    phi, fs, kls, kts = dyn[3], gains.f, gains.kl, gains.kt
-    level, trend, ss = ys[0][1], 0.0, 0.0
-    if gains.steps is None:  # a figure every sub-period: the common case, written out flat
-        for k in range(1, len(ys)):
-            level, trend = level + trend, phi * trend
-            v, f = ys[k][1] - level, fs[k]
-            ss = ss + v * v / f
-            level, trend = level + kls[k] * v, trend + kts[k] * v
-    else:
-        for k in range(1, len(ys)):
-            for _ in range(gains.steps[k]):  # one sub-period ahead: the level moves by the trend
+def _filters(ys, model: _Model) -> list[tuple[float, float, int, tuple[float, float, float, float, float]]]:
+    """Kalman filter on (level, trend) with unit noise, for each drift ratio of the grid: (sum
+    of squared standardised innovations, sum of their log variances, their count, state
+    after the last figure). The level starts diffuse at the first figure; the state is
+    (level, trend, var level, cov, var trend), variances in units of R. The variances and
+    gains come from _gains; what is left per ratio is the means, written out flat."""
+    grid = _gains(tuple([(t, w) for t, _, w in ys]), model)
+    values, first, count = [y for _, y, _ in ys[1:]], ys[0][1], len(ys) - 1
+    out = []
+    for (dyn, _), gains in zip(_grid(model), grid):
+        phi, level, trend, ss = dyn[3], first, 0.0, 0.0
+        if gains.steps is None:  # a figure every sub-period: the common case
+            for y, f, kl, kt in zip(values, gains.f, gains.kl, gains.kt):
                 level, trend = level + trend, phi * trend
-            v, f = ys[k][1] - level, fs[k]
-            ss = ss + v * v / f
-            level, trend = level + kls[k] * v, trend + kts[k] * v
-    return ss, gains.logdet, len(ys) - 1, (level, trend, *gains.variances)
+                v = y - level
+                ss = ss + v * v / f
+                level, trend = level + kl * v, trend + kt * v
+        else:
+            for y, f, kl, kt, steps in zip(values, gains.f, gains.kl, gains.kt, gains.steps):
+                for _ in range(steps):  # one sub-period ahead: the level moves by the trend
+                    level, trend = level + trend, phi * trend
+                v = y - level
+                ss = ss + v * v / f
+                level, trend = level + kl * v, trend + kt * v
+        out.append((ss, gains.logdet, count, (level, trend, *gains.variances)))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
 class _Gains:
-    """The filter's innovation variance f and gains (kl, kt) at each figure (index 0 unused),
+    """The filter's innovation variance f and gains (kl, kt) at each figure after the first,
     the sub-periods since the one before (None: always one), the sum of log f and the final
     (var level, cov, var trend)."""
 
@@ -329,17 +333,21 @@ class _Gains:
     variances: tuple[float, float, float]
 
 
-@lru_cache(maxsize=256)
-def _gains(pattern: tuple[tuple[int, float], ...], dyn: tuple[float, float, float, float]) -> _Gains:
+@lru_cache(maxsize=64)
+def _gains(pattern: tuple[tuple[int, float], ...], model: _Model) -> tuple[_Gains, ...]:
     """The filter's variances depend on when figures came and how much of its sub-period each
     covers (`pattern`: (sub-period, weight) per figure), not on the values: goals whose
-    figures came alike share them, computed once per drift ratio (pure, and most of the
-    filter's arithmetic)."""
+    figures came alike share them (pure, and most of the filter's arithmetic). One per
+    drift ratio of the grid."""
+    return tuple(_gains_of(pattern, dyn) for dyn, _ in _grid(model))
+
+
+def _gains_of(pattern: tuple[tuple[int, float], ...], dyn: tuple[float, float, float, float]) -> _Gains:
     q, qs, p0, phi = dyn
     phi2, log = phi * phi, math.log
     t_prev, w0 = pattern[0]
     pl, c, pt, logdet = 1 / w0, 0.0, p0, 0.0
-    steps, fs, kls, kts = [0], [0.0], [0.0], [0.0]
+    steps, fs, kls, kts = [], [], [], []
     for t, w in pattern[1:]:
         for _ in range(t - t_prev):
             pl, c, pt = pl + 2 * c + pt + q, phi * (c + pt), phi2 * pt + qs
@@ -351,7 +359,7 @@ def _gains(pattern: tuple[tuple[int, float], ...], dyn: tuple[float, float, floa
         fs.append(f)
         kls.append(kl)
         kts.append(kt)
-    every = all(step == 1 for step in steps[1:])
+    every = all(step == 1 for step in steps)
     return _Gains(None if every else tuple(steps), tuple(fs), tuple(kls), tuple(kts), logdet, (pl, c, pt))
 
 
