@@ -156,9 +156,7 @@ class Period:
 
     @property
     def end(self) -> date:
-        if self.granularity is Granularity.DAY:
-            return self.start + timedelta(days=1)
-        return _add_months(self.start, self.granularity.months)
+        return _end(self.start, self.granularity)
 
     @property
     def span(self) -> Span:
@@ -200,6 +198,13 @@ class Period:
 
     def elapsed_share(self, now: datetime, tz: ZoneInfo) -> float:
         return self.span.elapsed_share(now, tz)
+
+
+@lru_cache(maxsize=16_384)  # pure; read a few hundred thousand times a cycle, of a few thousand periods
+def _end(start: date, granularity: Granularity) -> date:
+    if granularity is Granularity.DAY:
+        return start + timedelta(days=1)
+    return _add_months(start, granularity.months)
 
 
 def _build(granularity: Granularity, parts: list[int], text: str) -> Period:

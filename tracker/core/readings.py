@@ -59,11 +59,14 @@ def newest_known(rows: Iterable[Reading], at: datetime | None = None) -> Rows:
     """Rows in period then revision order, reduced to each period's newest revision (known
     by `at`, when given)."""
     kept = Rows()
+    last = None  # kept[-1]'s period, compared by its fields (Period's __eq__ is Python's)
     for r in rows:
         if at is not None and (r.known_since or r.recorded_at) > at:
             continue
-        if kept and kept[-1].period == r.period:
+        period = r.period
+        if last is not None and period.start == last.start and period.granularity == last.granularity:
             kept[-1] = r
         else:
             kept.append(r)
+        last = period
     return kept
