@@ -137,7 +137,7 @@ def cumulative(*, plan: Sequence[float], observed: Sequence[float | None], cover
 
 
 def _cumulative(plan, observed, covered, history, anchor) -> _Dist | None:
-    plan = [max(float(p), 0.0) for p in plan]
+    plan = [0.0 if (x := float(p)) < 0.0 else x for p in plan]  # max(x, 0.0), written out
     least = 1e-9 * max(plan, default=0.0)
     plan = [p if p > least else 0.0 for p in plan]  # a share 0 expects nothing
     n, observed = len(plan), list(observed[: len(plan)])

@@ -267,3 +267,9 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
 def periods_of(span: Span, granularity: Granularity) -> tuple[Period, ...]:
     """The periods of one granularity that start inside the span, as a tuple."""
     return tuple(span.periods(granularity))
+
+
+@lru_cache(maxsize=4096)  # pure; as periods_of
+def starts_of(span: Span, granularity: Granularity) -> tuple[date, ...]:
+    """The starts of periods_of(span, granularity), in order (for bisecting by day)."""
+    return tuple(p.start for p in periods_of(span, granularity))

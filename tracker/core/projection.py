@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 from tracker.core import forecast
 from tracker.core.goals import Aggregation, Goal, Metric
 from tracker.core.pace import share_due
-from tracker.core.periods import Granularity, Period, Span, local_midnight, periods_of
-from tracker.core.readings import Reading, by_start
+from tracker.core.periods import Granularity, Period, Span, local_midnight, periods_of, starts_of
+from tracker.core.readings import Reading, Rows, by_start
 
 HISTORY_WINDOWS = 2  # earlier windows read for shape and variation; more adds little
 _LEAST_COVER = 0.02  # a figure known at its period's very start still says something
@@ -55,14 +55,25 @@ class Series:
 
 def series(rows: Sequence[Reading], window: Span, spec: Metric, today: date, tz: ZoneInfo) -> Series:
     """The window's periods with the latest value of each that has started by `today`."""
-    periods, starts = _periods(window, spec.granularity)
-    found = by_start(rows, spec.granularity)  # a period of the window starts inside it
+    remembered = rows.windows if isinstance(rows, Rows) else None  # a goal asks for a window 3-5 times
+    key = (window, spec.granularity, today, tz)
+    found = remembered.get(key) if remembered is not None else None
+    if found is None:
+        found = _series(rows, window, spec.granularity, today, tz)
+        if remembered is not None:
+            remembered[key] = found
+    return found
+
+
+def _series(rows: Sequence[Reading], window: Span, granularity: Granularity, today: date, tz: ZoneInfo) -> Series:
+    periods, starts = periods_of(window, granularity), starts_of(window, granularity)
+    found = by_start(rows, granularity)  # a period of the window starts inside it
     # only periods started by `today` count (starts are in order)
     readings = [found.get(start) for start in starts[: bisect_right(starts, min(today, window.end - _DAY))]]
-    while readings and readings[-1] is None:
-        readings.pop()
-    if not readings:
+    if not any(readings):  # a Reading is true
         return Series(periods, (None,) * len(periods))
+    while readings[-1] is None:
+        readings.pop()
     values = [None if r is None else r.value for r in readings]
     values += [None] * (len(periods) - len(values))
     covered, through = _coverage(readings[-1], tz)
@@ -70,13 +81,6 @@ def series(rows: Sequence[Reading], window: Span, spec: Metric, today: date, tz:
 
 
 _DAY = timedelta(days=1)
-
-
-@lru_cache(maxsize=4096)  # pure; a catalog's goals share a few windows
-def _periods(window: Span, granularity: Granularity) -> tuple[tuple[Period, ...], tuple[date, ...]]:
-    """The window's periods and their starts."""
-    periods = periods_of(window, granularity)
-    return periods, tuple(p.start for p in periods)
 
 
 def _coverage(reading: Reading, tz: ZoneInfo) -> tuple[float, date]:

@@ -28,13 +28,15 @@ class Reading:
 class Rows(list):  # type: ignore[type-arg]
     """A metric's readings in period order, which remembers its lookup by period start (one
     per granularity): a goal reads the same metric over several windows, and a window's
-    periods are found by key instead of by a pass over every reading."""
+    periods are found by key instead of by a pass over every reading. `windows` keeps what
+    tracker.core.projection makes of a window of them (its Series), for the same reason."""
 
-    __slots__ = ("_by_start",)
+    __slots__ = ("_by_start", "windows")
 
     def __init__(self, rows: Iterable[Reading] = ()) -> None:
         super().__init__(rows)
         self._by_start: dict[Granularity, dict[date, Reading]] = {}
+        self.windows: dict[tuple, object] = {}
 
 
 def by_start(rows: Sequence[Reading], granularity: Granularity) -> dict[date, Reading]:
