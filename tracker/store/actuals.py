@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from tracker.catalog.model import Catalog
 from tracker.core.periods import Period
-from tracker.core.readings import Reading, newest_known
+from tracker.core.readings import Reading, newest_known, reading
 from tracker.core.validation import check_jump, check_text, parse_known_since, validate
 from tracker.store.dbtypes import utc_to_db, value_parts
 from tracker.store.models import Actual
@@ -194,10 +194,10 @@ def _readings(db: Session, metrics: Iterable[str], until: datetime, since: date 
             at = instants.get(recorded_at)
             if at is None:
                 at = instants[recorded_at] = instant(recorded_at)
-            since = instants.get(known)
+            since = at if known == recorded_at else instants.get(known)  # equal keys, the same instant
             if since is None:
                 since = instants[known] = instant(known)
-            rows.append(Reading(name, period, Decimal(value), at, since))
+            rows.append(reading(name, period, Decimal(value), at, since))
     cursor.close()
     return out
 
