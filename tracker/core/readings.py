@@ -67,9 +67,11 @@ def by_start(rows: Sequence[Reading], granularity: Granularity) -> dict[date, Re
     remembered = rows._by_start if isinstance(rows, Rows) else None
     if remembered is not None and granularity in remembered:
         return remembered[granularity]
-    found: dict[date, Reading] = {}
-    for r in rows:
-        if r.period.granularity is granularity:
+    mine = [r for r in rows if r.period.granularity is granularity]
+    found: dict[date, Reading] = {r.period.start: r for r in mine}
+    if len(found) < len(mine):  # a period given twice (the store gives each once): choose
+        found = {}
+        for r in mine:
             start = r.period.start
             held = found.get(start)
             if held is None or (r.recorded_at, r.value) > (held.recorded_at, held.value):
