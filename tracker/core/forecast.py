@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Priors, all weak: the window's own data (and earlier windows) outweigh them within months.
 R0, NU0 = 0.10**2, 2.0  # noise variance of one sub-period (~10%), worth two sub-periods
@@ -136,8 +137,9 @@ def cumulative(*, plan: Sequence[float], observed: Sequence[float | None], cover
 
 
 def _cumulative(plan, observed, covered, history, anchor) -> _Dist | None:
-    plan = [max(float(p), 0.0) for p in plan]
-    plan = [p if p > 1e-9 * max(plan, default=0.0) else 0.0 for p in plan]  # a share 0 expects nothing
+    plan = [0.0 if (x := float(p)) < 0.0 else x for p in plan]  # max(x, 0.0), written out
+    least = 1e-9 * max(plan, default=0.0)
+    plan = [p if p > least else 0.0 for p in plan]  # a share 0 expects nothing
     n, observed = len(plan), list(observed[: len(plan)])
     seen = [(i, float(v), 1.0) for i, v in enumerate(observed) if v is not None]
     if not any(plan[i] > 0 for i, _, _ in seen):  # no figure of a sub-period the plan expects
@@ -179,10 +181,11 @@ def _history_noise(devs) -> tuple[float, int] | None:
     if not series:
         return None
     fits = []
-    for rho in _RHO_GRID:
-        runs = [_filter(s, PLAN.dynamics(rho)) for s in series]
+    grids = [_filters(s, PLAN) for s in series]  # per series, a run per drift ratio
+    for g, (_, log_prior) in enumerate(_grid(PLAN)):
+        runs = [grid[g] for grid in grids]
         m, ss = sum(f[2] for f in runs), NU0 * R0 + sum(f[0] for f in runs)
-        lp = -0.5 * sum(f[1] for f in runs) - 0.5 * (NU0 + m) * math.log(ss) + PLAN.log_prior(rho)
+        lp = -0.5 * sum(f[1] for f in runs) - 0.5 * (NU0 + m) * math.log(ss) + log_prior
         fits.append((lp, ss / (NU0 + m), m))
     top = max(lp for lp, _, _ in fits)
     weights = [math.exp(lp - top) for lp, _, _ in fits]
@@ -260,54 +263,119 @@ def _posterior(ys, prior, model, cap):
     the ratio, R's posterior is a scaled inverse chi-square with nu0 + m degrees of freedom,
     its nodes from the Wilson-Hilferty cube-root normal approximation."""
     nu0, s0 = prior
+    nu = nu0 + (len(ys) - 1)  # the same for every ratio: so are the nodes' log weights and scales
+    nodes = [(log_w, nu * _cube(nu, z) ** 3) for z, log_w in _LOG_NODES]
     fits = []
-    for rho in _RHO_GRID:
-        dyn = model.dynamics(rho)
-        ss, logdet, m, state = _filter(ys, dyn)
-        nu, ss = nu0 + m, nu0 * s0 + ss
-        lp = -0.5 * logdet - 0.5 * nu * math.log(ss) + model.log_prior(rho)
-        fits.append((lp, dyn, nu, ss, state))
+    for (dyn, log_prior), (ss, logdet, _, state) in zip(_grid(model), _filters(ys, model)):
+        ss = nu0 * s0 + ss
+        fits.append((-0.5 * logdet - 0.5 * nu * math.log(ss) + log_prior, dyn, ss, state))
     top = max(f[0] for f in fits)
     out = []
-    for lp, dyn, nu, ss, state in fits:
+    for lp, dyn, ss, state in fits:
         if lp - top >= _KEEP:
-            for z, w in _NODES:
-                cube = max(0.2, 1 - 2 / (9 * nu) + z * math.sqrt(2 / (9 * nu)))
-                out.append((lp - top + math.log(w), dyn, min(cap, ss / (nu * cube**3)), state))
+            for log_w, scale in nodes:
+                out.append((lp - top + log_w, dyn, min(cap, ss / scale), state))
     return out
 
 
-def _filter(ys, dyn):
-    """Kalman filter on (level, trend) with unit noise: (sum of squared standardised
-    innovations, sum of their log variances, their count, state after the last figure).
-    The level starts diffuse at the first figure; the state is (level, trend, var level,
-    cov, var trend), variances in units of R."""
+_LOG_NODES = tuple((z, math.log(w)) for z, w in _NODES)
+
+
+def _cube(nu: float, z: float) -> float:
+    return max(0.2, 1 - 2 / (9 * nu) + z * math.sqrt(2 / (9 * nu)))
+
+
+@lru_cache(maxsize=8)  # pure; two models in use
+def _grid(model: _Model) -> tuple[tuple[tuple[float, float, float, float], float], ...]:
+    """(dynamics, log prior) of each drift ratio of the grid."""
+    return tuple((model.dynamics(rho), model.log_prior(rho)) for rho in _RHO_GRID)
+
+
+def _filters(ys, model: _Model) -> list[tuple[float, float, int, tuple[float, float, float, float, float]]]:
+    """Kalman filter on (level, trend) with unit noise, for each drift ratio of the grid: (sum
+    of squared standardised innovations, sum of their log variances, their count, state
+    after the last figure). The level starts diffuse at the first figure; the state is
+    (level, trend, var level, cov, var trend), variances in units of R. The variances and
+    gains come from _gains; what is left per ratio is the means, written out flat."""
+    grid = _gains(tuple([(t, w) for t, _, w in ys]), model)
+    values, first, count = [y for _, y, _ in ys[1:]], ys[0][1], len(ys) - 1
+    out = []
+    for (dyn, _), gains in zip(_grid(model), grid):
+        phi, level, trend, ss = dyn[3], first, 0.0, 0.0
+        if gains.steps is None:  # a figure every sub-period: the common case
+            for y, f, kl, kt in zip(values, gains.f, gains.kl, gains.kt):
+                level, trend = level + trend, phi * trend
+                v = y - level
+                ss = ss + v * v / f
+                level, trend = level + kl * v, trend + kt * v
+        else:
+            for y, f, kl, kt, steps in zip(values, gains.f, gains.kl, gains.kt, gains.steps):
+                for _ in range(steps):  # one sub-period ahead: the level moves by the trend
+                    level, trend = level + trend, phi * trend
+                v = y - level
+                ss = ss + v * v / f
+                level, trend = level + kl * v, trend + kt * v
+        out.append((ss, gains.logdet, count, (level, trend, *gains.variances)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Gains:
+    """The filter's innovation variance f and gains (kl, kt) at each figure after the first,
+    the sub-periods since the one before (None: always one), the sum of log f and the final
+    (var level, cov, var trend)."""
+
+    steps: tuple[int, ...] | None
+    f: tuple[float, ...]
+    kl: tuple[float, ...]
+    kt: tuple[float, ...]
+    logdet: float
+    variances: tuple[float, float, float]
+
+
+@lru_cache(maxsize=64)
+def _gains(pattern: tuple[tuple[int, float], ...], model: _Model) -> tuple[_Gains, ...]:
+    """The filter's variances depend on when figures came and how much of its sub-period each
+    covers (`pattern`: (sub-period, weight) per figure), not on the values: goals whose
+    figures came alike share them (pure, and most of the filter's arithmetic). One per
+    drift ratio of the grid."""
+    return tuple(_gains_of(pattern, dyn) for dyn, _ in _grid(model))
+
+
+def _gains_of(pattern: tuple[tuple[int, float], ...], dyn: tuple[float, float, float, float]) -> _Gains:
     q, qs, p0, phi = dyn
-    t_prev, level, w0 = ys[0]
-    trend, pl, c, pt, ss, logdet = 0.0, 1 / w0, 0.0, p0, 0.0, 0.0
-    for t, y, w in ys[1:]:
-        for _ in range(t - t_prev):  # one sub-period ahead: the level moves by the trend
-            level, trend = level + trend, phi * trend
-            pl, c, pt = pl + 2 * c + pt + q, phi * (c + pt), phi * phi * pt + qs
-        t_prev, f, v = t, pl + 1 / w, y - level
-        ss, logdet = ss + v * v / f, logdet + math.log(f)
+    phi2, log = phi * phi, math.log
+    t_prev, w0 = pattern[0]
+    pl, c, pt, logdet = 1 / w0, 0.0, p0, 0.0
+    steps, fs, kls, kts = [], [], [], []
+    for t, w in pattern[1:]:
+        for _ in range(t - t_prev):
+            pl, c, pt = pl + 2 * c + pt + q, phi * (c + pt), phi2 * pt + qs
+        steps.append(t - t_prev)
+        t_prev, f = t, pl + 1 / w
+        logdet = logdet + log(f)
         kl, kt = pl / f, c / f
-        level, trend, pl, c, pt = level + kl * v, trend + kt * v, pl * (1 - kl), c * (1 - kl), pt - kt * c
-    return ss, logdet, len(ys) - 1, (level, trend, pl, c, pt)
+        pl, c, pt = pl * (1 - kl), c * (1 - kl), pt - kt * c
+        fs.append(f)
+        kls.append(kl)
+        kts.append(kt)
+    every = all(step == 1 for step in steps)
+    return _Gains(None if every else tuple(steps), tuple(fs), tuple(kls), tuple(kts), logdet, (pl, c, pt))
 
 
 def _remaining(state, dyn, r, rest, log) -> tuple[float, float]:
     """Of sum(share * value) over what is still to come: mean and variance on the linear
     scale; log(mean) and variance / mean^2 on the log scale (no overflow either way)."""
     q, qs, _, phi = dyn
+    phi2, qr, qsr = phi * phi, q * r, qs * r
     level, trend, pl, c, pt = state
     ahead = [(level, pl * r, c * r)]  # (mean, var, cov with the trend) of the level h ahead
     pl, c, pt = pl * r, c * r, pt * r
     for _ in range(max(h for h, _ in rest)):
         level, trend = level + trend, phi * trend
-        pl, c, pt = pl + 2 * c + pt + q * r, phi * (c + pt), phi * phi * pt + qs * r
+        pl, c, pt = pl + 2 * c + pt + qr, phi * (c + pt), phi2 * pt + qsr
         ahead.append((level, pl, c))
-    reach = [sum(phi**i for i in range(d)) for d in range(len(ahead))]  # a trend's effect d later
+    reach = _reach(phi, len(ahead))
     # Values i < j (rest is in order of h): cov = var_i + cov_i(level, trend) * reach[h_j - h_i];
     # a value's own variance adds the noise r.
     hs, m = [h for h, _ in rest], len(rest)
@@ -315,17 +383,31 @@ def _remaining(state, dyn, r, rest, log) -> tuple[float, float]:
         var = 0.0
         for i, (hi, ai) in enumerate(rest):
             v, cv = ahead[hi][1], ahead[hi][2]
-            var += ai * (ai * (v + r) + 2 * sum(aj * (v + cv * reach[hj - hi]) for hj, aj in rest[i + 1:]))
+            var += ai * (ai * (v + r) + 2 * sum([aj * (v + cv * reach[hj - hi]) for hj, aj in rest[i + 1:]]))
         return sum(a * ahead[h][0] for h, a in rest), var
-    logs = [math.log(a) + ahead[h][0] + min(_V_MAX, ahead[h][1] + r) / 2 for h, a in rest]
+    cap = _V_MAX
+    logs = [math.log(a) + ahead[h][0] + min(cap, ahead[h][1] + r) / 2 for h, a in rest]
     top = max(logs)
     mu = [math.exp(x - top) for x in logs]
     var, expm1 = 0.0, math.expm1
-    for i in range(m):
-        hi, v, cv = hs[i], ahead[hs[i]][1], ahead[hs[i]][2]
-        row = sum(mu[j] * expm1(min(_V_MAX, v + cv * reach[hs[j] - hi])) for j in range(i + 1, m))
-        var += mu[i] * (mu[i] * expm1(min(_V_MAX, v + r)) + 2 * row)
+    for i in range(m):  # O(m^2) in exp: the inner sum as a flat comprehension, min() written out
+        hi, mi = hs[i], mu[i]
+        _, v, cv = ahead[hi]
+        row = sum([mj * expm1(x if (x := v + cv * reach[hj - hi]) < cap else cap)
+                   for mj, hj in zip(mu[i + 1:], hs[i + 1:])])
+        x = v + r
+        var += mi * (mi * expm1(x if x < cap else cap) + 2 * row)
     return top + math.log(sum(mu)), var / sum(mu) ** 2
+
+
+def _reach(phi: float, count: int) -> tuple[float, ...]:
+    """reach[d] = 1 + phi + ... + phi^(d-1), a trend's effect d sub-periods later, for d < count."""
+    return _reaches(phi, -(-count // 64) * 64)
+
+
+@lru_cache(maxsize=16)  # pure; two persistences in use, a few horizons
+def _reaches(phi: float, count: int) -> tuple[float, ...]:
+    return tuple(sum(phi**i for i in range(d)) for d in range(count))
 
 
 def ratio(*, numerator: Sequence[float | None], denominator: Sequence[float | None], periods: int,

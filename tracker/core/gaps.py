@@ -10,13 +10,14 @@ ones before it. A metric without a grace is never due.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from tracker.core.goals import Aggregation, Goal, Metric
-from tracker.core.periods import Granularity, Period, Span, periods_of
+from tracker.core.periods import Granularity, Period, Span, periods_of, starts_of
 from tracker.core.readings import Reading
 
 
@@ -44,7 +45,8 @@ def missing(
         present = have.get(name, _NONE).get(spec.granularity, _NONE)
         late = []
         for window in windows:
-            due_here = [p for p in periods_of(window, spec.granularity) if p.start <= due.start]
+            # the periods started by the last due one's start (they are in order)
+            due_here = periods_of(window, spec.granularity)[: bisect_right(starts_of(window, spec.granularity), due.start)]
             if spec.aggregation is Aggregation.LAST:
                 seen = [i for i, p in enumerate(due_here) if p.start in present]
                 due_here = due_here[seen[-1] + 1:] if seen else due_here
@@ -67,8 +69,13 @@ def present(readings: Mapping[str, Sequence[Reading]]) -> dict[str, dict[Granula
     periods (a date hashes in C, a Period in Python)."""
     out: dict[str, dict[Granularity, set[date]]] = {}
     for name, rows in readings.items():
+        periods = [r.period for r in rows]
+        kinds = {p.granularity for p in periods}
+        if len(kinds) == 1:  # a metric has one granularity: one set, made in C
+            out[name] = {kinds.pop(): {p.start for p in periods}}
+            continue
         starts: dict[Granularity, set[date]] = {}
-        for r in rows:
-            starts.setdefault(r.period.granularity, set()).add(r.period.start)
+        for p in periods:
+            starts.setdefault(p.granularity, set()).add(p.start)
         out[name] = starts
     return out

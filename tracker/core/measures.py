@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 
 from tracker.core.goals import Aggregation, Goal, Metric
-from tracker.core.periods import Period, Span
+from tracker.core.periods import Granularity, Period, Span
 from tracker.core.readings import Reading
 
 
@@ -30,11 +30,8 @@ class Measure:
 
 def in_window(readings: Sequence[Reading], window: Span, visible_until: date) -> list[Reading]:
     """Readings of periods inside the window that start on or before the as-of day."""
-    return [
-        r
-        for r in readings
-        if window.start <= r.period.start and r.period.end <= window.end and r.period.start <= visible_until
-    ]
+    first, end = window.start, window.end
+    return [r for r in readings if first <= (p := r.period).start <= visible_until and p.end <= end]
 
 
 def measure(
@@ -53,31 +50,38 @@ def measure(
     rows = in_window(readings.get(goal.metric, ()), window, visible_until)
     if not rows:
         return None
-    by_period = latest_per_period(rows)
-    last = max(by_period)
+    chosen = _latest(rows)
+    last = chosen[max(chosen)]
     if metrics[goal.metric].aggregation is Aggregation.LAST:
-        return Measure(by_period[last], last.end, "stock")
-    return Measure(sum(by_period.values(), Decimal(0)), last.end, "flow")
+        return Measure(last.value, last.period.end, "stock")
+    return Measure(sum([r.value for r in chosen.values()], Decimal(0)), last.period.end, "flow")
 
 
 def _rate(numerators: list[Reading], denominators: list[Reading]) -> Measure | None:
-    top, bottom = latest_per_period(numerators), latest_per_period(denominators)
+    top, bottom = _latest(numerators), _latest(denominators)
     both = top.keys() & bottom.keys()
     if not both:
         return None
-    denominator = sum((bottom[p] for p in both), Decimal(0))
+    denominator = sum((bottom[p].value for p in both), Decimal(0))
     if denominator == 0:
         return None
-    numerator = sum((top[p] for p in both), Decimal(0))
-    return Measure(numerator / denominator, max(both).end, "rate")
+    numerator = sum((top[p].value for p in both), Decimal(0))
+    return Measure(numerator / denominator, top[max(both)].period.end, "rate")
 
 
 def latest_per_period(rows: Sequence[Reading]) -> dict[Period, Decimal]:
     """One value per period: the most recently recorded, whatever order rows came in."""
-    chosen = {row.period: row for row in rows}
+    return {row.period: row.value for row in _latest(rows).values()}
+
+
+def _latest(rows: Sequence[Reading]) -> dict[tuple[date, Granularity], Reading]:
+    """latest_per_period's readings, by (start, granularity): a Period's own fields, its
+    equality and hash, but hashed and compared in C (a Period's are Python functions)."""
+    chosen = {(row.period.start, row.period.granularity): row for row in rows}
     if len(chosen) < len(rows):  # the store gives one per period; other callers may not
         for row in rows:
-            held = chosen[row.period]
+            key = (row.period.start, row.period.granularity)
+            held = chosen[key]
             if (row.recorded_at, row.value) > (held.recorded_at, held.value):
-                chosen[row.period] = row
-    return {period: row.value for period, row in chosen.items()}
+                chosen[key] = row
+    return chosen

@@ -156,9 +156,7 @@ class Period:
 
     @property
     def end(self) -> date:
-        if self.granularity is Granularity.DAY:
-            return self.start + timedelta(days=1)
-        return _add_months(self.start, self.granularity.months)
+        return _end(self.start, self.granularity)
 
     @property
     def span(self) -> Span:
@@ -200,6 +198,13 @@ class Period:
 
     def elapsed_share(self, now: datetime, tz: ZoneInfo) -> float:
         return self.span.elapsed_share(now, tz)
+
+
+@lru_cache(maxsize=16_384)  # pure; read a few hundred thousand times a cycle, of a few thousand periods
+def _end(start: date, granularity: Granularity) -> date:
+    if granularity is Granularity.DAY:
+        return start + timedelta(days=1)
+    return _add_months(start, granularity.months)
 
 
 def _build(granularity: Granularity, parts: list[int], text: str) -> Period:
@@ -262,3 +267,9 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
 def periods_of(span: Span, granularity: Granularity) -> tuple[Period, ...]:
     """The periods of one granularity that start inside the span, as a tuple."""
     return tuple(span.periods(granularity))
+
+
+@lru_cache(maxsize=4096)  # pure; as periods_of
+def starts_of(span: Span, granularity: Granularity) -> tuple[date, ...]:
+    """The starts of periods_of(span, granularity), in order (for bisecting by day)."""
+    return tuple(p.start for p in periods_of(span, granularity))

@@ -11,11 +11,13 @@ give tracker.core.forecast the seasonal shape and the metric's own variation.
 from __future__ import annotations
 
 import pickle
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from hashlib import blake2b
 from threading import Lock
 from zoneinfo import ZoneInfo
@@ -23,8 +25,8 @@ from zoneinfo import ZoneInfo
 from tracker.core import forecast
 from tracker.core.goals import Aggregation, Goal, Metric
 from tracker.core.pace import share_due
-from tracker.core.periods import Period, Span, local_midnight, periods_of
-from tracker.core.readings import Reading, by_start
+from tracker.core.periods import Granularity, Period, Span, local_midnight, periods_of, starts_of
+from tracker.core.readings import Reading, Rows, by_start
 
 HISTORY_WINDOWS = 2  # earlier windows read for shape and variation; more adds little
 _LEAST_COVER = 0.02  # a figure known at its period's very start still says something
@@ -44,28 +46,41 @@ class Series:
 
     def observed(self) -> list[float | None]:
         """Values through the last period with data."""
-        last = max((i for i, v in enumerate(self.values) if v is not None), default=-1)
-        return self.floats()[: last + 1]
+        values = self.values
+        last = len(values)
+        while last and values[last - 1] is None:
+            last -= 1
+        return [None if v is None else float(v) for v in values[:last]]
 
 
 def series(rows: Sequence[Reading], window: Span, spec: Metric, today: date, tz: ZoneInfo) -> Series:
     """The window's periods with the latest value of each that has started by `today`."""
-    periods = periods_of(window, spec.granularity)
-    found = by_start(rows, spec.granularity)  # a period of the window starts inside it
-    last_start = min(today, window.end - timedelta(days=1))
-    values: list[Decimal | None] = []
-    last = None
-    for p in periods:
-        r = found.get(p.start) if p.start <= last_start else None
-        if r is None:
-            values.append(None)
-        else:
-            values.append(r.value)
-            last = r
-    if last is None:
+    remembered = rows.windows if isinstance(rows, Rows) else None  # a goal asks for a window 3-5 times
+    key = (window, spec.granularity, today, tz)
+    found = remembered.get(key) if remembered is not None else None
+    if found is None:
+        found = _series(rows, window, spec.granularity, today, tz)
+        if remembered is not None:
+            remembered[key] = found
+    return found
+
+
+def _series(rows: Sequence[Reading], window: Span, granularity: Granularity, today: date, tz: ZoneInfo) -> Series:
+    periods, starts = periods_of(window, granularity), starts_of(window, granularity)
+    found = by_start(rows, granularity)  # a period of the window starts inside it
+    # only periods started by `today` count (starts are in order)
+    readings = [found.get(start) for start in starts[: bisect_right(starts, min(today, window.end - _DAY))]]
+    if not any(readings):  # a Reading is true
         return Series(periods, (None,) * len(periods))
-    covered, through = _coverage(last, tz)
+    while readings[-1] is None:
+        readings.pop()
+    values = [None if r is None else r.value for r in readings]
+    values += [None] * (len(periods) - len(values))
+    covered, through = _coverage(readings[-1], tz)
     return Series(periods, tuple(values), covered, through)
+
+
+_DAY = timedelta(days=1)
 
 
 def _coverage(reading: Reading, tz: ZoneInfo) -> tuple[float, date]:
@@ -77,17 +92,19 @@ def _coverage(reading: Reading, tz: ZoneInfo) -> tuple[float, date]:
     return max(_LEAST_COVER, reading.period.elapsed_share(known, tz)), known.astimezone(tz).date()
 
 
-def plan_shares(goal: Goal, window: Span, periods: Sequence[Period], tz: ZoneInfo) -> list[float]:
+@lru_cache(maxsize=4096)  # pure; the goals of a catalog share a few windows and paces
+def plan_shares(pace: tuple[float, ...] | None, window: Span, granularity: Granularity,
+                tz: ZoneInfo) -> tuple[float, ...]:
     """Each period's share of the target by the goal's pace curve (they add up to 1)."""
-    cuts = [share_due(window, goal.pace, local_midnight(p.end, tz), tz) for p in periods]
-    return [b - a for a, b in zip([0.0, *cuts], cuts)]
+    cuts = [share_due(window, pace, local_midnight(p.end, tz), tz) for p in periods_of(window, granularity)]
+    return tuple(b - a for a, b in zip([0.0, *cuts], cuts))
 
 
 def _history(rows: Sequence[Reading], earlier: Sequence[Span], spec: Metric, today: date,
              tz: ZoneInfo) -> list[list[float | None]]:
     """Earlier windows' per-period values, oldest first; windows without data left out."""
-    found = [series(rows, span, spec, today, tz).floats() for span in earlier]
-    return [values for values in found if any(v is not None for v in values)]
+    found = [series(rows, span, spec, today, tz) for span in earlier]
+    return [window.floats() for window in found if window.through is not None]  # through: it has data
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +135,17 @@ def project(
         return _ratio(tuple(top.floats()), tuple(bottom.floats()), len(top.periods), _frozen(top_before),
                       _frozen(bottom_before), target, up)
     found, before = inputs(goal.metric)
-    shares = tuple(plan_shares(goal, question.window, found.periods, question.tz))
+    shares = plan_shares(goal.pace, question.window, metrics[goal.metric].granularity, question.tz)
     if metrics[goal.metric].aggregation is Aggregation.LAST:
         baseline = float(goal.baseline) if isinstance(goal.baseline, Decimal) else None
         return _level(tuple(found.observed()), _running(shares), baseline, target, up)
-    outlook = _cumulative(shares, tuple(found.observed()), found.covered, _frozen(before), target, up)
+    observed = tuple(found.observed())
+    outlook = _cumulative(shares, observed, found.covered, _frozen(before), target, up)
     floor = metrics[goal.metric].min
     if outlook is None or floor is None or floor < 0:
         return outlook
     # a flow that cannot go negative ends at least where it stands
-    known = sum(v for v in found.observed() if v is not None)
+    known = sum(v for v in observed if v is not None)
     return forecast.Forecast(outlook.probability, *(max(known, x) for x in (outlook.median, outlook.low, outlook.high)))
 
 

@@ -3,7 +3,7 @@ session (see `db.session`) owns the transaction, so a failed import writes nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from tracker.catalog.model import Catalog
 from tracker.core.periods import Period
-from tracker.core.readings import Reading, newest_known
+from tracker.core.readings import Reading, newest_known, reading
 from tracker.core.validation import check_jump, check_text, parse_known_since, validate
 from tracker.store.dbtypes import utc_to_db, value_parts
 from tracker.store.models import Actual
@@ -86,23 +86,6 @@ def history(db: Session, *, metric: str) -> Sequence[Actual]:
     """Every actual of a metric, revisions included, by period then revision."""
     query = select(Actual).where(Actual.metric == metric).order_by(Actual.period_start, Actual.revision)
     return db.execute(query).scalars().all()
-
-
-def _period_parser() -> Callable[[str], Period]:
-    return _memo(Period.parse)
-
-
-def _memo(parse: Callable[[object], object]) -> Callable[[object], object]:
-    """A per-call cache: labels and timestamps repeat across a million rows."""
-    cache: dict[object, object] = {}
-
-    def cached(value: object) -> object:
-        found = cache.get(value)
-        if found is None:
-            found = cache[value] = parse(value)
-        return found
-
-    return cached
 
 
 def import_rows(
@@ -192,15 +175,29 @@ def _readings(db: Session, metrics: Iterable[str], until: datetime, since: date 
     )
     cursor = connection.connection.driver_connection.cursor()
     cursor.execute(sql, params)
-    parse, instant = _period_parser(), _instant_parser()
-    rows: list[Reading] = []
+    # Labels and instants repeat across rows: each is parsed once, looked up inline (a
+    # function call per value cost as much as the fetch).
+    periods: dict[object, Period] = {}
+    instants: dict[object, datetime] = {}
+    parse, instant = Period.parse, _instant
+    rows: list[Reading] | None = None
     name = None
     while batch := cursor.fetchmany(_CHUNK):
         for metric, label, value, recorded_at, known in batch:
             if metric != name:
-                name, rows = metric, out.get(metric)  # type: ignore[assignment]
-            if rows is not None:
-                rows.append(Reading(metric, parse(label), Decimal(value), instant(recorded_at), instant(known)))
+                name, rows = metric, out.get(metric)
+            if rows is None:
+                continue
+            period = periods.get(label)
+            if period is None:
+                period = periods[label] = parse(label)
+            at = instants.get(recorded_at)
+            if at is None:
+                at = instants[recorded_at] = instant(recorded_at)
+            since = at if known == recorded_at else instants.get(known)  # equal keys, the same instant
+            if since is None:
+                since = instants[known] = instant(known)
+            rows.append(reading(name, period, Decimal(value), at, since))
     cursor.close()
     return out
 
@@ -222,10 +219,7 @@ def fingerprints(db: Session, *, metrics: Iterable[str], until: datetime, since:
     return found if not every else {name: found[name] for name in names if name in found}
 
 
-def _instant_parser() -> Callable[[object], datetime]:
-    """Stored instants to aware UTC (SQLite keeps them as fixed-width text)."""
-    def parse(value: object) -> datetime:
-        found = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-        return found.replace(tzinfo=timezone.utc) if found.tzinfo is None else found
-
-    return _memo(parse)
+def _instant(value: object) -> datetime:
+    """A stored instant as aware UTC (SQLite keeps them as fixed-width text)."""
+    found = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return found.replace(tzinfo=timezone.utc) if found.tzinfo is None else found
