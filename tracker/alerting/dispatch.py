@@ -10,13 +10,15 @@ there is one daemon per file. Decisions are tracker.core.grouping's, with their 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from tracker.alerting.groups import Group, collect
@@ -31,6 +33,7 @@ from tracker.delivery.formats import Notice, NoticeAlert, alertmanager, render_f
 from tracker.delivery.formats.notice import dump
 from tracker.store import db, silences
 from tracker.store.alert_tables import AlertGroup, AlertRow
+from tracker.store.models import StoreMeta
 
 if TYPE_CHECKING:
     from tracker.store.leadership import Fence
@@ -49,6 +52,7 @@ class DispatchResult:
     waiting: int = 0  # groups waiting out group_wait or group_interval
     next_due: datetime | None = None  # the earliest a waiting group can go
     muted: dict[str, int] = field(default_factory=dict)  # firing alerts held back: {"silenced": 1}
+    settled: Settled | None = field(default=None, repr=False, compare=False)  # what a next dispatch may reuse
 
     def wait_until(self, due: datetime | None) -> None:
         if due is not None:
@@ -66,6 +70,25 @@ def dispatch_pass(runtime: Runtime, *, now: datetime, fence: Fence | None = None
         if fence is not None:
             fence.check(session, now=runtime.now())
     return result
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A dispatch's decisions, for as long as they stand: while the groups' alerts stay as
+    they were (the caller knows), what receivers were told stays as it was (`told`: a token
+    every dispatch that writes replaces), the same silences are in force, and no group's
+    time comes (`until`: the earliest group_wait, group_interval or repeat_interval end;
+    None when no group has one), a dispatch decides the same and writes nothing."""
+
+    told: str | None
+    silences: tuple
+    at: datetime  # when it was decided: an earlier instant is decided afresh
+    until: datetime | None
+    result: DispatchResult
+
+    def stands(self, told: str | None, silences: tuple, now: datetime) -> bool:
+        return (self.told == told and self.silences == silences and self.at <= now
+                and (self.until is None or now < self.until))
 
 
 @dataclass
@@ -91,28 +114,66 @@ def alert_rows(session: Session) -> list[Any]:
 
 def dispatch(
     session: Session, *, plan: Plan, inhibit_rules: Sequence[InhibitRule], now: datetime, wait: bool = True,
-    prepared: Prepared | None = None,
+    prepared: Prepared | None = None, settled: Settled | None = None,
 ) -> DispatchResult:
     """Decides every group and queues the notifications due at `now`. `prepared`: the
-    rows' groups and inhibitions as they stand in this transaction, worked out before it."""
+    rows' groups and inhibitions as they stand in this transaction, worked out before it.
+    `settled`: the last dispatch's decisions, given when the caller knows that no alert
+    moved since in anything grouping reads; they are returned again, and nothing is read
+    or written, when they still stand (Settled.stands)."""
+    told_token = _told_token(session)
+    rules = silences.rules(session, now=now)
+    in_force = tuple(sorted((r.id, r.ends_at, repr(r.matchers)) for r in rules))
+    if settled is not None and settled.stands(told_token, in_force, now):
+        return replace(settled.result, muted=dict(settled.result.muted), settled=settled)
     if prepared is None:
         prepared = prepare(alert_rows(session), plan=plan, inhibit_rules=inhibit_rules)
     rows, groups = prepared.rows, prepared.groups
     told = {(g.receiver, g.group_key): g for g in session.execute(select(AlertGroup)).scalars()}
-    muted = with_silences(prepared.inhibited, rows, silences=silences.rules(session, now=now), now=now)
+    muted = with_silences(prepared.inhibited, rows, silences=rules, now=now)
     result = DispatchResult()
     for row in rows:
         if row.state == FIRING and row.fingerprint in muted:
             name = kind(muted[row.fingerprint])
             result.muted[name] = result.muted.get(name, 0) + 1
+    wrote = False
     for where in sorted(told.keys() - groups.keys()):
         session.delete(told[where])  # its route or its alerts are gone: nobody is left to tell
+        wrote = True
     batches = Batches()
+    until: datetime | None = None
     for where, group in sorted(groups.items()):
-        _decide(session, group, told.get(where), plan=plan, muted=muted, now=now, wait=wait, result=result,
-                batches=batches)
+        due = _decide(session, group, told.get(where), plan=plan, muted=muted, now=now, wait=wait, result=result,
+                      batches=batches)
+        if due is _WROTE:
+            wrote = True
+        elif due is not None:
+            until = due if until is None else min(until, due)
     batches.queue(session, now=now)
+    if wrote:
+        _new_told_token(session)  # and the next dispatch decides afresh
+    else:
+        result.settled = Settled(told_token, in_force, now, until, replace(result, muted=dict(result.muted)))
     return result
+
+
+_TOLD_KEY = "told_token"  # replaced by every dispatch that writes what receivers were told
+_WROTE: Any = object()  # _decide's answer when it wrote
+
+
+def _told_token(session: Session) -> str | None:
+    query = select(StoreMeta.value).where(StoreMeta.key == _TOLD_KEY)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()  # dispatches queue, so a settled one saw every write before it
+    return session.execute(query).scalar()
+
+
+def _new_told_token(session: Session) -> None:
+    token = uuid.uuid4().hex
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = upsert(StoreMeta.__table__).values(key=_TOLD_KEY, value=token)
+    session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": token}))
 
 
 BATCH_SIZE = 64  # alerts per POST to Alertmanager's API, as Prometheus's notifier sends them
@@ -168,14 +229,16 @@ def _told(row: AlertGroup | None) -> Told | None:
 def _decide(
     session: Session, group: Group, row: AlertGroup | None, *, plan: Plan, muted: dict[str, str], now: datetime,
     wait: bool, result: DispatchResult, batches: Batches,
-) -> None:
+) -> Any:
+    """Decides one group and writes what follows; returns _WROTE, or when the group's
+    decision could next change by time alone (None: not by time)."""
     members = _members(group, row, muted)
     decision = needs_notify(_told(row), members, timing=plan.timing(group.route),
                             send_resolved=group.route.send_resolved, now=now, wait=wait)
     if not (decision.notify or decision.record):
         if decision.waiting:
             result.wait_until(decision.due)
-        return
+        return decision.due
     still_muted = frozenset(fp for fp, r in group.alerts.items() if r.state == FIRING and fp in muted)
     batched = decision.notify and plan.refreshes(group.receiver)
     notice = _notice(session, group, members, decision, plan, now) if decision.notify else None
@@ -188,7 +251,7 @@ def _decide(
     if not believed.firing:
         if row is not None:
             session.delete(row)  # the receiver believes nothing of it fires: the group is over
-        return
+        return _WROTE
     row = row or AlertGroup(receiver=group.receiver, group_key=group.key, group_id=group.id, first_notified_at=now,
                             notified_at=now, reason=decision.reason)
     row.labels, row.firing, row.resolved = group.labels, sorted(believed.firing), sorted(believed.resolved)
@@ -196,6 +259,7 @@ def _decide(
     session.add(row)
     if batched:
         batches.waiting.setdefault(group.receiver, []).append(row)
+    return _WROTE
 
 
 def _notice(session: Session, group: Group, members: Members, decision: GroupDecision, plan: Plan,
@@ -244,6 +308,20 @@ def _notice_alert(row: Any, reason: str, now: datetime) -> NoticeAlert:
     return NoticeAlert(
         fingerprint=row.fingerprint, rule=row.rule, severity=row.severity, subject=row.subject, title=row.title,
         state="firing" if firing else "resolved", reason=reason if firing else "resolved", summary=row.summary,
-        labels=row.labels, evaluation=row.evaluation, starts_at=row.starts_at,
+        labels=row.labels, evaluation=_as_held(row.evaluation, row.last_held_at), starts_at=row.starts_at,
         ends_at=None if firing else (row.ends_at or now),
     )
+
+
+def _as_held(evaluation: dict, held: datetime | None) -> dict:
+    """A goal alert's status object as of the last cycle its condition held. The row keeps
+    the object it was written with while its verdict is reused (the cycle does not rewrite
+    an unchanged verdict), whose `evaluated_at` is when the verdict was judged; the
+    notification says, as a fresh verdict would, the instant it last held (`last_held_at`)."""
+    stamp = evaluation.get("evaluated_at") if isinstance(evaluation, dict) else None
+    if not isinstance(stamp, str) or held is None:
+        return evaluation
+    judged = datetime.fromisoformat(stamp)
+    if judged.tzinfo is None or judged == held:
+        return evaluation
+    return {**evaluation, "evaluated_at": held.astimezone(judged.tzinfo).isoformat()}

@@ -43,15 +43,27 @@ class _Judged(NamedTuple):
 
 class Remembered:
     """The verdicts of the last cycle with the inputs they came from, for one catalog (a
-    reload starts afresh). Used by one cycle at a time."""
+    reload starts afresh). Used by one cycle at a time.
+
+    A remembered verdict is handed out as a copy with the new `evaluated_at`; `verdict`
+    gives the object it was copied from, the same object for as long as the verdict is
+    reused, so that what a cycle derives from a verdict (its alerts' matches) can be kept
+    with it. `alerting` is the alert cycle's own memory of its last write
+    (tracker.alerting.cycle owns its form), forgotten with the verdicts."""
 
     def __init__(self) -> None:
         self.catalog: Catalog | None = None
         self.judged: dict[str, _Judged] = {}
         self.reused = 0  # goals taken from the last cycle by the last call (for benchmarks and logs)
+        self.alerting: object | None = None
 
     def forget(self) -> None:
-        self.catalog, self.judged = None, {}
+        self.catalog, self.judged, self.alerting = None, {}, None
+
+    def verdict(self, goal: str) -> Evaluation | None:
+        """The verdict as judged from its inputs (its `evaluated_at` is that cycle's), or None."""
+        found = self.judged.get(goal)
+        return None if found is None else found.evaluation
 
 
 def evaluate_from_db(
