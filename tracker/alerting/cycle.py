@@ -27,7 +27,7 @@ import structlog
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from tracker.alerting.dispatch import Prepared, Settled, dispatch, prepare
+from tracker.alerting.dispatch import Prepared, Settled, dispatch, draft, prepare
 from tracker.alerting.muting import inhibition
 from tracker.catalog.model import plan_for
 from tracker.collectors.health import failing_sources
@@ -102,20 +102,24 @@ def evaluate_cycle(
             alerts, prepared = memory.alerts, carried  # type: ignore[union-attr]
         # The last dispatch's decisions stand while nothing grouping reads has moved.
         settled = memory.settled if carried is not None and not planned.regroups else None
+        # Decided and rendered here, so that the write transaction only writes (a group's
+        # first notification can carry every alert).
+        drafted = draft(session, plan=routing, inhibit_rules=inhibit_rules, now=now, prepared=prepared,
+                        settled=settled, planned=_PlannedColumns(planned))
     result = CycleResult(evaluations=list(evaluations))
     began = time.monotonic()
     with db.session(runtime.engine, write=True) as session:
         done = update_alerts(session, matches=matches, rules=rules, now=now, result=result, planned=planned)
         current = done is planned
         sent = dispatch(session, plan=routing, inhibit_rules=inhibit_rules, now=now,
-                        prepared=prepared if current else None, settled=settled if current else None)
+                        prepared=prepared if current else None, drafted=drafted if current else None)
         result.queued, result.waiting, result.next_due, result.suppressed = (
             sent.queued, sent.waiting, sent.next_due, sent.muted
         )
         if fence is not None:
             fence.check(session, now=runtime.now())
     result.write_seconds = time.monotonic() - began
-    if judge is None:
+    if judge is None:  # this cycle's write stands: the next may build on it
         runtime.remembered.alerting = _Memory(
             catalog=catalog, version=done.version + 1, matches=kept, content={m.fingerprint: m for m in matches},
             alerts=alerts if current else None, prepared=prepared if current else None,
@@ -216,6 +220,26 @@ def _after(rows: Sequence[Any], plan: AlertPlan) -> dict[str, _Alert]:
         for fp in fps:
             found[fp].updated_at = found[fp].last_held_at = plan.now
     return found
+
+
+class _PlannedColumns:
+    """What the plan writes over each alert row it changes, by fingerprint (the columns'
+    names), for notifications drafted before it is written; indexed on first use (most
+    cycles notify nobody)."""
+
+    def __init__(self, plan: AlertPlan) -> None:
+        self.plan = plan
+        self.index: dict[str, dict[str, Any]] | None = None
+
+    def get(self, fp: str) -> dict[str, Any] | None:
+        if self.index is None:
+            plan, self.index = self.plan, {}
+            for values in (*plan.created, *plan.refreshed, *plan.moved_only):
+                self.index[values["fp"]] = {k: v for k, v in values.items() if k != "fp"}
+            for (reason, _), fps in plan.touched.items():
+                for one in fps:
+                    self.index[one] = {"reason": reason, "updated_at": plan.now, "last_held_at": plan.now}
+        return self.index.get(fp)
 
 
 def _carry(memory: _Memory | None, plan: AlertPlan, *, inhibit_rules: Sequence[InhibitRule],
