@@ -5,6 +5,7 @@ writes, step for step: the same alert states, groups, outbox rows and bodies."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -83,10 +84,20 @@ def test_a_remembering_cycle_writes_what_a_forgetting_one_writes(tmp_path: Path,
     options = {} if route == "per alert" else {"route": None}
     steady = make_runtime(_engine(tmp_path, "steady"), **options)
     fresh = make_runtime(_engine(tmp_path, "fresh"), **options)
+    kept_content = 0
+    for minutes in _step_both(steady, fresh):
+        assert _state(steady.engine) == _state(fresh.engine), minutes
+        kept_content += _kept(steady.engine)
+    assert kept_content > 0  # some rows kept the content of a verdict judged in an earlier cycle
+    assert _state(steady.engine)["outbox"]  # and notifications went out
+
+
+def _step_both(steady, fresh) -> Iterator[int]:  # type: ignore[no-untyped-def]
+    """STEPS on both runtimes, `fresh` forgetting before each cycle; yields after each
+    cycle (its minutes), the cycles' outcomes checked equal."""
     for runtime in (steady, fresh):
         for figure in FIGURES:
             _record(runtime, *figure, at=START)
-    kept_content = 0
     for change, minutes in STEPS:
         now = START + timedelta(minutes=minutes)
         for runtime in (steady, fresh):
@@ -95,12 +106,8 @@ def test_a_remembering_cycle_writes_what_a_forgetting_one_writes(tmp_path: Path,
             elif change:
                 _record(runtime, *change[1:], at=now)
         fresh.remembered.forget()
-        outcomes = [_outcome(evaluate_cycle(runtime, now=now)) for runtime in (steady, fresh)]
-        assert outcomes[0] == outcomes[1], (change, minutes)
-        assert _state(steady.engine) == _state(fresh.engine), (change, minutes)
-        kept_content += _kept(steady.engine)
-    assert kept_content > 0  # some rows kept the content of a verdict judged in an earlier cycle
-    assert _state(steady.engine)["outbox"]  # and notifications went out
+        assert _outcome(evaluate_cycle(steady, now=now)) == _outcome(evaluate_cycle(fresh, now=now)), minutes
+        yield minutes
 
 
 def _kept(engine) -> int:  # type: ignore[no-untyped-def]
@@ -206,18 +213,7 @@ def test_the_steady_cycle_on_either_database(engine, tmp_path: Path):
     """The remembering cycle on SQLite or PostgreSQL against a forgetting one on SQLite."""
     steady = make_runtime(engine, route=None)
     fresh = make_runtime(_engine(tmp_path, "fresh"), route=None)
-    for runtime in (steady, fresh):
-        for figure in FIGURES:
-            _record(runtime, *figure, at=START)
-    for change, minutes in STEPS:
-        now = START + timedelta(minutes=minutes)
-        for runtime in (steady, fresh):
-            if change and change[0] == "silence":
-                _silence(runtime, change[1], now)
-            elif change:
-                _record(runtime, *change[1:], at=now)
-        fresh.remembered.forget()
-        assert _outcome(evaluate_cycle(steady, now=now)) == _outcome(evaluate_cycle(fresh, now=now)), minutes
+    for minutes in _step_both(steady, fresh):
         assert _rows(steady.engine) == _rows(fresh.engine), minutes
 
 

@@ -3,11 +3,23 @@ the group notifications that are due (tracker.alerting.dispatch).
 
 Judging reads the database without a lock: it is most of a cycle's time, and a concurrent
 `tracker record` must not wait for it (SQLite has one writer). The alerts' changes are
-worked out from the rows as read then (AlertPlan), and written, and the notifications
-queued, in one short write transaction at the end: the plan applies when no other cycle has
-written alerts since (`alerts_version`), else the transaction steps the rows it reads itself.
+worked out from the rows as read then (AlertPlan), and so are the notifications, bodies
+rendered (dispatch.draft); both are written in one short write transaction at the end: the
+plan applies when no other cycle has written alerts since (`alerts_version`), else the
+transaction steps the rows it reads itself, and the draft when, besides, no dispatch wrote
+what receivers were told and the silences are the same, else it is drafted again inside.
 A crash leaves either the whole cycle or none of it, and a queued notification is never
 lost; the leader's fence is checked last inside the transaction.
+
+A daemon's cycle remembers its last write (_Memory, kept on store.judging.Remembered) while
+no other cycle writes alerts: a verdict judging reused keeps its matches, and an alert held
+by the match its row was written from keeps its content (title, summary, labels, the
+goal's status object): only last_held_at, updated_at and the reason move, one UPDATE per
+reason. So the stored status object's `evaluated_at` is when the verdict was judged from
+its inputs; the alert's last_held_at is when it last held, and a notification carries the
+object with that instant (dispatch._as_held), as the row would say had it been rewritten.
+Dispatch's groups are carried over, and its last decisions stand (dispatch.Settled) while
+no alert moved in anything grouping reads and no group's time has come.
 
 The decisions are the pure functions of `tracker.core.lifecycle`; this module reads and writes
 the rows around them in bulk (one statement per kind of change, not an object per alert), and
