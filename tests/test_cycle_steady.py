@@ -57,7 +57,8 @@ def _state(engine) -> dict:  # type: ignore[no-untyped-def]
             "SELECT receiver, group_key, group_id, labels, firing, resolved, first_notified_at, notified_at, reason,"
             " outbox_id FROM alert_groups ORDER BY 1, 2"))]
         sent = [tuple(r) for r in connection.execute(text(
-            "SELECT id, receiver, fingerprint, subject, event, reason, body, created_at, state FROM outbox ORDER BY id"))]
+            "SELECT id, receiver, fingerprint, subject, event, reason, body, created_at, state FROM outbox"
+            " ORDER BY id"))]
     return {"alerts": alerts, "groups": groups, "outbox": sent}
 
 

@@ -356,15 +356,15 @@ def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[R
             plan.pending += row.state == PENDING
             plan.firing += row.state == FIRING
             continue
-        _step_one(plan, row, match, rule, for_, kept, now)
+        _step_one(plan, fp, row, match, rule, for_, kept, now)
     if session.get_bind().dialect.name == "sqlite":
         plan.stored = {name: [_stored(v) for v in batch] for name, batch in
                        (("created", plan.created), ("refreshed", plan.refreshed), ("moved_only", plan.moved_only))}
     return plan
 
 
-def _step_one(plan: AlertPlan, row: Any, match: Match | None, rule: Rule | None, for_: timedelta, kept: bool,
-              now: datetime) -> None:
+def _step_one(plan: AlertPlan, fp: str, row: Any, match: Match | None, rule: Rule | None, for_: timedelta,
+              kept: bool, now: datetime) -> None:
     """One alert through the lifecycle, into the plan; `kept`: its row holds this match's content."""
     before = row.state if row is not None else INACTIVE
     previous = AlertState() if row is None else AlertState(row.state, row.active_since, row.starts_at,
@@ -377,9 +377,9 @@ def _step_one(plan: AlertPlan, row: Any, match: Match | None, rule: Rule | None,
     plan.resolved += new.state == RESOLVED and before != RESOLVED
     if match is None and new == previous:
         return  # nothing holds and nothing moved: no write
-    values = {"fp": row.fingerprint if row is not None else match.fingerprint, "state": new.state,  # type: ignore[union-attr]
-              "reason": moved.reason, "updated_at": now, "active_since": new.active_since,
-              "starts_at": new.starts_at, "ends_at": new.ends_at, "last_held_at": new.last_held_at}
+    values = {"fp": fp, "state": new.state, "reason": moved.reason, "updated_at": now,
+              "active_since": new.active_since, "starts_at": new.starts_at, "ends_at": new.ends_at,
+              "last_held_at": new.last_held_at}
     plan.regroups = plan.regroups or row is None or (new.state, new.starts_at, new.ends_at) != (
         previous.state, previous.starts_at, previous.ends_at)
     if match is not None and not kept:
