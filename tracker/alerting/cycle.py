@@ -247,7 +247,7 @@ class _PlannedColumns:
         if self.index is None:
             plan, self.index = self.plan, {}
             for values in (*plan.created, *plan.refreshed, *plan.moved_only):
-                self.index[values["fp"]] = {k: v for k, v in values.items() if k != "fp"}
+                self.index[values["fp"]] = values  # its "fp" is the fingerprint: read by nobody
             for (reason, _), fps in plan.touched.items():
                 for one in fps:
                     self.index[one] = {"reason": reason, "updated_at": plan.now, "last_held_at": plan.now}

@@ -384,10 +384,17 @@ def _queued(group: Group, notice: Notice, plan: Plan) -> _Queue:
 
 
 class _Planned:
-    """An alert row as a not yet written plan leaves it (attribute access, as a row's)."""
+    """An alert row as a not yet written plan leaves it: the plan's columns, else the row's
+    as read (none for an alert the plan creates)."""
 
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+    def __init__(self, fingerprint: str, row: Any, changes: dict[str, Any]) -> None:
+        self.fingerprint, self._row, self._changes = fingerprint, row, changes
+
+    def __getattr__(self, name: str) -> Any:
+        changes = self.__dict__["_changes"]
+        if name in changes:
+            return changes[name]
+        return getattr(self.__dict__["_row"], name)
 
 
 def _full_rows(session: Session, fingerprints: list[str], planned: Any) -> dict[str, Any]:
@@ -400,8 +407,7 @@ def _full_rows(session: Session, fingerprints: list[str], planned: Any) -> dict[
     for fp in fingerprints:
         changes = planned.get(fp)
         if changes is not None:
-            values = dict(found[fp]._mapping) if fp in found else {}
-            found[fp] = _Planned({**values, **changes, "fingerprint": fp})
+            found[fp] = _Planned(fp, found.get(fp), changes)
     return found
 
 
