@@ -3,11 +3,23 @@ the group notifications that are due (tracker.alerting.dispatch).
 
 Judging reads the database without a lock: it is most of a cycle's time, and a concurrent
 `tracker record` must not wait for it (SQLite has one writer). The alerts' changes are
-worked out from the rows as read then (AlertPlan), and written, and the notifications
-queued, in one short write transaction at the end: the plan applies when no other cycle has
-written alerts since (`alerts_version`), else the transaction steps the rows it reads itself.
+worked out from the rows as read then (AlertPlan), and so are the notifications, bodies
+rendered (dispatch.draft); both are written in one short write transaction at the end: the
+plan applies when no other cycle has written alerts since (`alerts_version`), else the
+transaction steps the rows it reads itself, and the draft when, besides, no dispatch wrote
+what receivers were told and the silences are the same, else it is drafted again inside.
 A crash leaves either the whole cycle or none of it, and a queued notification is never
 lost; the leader's fence is checked last inside the transaction.
+
+A daemon's cycle remembers its last write (_Memory, kept on store.judging.Remembered) while
+no other cycle writes alerts: a verdict judging reused keeps its matches, and an alert held
+by the match its row was written from keeps its content (title, summary, labels, the
+goal's status object): only last_held_at, updated_at and the reason move, one UPDATE per
+reason. So the stored status object's `evaluated_at` is when the verdict was judged from
+its inputs; the alert's last_held_at is when it last held, and a notification carries the
+object with that instant (dispatch._as_held), as the row would say had it been rewritten.
+Dispatch's groups are carried over, and its last decisions stand (dispatch.Settled) while
+no alert moved in anything grouping reads and no group's time has come.
 
 The decisions are the pure functions of `tracker.core.lifecycle`; this module reads and writes
 the rows around them in bulk (one statement per kind of change, not an object per alert), and
@@ -27,10 +39,12 @@ import structlog
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from tracker.alerting.dispatch import alert_rows, dispatch, prepare
+from tracker.alerting.dispatch import Prepared, Settled, dispatch, draft, prepare
+from tracker.alerting.muting import inhibition
 from tracker.catalog.model import plan_for
 from tracker.collectors.health import failing_sources
-from tracker.core.lifecycle import FIRING, INACTIVE, PENDING, RESOLVED, AlertState, step
+from tracker.core.inhibition import InhibitRule
+from tracker.core.lifecycle import FIRING, INACTIVE, PENDING, RESOLVED, AlertState, step, still
 from tracker.core.rules import Match, Rule, SourceHealth, goal_matches, source_matches
 from tracker.core.verdict import Evaluation
 from tracker.store import db, judging
@@ -76,59 +90,196 @@ def evaluate_cycle(
     raises LeaseLost and the whole cycle's writes are rolled back."""
     catalog = runtime.catalog
     rules = catalog.effective_rules()
+    memory = _recall(runtime, judge)  # out of reach until this cycle has committed
     with db.session(runtime.engine) as session:  # reads only: writers go on meanwhile
         if sources is None:
             sources = failing_sources(session, catalog=catalog)
+        caps = {goal.id: goal.severity for goal in catalog.goals}
+        kept: dict[str, tuple[Evaluation, list[Match]]] = {}
         if judge is None:
-            evaluations = judging.evaluate_from_db(session, catalog=catalog, now=now, remembered=runtime.remembered)
+            remembered = runtime.remembered
+            evaluations = judging.evaluate_from_db(session, catalog=catalog, now=now, remembered=remembered)
+            matches = _goal_matches(evaluations, rules, caps, remembered, memory, kept)
         else:
             evaluations = judge(session, catalog=catalog, now=now)
-        caps = {goal.id: goal.severity for goal in catalog.goals}
-        matches = goal_matches(evaluations, rules, caps)
+            matches = goal_matches(evaluations, rules, caps)
         matches += source_matches(sources, rules)
-        planned = plan_alerts(session, matches=matches, rules=rules, now=now)
+        planned = plan_alerts(session, matches=matches, rules=rules, now=now, known=memory)
         routing, inhibit_rules = plan_for(catalog, runtime.settings), catalog.effective_inhibit_rules()
-        prepared = prepare(_after(alert_rows(session), planned), plan=routing, inhibit_rules=inhibit_rules)
+        carried = _carry(memory, planned, inhibit_rules=inhibit_rules, now=now)
+        if carried is None:
+            alerts = _after(_alert_rows(session), planned)
+            prepared = prepare(alerts.values(), plan=routing, inhibit_rules=inhibit_rules)
+        else:
+            alerts, prepared = memory.alerts, carried  # type: ignore[union-attr]
+        # The last dispatch's decisions stand while nothing grouping reads has moved.
+        settled = memory.settled if carried is not None and not planned.regroups else None
+        # Decided and rendered here, so that the write transaction only writes (a group's
+        # first notification can carry every alert).
+        drafted = draft(session, plan=routing, inhibit_rules=inhibit_rules, now=now, prepared=prepared,
+                        settled=settled, planned=_PlannedColumns(planned))
     result = CycleResult(evaluations=list(evaluations))
     began = time.monotonic()
     with db.session(runtime.engine, write=True) as session:
         done = update_alerts(session, matches=matches, rules=rules, now=now, result=result, planned=planned)
+        current = done is planned
         sent = dispatch(session, plan=routing, inhibit_rules=inhibit_rules, now=now,
-                        prepared=prepared if done is planned else None)
+                        prepared=prepared if current else None, drafted=drafted if current else None)
         result.queued, result.waiting, result.next_due, result.suppressed = (
             sent.queued, sent.waiting, sent.next_due, sent.muted
         )
         if fence is not None:
             fence.check(session, now=runtime.now())
     result.write_seconds = time.monotonic() - began
-    if judge is None:  # after the alerts' transaction: the verdicts table is a cache
-        runtime.remembered.save(runtime.engine)
+    if judge is None:  # this cycle's write stands: the next may build on it
+        runtime.remembered.alerting = _Memory(
+            catalog=catalog, version=done.version + 1, matches=kept, content={m.fingerprint: m for m in matches},
+            alerts=alerts if current else None, prepared=prepared if current else None,
+            settled=sent.settled if current else None)
+        runtime.remembered.save(runtime.engine)  # after the alerts' transaction: the verdicts table is a cache
     for said in done.said:
         log.info(**said)
     log.info("alerts evaluated", goals=len(evaluations), matched=len(matches), written=done.written,
              pending=result.pending, firing=result.firing, resolved=result.resolved, queued=result.queued,
-             write_seconds=round(result.write_seconds, 3))
+             dispatched=settled is None or sent.settled is not settled, write_seconds=round(result.write_seconds, 3))
     return result
 
 
+@dataclass
+class _Memory:
+    """What this process's last cycle wrote, for the next one while no other cycle writes
+    alerts in between (`version`): which match each alert row's content was written from,
+    every alert row as it was left (`alerts`), dispatch's groups of them and the decisions
+    of its last dispatch. A verdict that judging reused (store.judging.Remembered) is the
+    same object cycle after cycle, and so are the matches made from it: an alert whose
+    match is the one its row was written from keeps its content, and only its state moves."""
+
+    catalog: Any
+    version: int  # alerts_version after the write
+    matches: dict[str, tuple[Evaluation, list[Match]]]  # by goal: the verdict as judged, its matches
+    content: dict[str, Match]  # by fingerprint: the match the row's content is from
+    alerts: dict[str, _Alert] | None  # by fingerprint: every alert row, its state and grouping columns
+    prepared: Prepared | None
+    settled: Settled | None
+
+
+def _recall(runtime: Runtime, judge: Judge | None) -> _Memory | None:
+    """The last cycle's memory, taken away: it is given back only once this cycle has
+    committed, so a cycle that fails leaves the next to read everything afresh."""
+    if judge is not None:
+        return None
+    remembered = runtime.remembered
+    memory, remembered.alerting = remembered.alerting, None
+    if not isinstance(memory, _Memory) or memory.catalog is not runtime.catalog:
+        return None
+    return memory
+
+
+def _goal_matches(evaluations: Sequence[Evaluation], rules: Sequence[Rule], caps: dict[str, str | None],
+                  remembered: judging.Remembered, memory: _Memory | None,
+                  kept: dict[str, tuple[Evaluation, list[Match]]]) -> list[Match]:
+    """Every goal's matches, made from each verdict as judged (`Remembered.verdict`, so a
+    stored status object's `evaluated_at` is when the verdict was judged from its inputs);
+    a reused verdict's are the ones made from it before. `kept` is filled for the next cycle."""
+    before = memory.matches if memory is not None else {}
+    found: list[Match] = []
+    for evaluation in evaluations:
+        verdict = remembered.verdict(evaluation.goal) or evaluation
+        known = before.get(evaluation.goal)
+        if known is None or known[0] is not verdict:
+            known = (verdict, goal_matches([verdict], rules, caps))
+        kept[evaluation.goal] = known
+        found += known[1]
+    return found
+
+
 class _Alert:
-    """An alert row as it will be once a plan is written (what dispatching reads)."""
+    """An alert row as it will be once a plan is written: what stepping, grouping and
+    muting read of it (not its title, summary or evaluation)."""
+
+    __slots__ = ("fingerprint", "subject", "rule", "severity", "state", "labels", "starts_at", "ends_at",
+                 "updated_at", "active_since", "last_held_at")
 
     def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+        for name in self.__slots__:
+            setattr(self, name, values.get(name))
+
+    def move(self, values: dict[str, Any]) -> None:
+        for name in _ALERT_FIELDS.intersection(values):
+            setattr(self, name, values[name])
 
 
-def _after(rows: Sequence[Any], plan: AlertPlan) -> list[_Alert]:
+_ALERT_FIELDS = frozenset(_Alert.__slots__)
+# What grouping and muting read (dispatch._GROUPING) and stepping (_STATE_COLUMNS).
+_READ = ("fingerprint", "subject", "rule", "severity", "state", "labels", "starts_at", "ends_at", "updated_at",
+         "active_since", "last_held_at")
+
+
+def _alert_rows(session: Session) -> list[Any]:
+    table = AlertRow.__table__
+    return list(session.execute(select(*[table.c[name] for name in _READ])))
+
+
+def _after(rows: Sequence[Any], plan: AlertPlan) -> dict[str, _Alert]:
     """The alert rows as read, with the plan's changes: what the write transaction will
     hold when the plan is still current there."""
-    found = {r.fingerprint: dict(r._mapping) for r in rows}
+    found = {r.fingerprint: _Alert(r._mapping) for r in rows}
     for values in (*plan.created, *plan.refreshed, *plan.moved_only):
-        alert = found.setdefault(values["fp"], {"fingerprint": values["fp"]})
-        alert.update((k, v) for k, v in values.items() if k in _GROUPED)
-    return [_Alert(v) for v in found.values()]
+        alert = found.get(values["fp"])
+        if alert is None:
+            alert = found[values["fp"]] = _Alert({"fingerprint": values["fp"]})
+        alert.move(values)
+    for fps in plan.touched.values():
+        for fp in fps:
+            found[fp].updated_at = found[fp].last_held_at = plan.now
+    return found
 
 
-_GROUPED = frozenset(("subject", "rule", "severity", "state", "labels", "starts_at", "ends_at", "updated_at"))
+class _PlannedColumns:
+    """What the plan writes over each alert row it changes, by fingerprint (the columns'
+    names), for notifications drafted before it is written; indexed on first use (most
+    cycles notify nobody)."""
+
+    def __init__(self, plan: AlertPlan) -> None:
+        self.plan = plan
+        self.index: dict[str, dict[str, Any]] | None = None
+
+    def get(self, fp: str) -> dict[str, Any] | None:
+        if self.index is None:
+            plan, self.index = self.plan, {}
+            for values in (*plan.created, *plan.refreshed, *plan.moved_only):
+                self.index[values["fp"]] = values  # its "fp" is the fingerprint: read by nobody
+            for (reason, _), fps in plan.touched.items():
+                for one in fps:
+                    self.index[one] = {"reason": reason, "updated_at": plan.now, "last_held_at": plan.now}
+        return self.index.get(fp)
+
+
+def _carry(memory: _Memory | None, plan: AlertPlan, *, inhibit_rules: Sequence[InhibitRule],
+           now: datetime) -> Prepared | None:
+    """The last cycle's groups with this plan's changes, when the plan was made from the
+    rows as the last cycle left them and moves no alert to another group (a new alert, new
+    labels or severity); else None (group every row afresh). Inhibition is worked out again
+    only when an alert's state moved."""
+    if memory is None or memory.alerts is None or memory.prepared is None or plan.version != memory.version:
+        return None
+    if plan.created:
+        return None
+    alerts = memory.alerts
+    for values in (*plan.refreshed, *plan.moved_only):
+        alert = alerts.get(values["fp"])
+        if alert is None or ("labels" in values and (values["labels"] != alert.labels
+                                                     or values["severity"] != alert.severity)):
+            return None
+    for values in (*plan.refreshed, *plan.moved_only):
+        alerts[values["fp"]].move(values)
+    for fps in plan.touched.values():
+        for fp in fps:
+            alerts[fp].updated_at = alerts[fp].last_held_at = now
+    prepared = memory.prepared
+    if plan.regroups and inhibit_rules:
+        return Prepared(prepared.rows, prepared.groups, inhibition(prepared.rows, inhibit_rules))
+    return prepared
 
 
 # What stepping an alert reads of its row: not its labels, summary or evaluation.
@@ -149,6 +300,13 @@ def _rows(session: Session, held: Iterable[str]) -> dict[str, Any]:
     return found
 
 
+def _known_rows(alerts: dict[str, _Alert], held: Iterable[str]) -> dict[str, Any]:
+    """_rows from the last cycle's memory of every row (no read)."""
+    found = {fp: a for fp, a in alerts.items() if a.state == PENDING or a.state == FIRING}
+    found.update((fp, alerts[fp]) for fp in held if fp in alerts)
+    return found
+
+
 @dataclass
 class AlertPlan:
     """One cycle's alert changes, worked out from the rows as read at `version`: the write
@@ -156,9 +314,13 @@ class AlertPlan:
     again from the rows it reads itself)."""
 
     version: int
+    now: datetime | None = None
     created: list[dict[str, Any]] = field(default_factory=list)
     refreshed: list[dict[str, Any]] = field(default_factory=list)  # matched: content and state
-    moved_only: list[dict[str, Any]] = field(default_factory=list)  # no longer matched, state moved
+    moved_only: list[dict[str, Any]] = field(default_factory=list)  # content as stored, state moved
+    # Held, content as stored, and nothing moved but last_held_at: by (reason, state), fingerprints.
+    touched: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    regroups: bool = False  # an alert was added, or its state, labels or severity moved
     pending: int = 0
     firing: int = 0
     resolved: int = 0
@@ -167,49 +329,79 @@ class AlertPlan:
 
     @property
     def written(self) -> int:
-        return len(self.created) + len(self.refreshed) + len(self.moved_only)
+        touched = sum(len(fps) for fps in self.touched.values())
+        return len(self.created) + len(self.refreshed) + len(self.moved_only) + touched
 
 
-def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[Rule], now: datetime) -> AlertPlan:
-    """Steps every alert that is held or active (the pure lifecycle); nothing is written."""
+def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[Rule], now: datetime,
+                known: _Memory | None = None) -> AlertPlan:
+    """Steps every alert that is held or active (the pure lifecycle); nothing is written.
+    `known`: the last cycle's memory, used when no other cycle wrote alerts since: the rows
+    as it left them, and an alert held by the match its row's content came from keeps it."""
     version = alerts_version(session)
     held = {m.fingerprint: m for m in matches}
-    rows = _rows(session, held.keys())
+    if known is not None and known.version == version and known.alerts is not None:
+        rows, content = _known_rows(known.alerts, held.keys()), known.content
+    else:
+        rows, content = _rows(session, held.keys()), {}
     by_name = {r.name: r for r in rules}
-    plan = AlertPlan(version)
+    plan = AlertPlan(version, now)
     for fp in sorted(held.keys() | rows.keys()):
         row, match = rows.get(fp), held.get(fp)
-        before = row.state if row is not None else INACTIVE
         rule = by_name.get(match.rule if match else row.rule)
-        previous = AlertState() if row is None else AlertState(row.state, row.active_since, row.starts_at,
-                                                                row.ends_at, row.last_held_at)
-        moved = step(previous, holds=match is not None, for_=rule.for_ if rule else timedelta(0),
-                     keep_firing_for=rule.keep_firing_for if rule else timedelta(0), now=now)
-        new = moved.state
-        plan.pending += new.state == PENDING
-        plan.firing += new.state == FIRING
-        plan.resolved += new.state == RESOLVED and before != RESOLVED
-        if match is None and new == previous:
-            continue  # nothing holds and nothing moved: no write
-        values = {"fp": fp, "state": new.state, "reason": moved.reason, "updated_at": now,
-                  "active_since": new.active_since, "starts_at": new.starts_at, "ends_at": new.ends_at,
-                  "last_held_at": new.last_held_at}
-        if match is not None:
-            values.update(severity=match.severity, condition=match.condition, title=match.title,
-                          summary=match.summary, labels=match.labels, evaluation=match.evaluation)
-            if row is None:
-                values.update(subject=match.subject, rule=match.rule)
-            (plan.refreshed if row is not None else plan.created).append(values)
-        else:
-            plan.moved_only.append(values)
-        if new.state != before and new.state in _LOGGED:
-            plan.said.append({"event": "alert " + new.state, "alert": match.rule if match else row.rule,
-                              "subject": match.subject if match else row.subject, "reason": moved.reason,
-                              "severity": match.severity if match else row.severity, "previous": before})
+        for_ = rule.for_ if rule else timedelta(0)
+        kept = row is not None and match is not None and content.get(fp) is match
+        reason = still(row.state, row.active_since, for_=for_, now=now) if kept else None
+        if reason is not None:  # the steady case: held as before, content as stored
+            plan.touched.setdefault((reason, row.state), []).append(fp)
+            plan.pending += row.state == PENDING
+            plan.firing += row.state == FIRING
+            continue
+        _step_one(plan, fp, row, match, rule, for_, kept, now)
     if session.get_bind().dialect.name == "sqlite":
         plan.stored = {name: [_stored(v) for v in batch] for name, batch in
                        (("created", plan.created), ("refreshed", plan.refreshed), ("moved_only", plan.moved_only))}
     return plan
+
+
+def _step_one(plan: AlertPlan, fp: str, row: Any, match: Match | None, rule: Rule | None, for_: timedelta,
+              kept: bool, now: datetime) -> None:
+    """One alert through the lifecycle, into the plan; `kept`: its row holds this match's content."""
+    before = row.state if row is not None else INACTIVE
+    previous = AlertState() if row is None else AlertState(row.state, row.active_since, row.starts_at,
+                                                            row.ends_at, row.last_held_at)
+    moved = step(previous, holds=match is not None, for_=for_,
+                 keep_firing_for=rule.keep_firing_for if rule else timedelta(0), now=now)
+    new = moved.state
+    plan.pending += new.state == PENDING
+    plan.firing += new.state == FIRING
+    plan.resolved += new.state == RESOLVED and before != RESOLVED
+    if match is None and new == previous:
+        return  # nothing holds and nothing moved: no write
+    values = {"fp": fp, "state": new.state, "reason": moved.reason, "updated_at": now,
+              "active_since": new.active_since, "starts_at": new.starts_at, "ends_at": new.ends_at,
+              "last_held_at": new.last_held_at}
+    plan.regroups = plan.regroups or row is None or (new.state, new.starts_at, new.ends_at) != (
+        previous.state, previous.starts_at, previous.ends_at)
+    if match is not None and not kept:
+        values.update(severity=match.severity, condition=match.condition, title=match.title,
+                      summary=match.summary, labels=match.labels, evaluation=match.evaluation)
+        if row is None:
+            values.update(subject=match.subject, rule=match.rule)
+        else:
+            plan.regroups = plan.regroups or (match.severity, match.labels) != (row.severity, _labels(row))
+        (plan.refreshed if row is not None else plan.created).append(values)
+    else:
+        plan.moved_only.append(values)
+    if new.state != before and new.state in _LOGGED:
+        plan.said.append({"event": "alert " + new.state, "alert": match.rule if match else row.rule,
+                          "subject": match.subject if match else row.subject, "reason": moved.reason,
+                          "severity": match.severity if match else row.severity, "previous": before})
+
+
+def _labels(row: Any) -> Any:
+    """A row's labels where they were read (the memory's rows; _rows does not read them)."""
+    return getattr(row, "labels", None)
 
 
 def update_alerts(
@@ -272,7 +464,8 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
 
 def _write(db: Session, plan: AlertPlan) -> None:
     """One executemany per kind of change: no ORM object or flush per row. On SQLite the
-    rows go to the driver already in stored form; PostgreSQL's through Core."""
+    rows go to the driver already in stored form; PostgreSQL's through Core. The alerts
+    that only held again are one UPDATE per reason and chunk of fingerprints."""
     table = AlertRow.__table__
     connection = db.connection()
     if plan.stored is not None:
@@ -287,6 +480,12 @@ def _write(db: Session, plan: AlertPlan) -> None:
             else:
                 sql = f"UPDATE alerts SET {', '.join(c + ' = ?' for c in columns)} WHERE fingerprint = ?"
                 cursor.executemany(sql, [(*(r[c] for c in columns), r["fp"]) for r in rows])
+        at = utc_to_db(plan.now, "sqlite") if plan.now is not None else None
+        for (reason, _), fps in plan.touched.items():
+            for start in range(0, len(fps), _CHUNK):
+                chunk = fps[start : start + _CHUNK]
+                cursor.execute(f"UPDATE alerts SET reason = ?, updated_at = ?, last_held_at = ?"
+                               f" WHERE fingerprint IN ({', '.join('?' * len(chunk))})", (reason, at, at, *chunk))
         cursor.close()
         return
     if plan.created:
@@ -297,6 +496,10 @@ def _write(db: Session, plan: AlertPlan) -> None:
     for batch in (plan.refreshed, plan.moved_only):
         if batch:
             connection.execute(by_fingerprint, batch)
+    for (reason, _), fps in plan.touched.items():
+        for start in range(0, len(fps), _CHUNK):
+            connection.execute(update(table).where(table.c.fingerprint.in_(fps[start : start + _CHUNK]))
+                               .values(reason=reason, updated_at=plan.now, last_held_at=plan.now))
 
 
 def open_alerts(db: Session) -> list[AlertRow]:

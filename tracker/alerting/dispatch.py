@@ -10,13 +10,15 @@ there is one daemon per file. Decisions are tracker.core.grouping's, with their 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from tracker.alerting.groups import Group, collect
@@ -30,7 +32,8 @@ from tracker.delivery import outbox
 from tracker.delivery.formats import Notice, NoticeAlert, alertmanager, render_for
 from tracker.delivery.formats.notice import dump
 from tracker.store import db, silences
-from tracker.store.alert_tables import AlertGroup, AlertRow
+from tracker.store.alert_tables import AlertGroup, AlertRow, OutboxRow
+from tracker.store.models import StoreMeta
 
 if TYPE_CHECKING:
     from tracker.store.leadership import Fence
@@ -49,6 +52,7 @@ class DispatchResult:
     waiting: int = 0  # groups waiting out group_wait or group_interval
     next_due: datetime | None = None  # the earliest a waiting group can go
     muted: dict[str, int] = field(default_factory=dict)  # firing alerts held back: {"silenced": 1}
+    settled: Settled | None = field(default=None, repr=False, compare=False)  # what a next dispatch may reuse
 
     def wait_until(self, due: datetime | None) -> None:
         if due is not None:
@@ -66,6 +70,25 @@ def dispatch_pass(runtime: Runtime, *, now: datetime, fence: Fence | None = None
         if fence is not None:
             fence.check(session, now=runtime.now())
     return result
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A dispatch's decisions, for as long as they stand: while the groups' alerts stay as
+    they were (the caller knows), what receivers were told stays as it was (`told`: a token
+    every dispatch that writes replaces), the same silences are in force, and no group's
+    time comes (`until`: the earliest group_wait, group_interval or repeat_interval end;
+    None when no group has one), a dispatch decides the same and writes nothing."""
+
+    told: str | None
+    silences: tuple
+    at: datetime  # when it was decided: an earlier instant is decided afresh
+    until: datetime | None
+    result: DispatchResult
+
+    def stands(self, told: str | None, silences: tuple, now: datetime) -> bool:
+        return (self.told == told and self.silences == silences and self.at <= now
+                and (self.until is None or now < self.until))
 
 
 @dataclass
@@ -91,28 +114,178 @@ def alert_rows(session: Session) -> list[Any]:
 
 def dispatch(
     session: Session, *, plan: Plan, inhibit_rules: Sequence[InhibitRule], now: datetime, wait: bool = True,
-    prepared: Prepared | None = None,
+    prepared: Prepared | None = None, settled: Settled | None = None, drafted: Draft | None = None,
 ) -> DispatchResult:
     """Decides every group and queues the notifications due at `now`. `prepared`: the
-    rows' groups and inhibitions as they stand in this transaction, worked out before it."""
+    rows' groups and inhibitions as they stand in this transaction, worked out before it.
+    `settled`: the last dispatch's decisions, given when the caller knows that no alert
+    moved since in anything grouping reads; they are returned again, and nothing is read
+    or written, when they still stand (Settled.stands). `drafted`: this dispatch worked
+    out before the transaction (`draft`, from the rows as they stand in it); it is written
+    as it is when what receivers were told and the silences are still as it read them."""
+    if drafted is not None and drafted.stands(session):
+        return drafted.write(session)
+    return draft(session, plan=plan, inhibit_rules=inhibit_rules, now=now, wait=wait, prepared=prepared,
+                 settled=settled, lock=True).write(session)
+
+
+def draft(
+    session: Session, *, plan: Plan, inhibit_rules: Sequence[InhibitRule], now: datetime, wait: bool = True,
+    prepared: Prepared | None = None, settled: Settled | None = None, planned: Any = None,
+    lock: bool = False,
+) -> Draft:
+    """Every group's decision at `now` and what follows from it, notification bodies
+    rendered, nothing written. `planned`: alert columns by fingerprint that a write not yet
+    made will give the rows (a cycle drafts before its write transaction); `lock`: inside
+    the transaction that writes it (PostgreSQL: dispatches queue on the told token)."""
+    told_token = _told_token(session, lock=lock)
+    rules = silences.rules(session, now=now)
+    in_force = tuple(sorted((r.id, r.ends_at, repr(r.matchers)) for r in rules))
+    out = Draft(told_token, in_force, now)
+    if settled is not None and settled.stands(told_token, in_force, now):
+        out.result = replace(settled.result, muted=dict(settled.result.muted), settled=settled)
+        return out
     if prepared is None:
         prepared = prepare(alert_rows(session), plan=plan, inhibit_rules=inhibit_rules)
     rows, groups = prepared.rows, prepared.groups
-    told = {(g.receiver, g.group_key): g for g in session.execute(select(AlertGroup)).scalars()}
-    muted = with_silences(prepared.inhibited, rows, silences=silences.rules(session, now=now), now=now)
-    result = DispatchResult()
+    told = {(g.receiver, g.group_key): g for g in session.execute(select(AlertGroup.__table__))}
+    muted = with_silences(prepared.inhibited, rows, silences=rules, now=now)
+    result = out.result
     for row in rows:
         if row.state == FIRING and row.fingerprint in muted:
             name = kind(muted[row.fingerprint])
             result.muted[name] = result.muted.get(name, 0) + 1
-    for where in sorted(told.keys() - groups.keys()):
-        session.delete(told[where])  # its route or its alerts are gone: nobody is left to tell
+    out.gone = sorted(told.keys() - groups.keys())  # their route or alerts are gone: nobody is left to tell
+    decided = [(group, told.get(where), _decision(group, told.get(where), plan=plan, muted=muted, now=now, wait=wait))
+               for where, group in sorted(groups.items())]
+    chosen = _full_rows(session, sorted({fp for _, _, (d, m) in decided if d.notify for fp in m.firing | m.resolved}),
+                        planned or {})
     batches = Batches()
-    for where, group in sorted(groups.items()):
-        _decide(session, group, told.get(where), plan=plan, muted=muted, now=now, wait=wait, result=result,
-                batches=batches)
-    batches.queue(session, now=now)
-    return result
+    until: datetime | None = None
+    for group, row, (decision, members) in decided:
+        if decision.notify or decision.record:
+            _follow(out, group, row, decision, members, plan=plan, muted=muted, chosen=chosen, batches=batches)
+        else:
+            if decision.waiting:
+                result.wait_until(decision.due)
+            if decision.due is not None:
+                until = decision.due if until is None else min(until, decision.due)
+    batches.queue(out, now=now)
+    if not out.writes:
+        result.settled = Settled(told_token, in_force, now, until, replace(result, muted=dict(result.muted)))
+    return out
+
+
+@dataclass
+class _Queue:
+    """One outbox row to insert, its body rendered."""
+
+    receiver: str
+    fingerprint: str
+    subject: str
+    event: str
+    reason: str
+    body: bytes
+    said: dict[str, Any]
+
+
+@dataclass
+class _Tell:
+    """What one receiver now believes of one group: its alert_groups row to write."""
+
+    receiver: str
+    group_key: str
+    group_id: str
+    labels: dict[str, str]
+    firing: list[str]
+    resolved: list[str]
+    reason: str
+    exists: bool
+    outbox: int | str | None  # the index of its _Queue, or the receiver whose last batch told it
+
+
+@dataclass
+class Draft:
+    """A dispatch worked out and not yet written (`draft`), with what it read."""
+
+    told_token: str | None
+    in_force: tuple
+    now: datetime
+    result: DispatchResult = field(default_factory=DispatchResult)
+    gone: list[tuple[str, str]] = field(default_factory=list)  # alert_groups rows to delete
+    tell: list[_Tell] = field(default_factory=list)
+    notified: list[tuple[list[str], str]] = field(default_factory=list)  # alerts sent, with the reason
+    queue: list[_Queue] = field(default_factory=list)
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.gone or self.tell or self.notified or self.queue)
+
+    def stands(self, session: Session) -> bool:
+        """Whether what it read is still so in this (write) transaction: the alert rows are
+        the caller's to know; what receivers were told, and the silences in force."""
+        if _told_token(session, lock=True) != self.told_token:
+            return False
+        rules = silences.rules(session, now=self.now)
+        return tuple(sorted((r.id, r.ends_at, repr(r.matchers)) for r in rules)) == self.in_force
+
+    def write(self, session: Session) -> DispatchResult:
+        """Everything in a few statements: no ORM object or flush per row."""
+        if not self.writes:
+            return self.result
+        now, groups, alerts = self.now, AlertGroup.__table__, AlertRow.__table__
+        for receiver, key in self.gone:
+            session.execute(delete(groups).where(groups.c.receiver == receiver, groups.c.group_key == key))
+        ids = _insert_outbox(session, self.queue, now)
+        last = {q.receiver: ids[n] for n, q in enumerate(self.queue)}
+        for fps, reason in self.notified:
+            for start in range(0, len(fps), _CHUNK):
+                session.execute(update(alerts).where(alerts.c.fingerprint.in_(fps[start : start + _CHUNK]))
+                                .values(last_notified_at=now, last_notify_reason=reason))
+        for tell in self.tell:
+            outbox_id = ids[tell.outbox] if isinstance(tell.outbox, int) else last.get(tell.outbox or "")
+            values = {"labels": tell.labels, "firing": tell.firing, "resolved": tell.resolved, "notified_at": now,
+                      "reason": tell.reason, "outbox_id": outbox_id}
+            if tell.exists:
+                session.execute(update(groups).where(groups.c.receiver == tell.receiver,
+                                                     groups.c.group_key == tell.group_key).values(**values))
+            else:
+                session.execute(insert(groups).values(receiver=tell.receiver, group_key=tell.group_key,
+                                                      group_id=tell.group_id, first_notified_at=now, **values))
+        _new_told_token(session)  # and the next dispatch decides afresh
+        return self.result
+
+
+def _insert_outbox(session: Session, queue: list[_Queue], now: datetime) -> list[int]:
+    """The outbox rows in one INSERT, their ids in order."""
+    if not queue:
+        return []
+    for item in queue:
+        log.info("notification queued", **item.said)
+    table = OutboxRow.__table__
+    rows = [{"webhook_id": outbox.new_webhook_id(), "receiver": q.receiver, "fingerprint": q.fingerprint,
+             "subject": q.subject, "event": q.event, "reason": q.reason, "body": q.body, "created_at": now,
+             "next_attempt_at": now, "attempts": 0, "state": outbox.QUEUED} for q in queue]
+    found = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [r.id for r in found]
+
+
+_TOLD_KEY = "told_token"  # replaced by every dispatch that writes what receivers were told
+
+
+def _told_token(session: Session, *, lock: bool) -> str | None:
+    query = select(StoreMeta.value).where(StoreMeta.key == _TOLD_KEY)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()  # dispatches queue, so a settled one saw every write before it
+    return session.execute(query).scalar()
+
+
+def _new_told_token(session: Session) -> None:
+    token = uuid.uuid4().hex
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = upsert(StoreMeta.__table__).values(key=_TOLD_KEY, value=token)
+    session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": token}))
 
 
 BATCH_SIZE = 64  # alerts per POST to Alertmanager's API, as Prometheus's notifier sends them
@@ -124,36 +297,29 @@ class Batches:
     BATCH_SIZE alerts (one outbox row each), not one POST per group."""
 
     notices: dict[str, list[Notice]] = field(default_factory=dict)
-    waiting: dict[str, list[AlertGroup]] = field(default_factory=dict)  # rows told by a batch of the receiver
 
     def add(self, notice: Notice) -> None:
         self.notices.setdefault(notice.receiver, []).append(notice)
 
-    def queue(self, session: Session, *, now: datetime) -> None:
+    def queue(self, out: Draft, *, now: datetime) -> None:
         for receiver, notices in sorted(self.notices.items()):
             items = [(alert, notice) for notice in notices for alert in notice.alerts]
             chunks = [items[n:n + BATCH_SIZE] for n in range(0, len(items), BATCH_SIZE)]
             reasons = sorted({notice.reason for notice in notices})
-            rows = [self._row(session, receiver, chunk, n, len(chunks), reasons, now) for n, chunk in
-                    enumerate(chunks, 1)]
-            for told in self.waiting.get(receiver, []):
-                told.outbox_id = rows[-1].id
-                session.add(told)
+            out.queue += [self._row(receiver, chunk, n, len(chunks), reasons) for n, chunk in enumerate(chunks, 1)]
 
     @staticmethod
-    def _row(session: Session, receiver: str, chunk: list, number: int, total: int, reasons: list[str],
-             now: datetime):  # type: ignore[no-untyped-def]
+    def _row(receiver: str, chunk: list, number: int, total: int, reasons: list[str]) -> _Queue:
         body = dump([item for alert, notice in chunk for item in alertmanager.pushed([alert], notice)])
         firing = any(alert.state == "firing" for alert, _ in chunk)
         key = hashlib.sha256(("\x00".join([receiver, *sorted(a.fingerprint for a, _ in chunk)])).encode())
-        log.info("notification queued", receiver=receiver, batch=f"{number} of {total}", alerts=len(chunk))
-        return outbox.enqueue(session, receiver=receiver, fingerprint=key.hexdigest()[:16],
-                              subject=f"batch {number} of {total}", event="alert.firing" if firing else
-                              "alert.resolved", reason=reasons[0] if len(reasons) == 1 else ", ".join(reasons)[:200],
-                              body=body, now=now)
+        return _Queue(receiver, key.hexdigest()[:16], f"batch {number} of {total}",
+                      "alert.firing" if firing else "alert.resolved",
+                      reasons[0] if len(reasons) == 1 else ", ".join(reasons)[:200], body,
+                      {"receiver": receiver, "batch": f"{number} of {total}", "alerts": len(chunk)})
 
 
-def _members(group: Group, told: AlertGroup | None, muted: dict[str, str]) -> Members:
+def _members(group: Group, told: Any, muted: dict[str, str]) -> Members:
     believed = set(told.firing) if told else set()
     firing = {fp for fp, r in group.alerts.items() if r.state == FIRING and fp not in muted}
     resolved = {fp for fp, r in group.alerts.items() if r.state != FIRING and fp in believed and fp not in muted}
@@ -161,76 +327,88 @@ def _members(group: Group, told: AlertGroup | None, muted: dict[str, str]) -> Me
     return Members(frozenset(firing), frozenset(resolved), min(starts, default=None))
 
 
-def _told(row: AlertGroup | None) -> Told | None:
+def _told(row: Any) -> Told | None:
     return None if row is None else Told(frozenset(row.firing), frozenset(row.resolved), row.notified_at)
 
 
-def _decide(
-    session: Session, group: Group, row: AlertGroup | None, *, plan: Plan, muted: dict[str, str], now: datetime,
-    wait: bool, result: DispatchResult, batches: Batches,
-) -> None:
+def _decision(group: Group, row: Any, *, plan: Plan, muted: dict[str, str], now: datetime,
+              wait: bool) -> tuple[GroupDecision, Members]:
     members = _members(group, row, muted)
-    decision = needs_notify(_told(row), members, timing=plan.timing(group.route),
-                            send_resolved=group.route.send_resolved, now=now, wait=wait)
-    if not (decision.notify or decision.record):
-        if decision.waiting:
-            result.wait_until(decision.due)
-        return
+    return needs_notify(_told(row), members, timing=plan.timing(group.route), send_resolved=group.route.send_resolved,
+                        now=now, wait=wait), members
+
+
+def _follow(out: Draft, group: Group, row: Any, decision: GroupDecision, members: Members, *, plan: Plan,
+            muted: dict[str, str], chosen: dict[str, Any], batches: Batches) -> None:
+    """What a group's notification (or its record, send_resolved off) writes, into the draft."""
     still_muted = frozenset(fp for fp, r in group.alerts.items() if r.state == FIRING and fp in muted)
     batched = decision.notify and plan.refreshes(group.receiver)
-    notice = _notice(session, group, members, decision, plan, now) if decision.notify else None
-    if batched:
-        batches.add(notice)  # type: ignore[arg-type]
-    queued = _enqueue(session, group, notice, plan, now) if notice is not None and not batched else None
-    outbox_id = queued.id if queued is not None else None
-    result.queued += decision.notify
-    believed = after_notify(_told(row), members, still_muted, now)
+    outbox_at: int | str | None = None
+    if decision.notify:
+        notice = _notice(out, group, members, decision, plan, chosen)
+        if batched:
+            batches.add(notice)
+            outbox_at = group.receiver
+        else:
+            out.queue.append(_queued(group, notice, plan))
+            outbox_at = len(out.queue) - 1
+        out.result.queued += 1
+    believed = after_notify(_told(row), members, still_muted, out.now)
     if not believed.firing:
         if row is not None:
-            session.delete(row)  # the receiver believes nothing of it fires: the group is over
+            out.gone.append((group.receiver, group.key))  # the receiver believes nothing of it fires: over
         return
-    row = row or AlertGroup(receiver=group.receiver, group_key=group.key, group_id=group.id, first_notified_at=now,
-                            notified_at=now, reason=decision.reason)
-    row.labels, row.firing, row.resolved = group.labels, sorted(believed.firing), sorted(believed.resolved)
-    row.notified_at, row.reason, row.outbox_id = now, decision.reason, outbox_id
-    session.add(row)
-    if batched:
-        batches.waiting.setdefault(group.receiver, []).append(row)
+    out.tell.append(_Tell(group.receiver, group.key, group.id, group.labels, sorted(believed.firing),
+                          sorted(believed.resolved), decision.reason, row is not None, outbox_at))
 
 
-def _notice(session: Session, group: Group, members: Members, decision: GroupDecision, plan: Plan,
-            now: datetime) -> Notice:
+def _notice(out: Draft, group: Group, members: Members, decision: GroupDecision, plan: Plan,
+            chosen: dict[str, Any]) -> Notice:
+    now = out.now
     event = "alert.firing" if members.firing else "alert.resolved"
     told = sorted(members.firing | members.resolved, key=lambda fp: _order(group, fp))
-    chosen = _full_rows(session, told)
-    table = AlertRow.__table__
-    for start in range(0, len(told), _CHUNK):
-        session.execute(update(table).where(table.c.fingerprint.in_(told[start : start + _CHUNK]))
-                        .values(last_notified_at=now, last_notify_reason=decision.reason))
+    out.notified.append((told, decision.reason))
     return Notice(
         event=event, timestamp=now, receiver=group.receiver, group_key=group.key, group_labels=group.labels,
-        alerts=tuple(_notice_alert(alert, decision.reason, now) for alert in chosen), reason=decision.reason,
+        alerts=tuple(_notice_alert(chosen[fp], decision.reason, now) for fp in told), reason=decision.reason,
         expires_at=now + plan.alert_ttl, external_url=plan.external_url,
     )
 
 
-def _enqueue(session: Session, group: Group, notice: Notice, plan: Plan, now: datetime):  # type: ignore[no-untyped-def]
-    log.info("notification queued", receiver=group.receiver, group=group.key, reason=notice.reason,
-             firing=sum(a.state == "firing" for a in notice.alerts),
-             resolved=sum(a.state == "resolved" for a in notice.alerts))
-    return outbox.enqueue(session, receiver=group.receiver, fingerprint=group.id, subject=group.key[:200],
-                          event=notice.event, reason=notice.reason, body=render_for(plan.targets[group.receiver],
-                                                                                     notice), now=now)
+def _queued(group: Group, notice: Notice, plan: Plan) -> _Queue:
+    said = {"receiver": group.receiver, "group": group.key, "reason": notice.reason,
+            "firing": sum(a.state == "firing" for a in notice.alerts),
+            "resolved": sum(a.state == "resolved" for a in notice.alerts)}
+    return _Queue(group.receiver, group.id, group.key[:200], notice.event, notice.reason,
+                  render_for(plan.targets[group.receiver], notice), said)
 
 
-def _full_rows(session: Session, fingerprints: list[str]) -> list[Any]:
-    """The whole rows of these alerts, in the order given."""
+class _Planned:
+    """An alert row as a not yet written plan leaves it: the plan's columns, else the row's
+    as read (none for an alert the plan creates)."""
+
+    def __init__(self, fingerprint: str, row: Any, changes: dict[str, Any]) -> None:
+        self.fingerprint, self._row, self._changes = fingerprint, row, changes
+
+    def __getattr__(self, name: str) -> Any:
+        changes = self.__dict__["_changes"]
+        if name in changes:
+            return changes[name]
+        return getattr(self.__dict__["_row"], name)
+
+
+def _full_rows(session: Session, fingerprints: list[str], planned: Any) -> dict[str, Any]:
+    """The whole rows of these alerts by fingerprint, with what `planned` will write over them."""
     table = AlertRow.__table__
     found: dict[str, Any] = {}
     for start in range(0, len(fingerprints), _CHUNK):
         chunk = fingerprints[start : start + _CHUNK]
         found.update((r.fingerprint, r) for r in session.execute(select(table).where(table.c.fingerprint.in_(chunk))))
-    return [found[fp] for fp in fingerprints]
+    for fp in fingerprints:
+        changes = planned.get(fp)
+        if changes is not None:
+            found[fp] = _Planned(fp, found.get(fp), changes)
+    return found
 
 
 def _order(group: Group, fp: str) -> tuple:
@@ -244,6 +422,20 @@ def _notice_alert(row: Any, reason: str, now: datetime) -> NoticeAlert:
     return NoticeAlert(
         fingerprint=row.fingerprint, rule=row.rule, severity=row.severity, subject=row.subject, title=row.title,
         state="firing" if firing else "resolved", reason=reason if firing else "resolved", summary=row.summary,
-        labels=row.labels, evaluation=row.evaluation, starts_at=row.starts_at,
+        labels=row.labels, evaluation=_as_held(row.evaluation, row.last_held_at), starts_at=row.starts_at,
         ends_at=None if firing else (row.ends_at or now),
     )
+
+
+def _as_held(evaluation: dict, held: datetime | None) -> dict:
+    """A goal alert's status object as of the last cycle its condition held. The row keeps
+    the object it was written with while its verdict is reused (the cycle does not rewrite
+    an unchanged verdict), whose `evaluated_at` is when the verdict was judged; the
+    notification says, as a fresh verdict would, the instant it last held (`last_held_at`)."""
+    stamp = evaluation.get("evaluated_at") if isinstance(evaluation, dict) else None
+    if not isinstance(stamp, str) or held is None:
+        return evaluation
+    judged = datetime.fromisoformat(stamp)
+    if judged.tzinfo is None or judged == held:
+        return evaluation
+    return {**evaluation, "evaluated_at": held.astimezone(judged.tzinfo).isoformat()}

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Literal
 
 from pydantic import Field
@@ -65,8 +66,8 @@ class Match:
     title: str = ""
     evaluation: dict = field(default_factory=dict)
 
-    @property
-    def fingerprint(self) -> str:
+    @cached_property
+    def fingerprint(self) -> str:  # a digest, asked for several times a cycle per alert
         return fingerprint(self.subject, self.rule)
 
 
@@ -136,16 +137,19 @@ def goal_matches(
     found = []
     for evaluation in evaluations:
         labels = {**evaluation.labels, "goal": evaluation.goal}
+        as_json = None  # one status object for all of the goal's matches (it is never changed)
         for rule in rules:
             if rule.condition == "source_failing" or not applies(rule, labels):
                 continue
             why = why_holds(rule.condition, evaluation)
             if why is not None:
-                found.append(_goal_match(evaluation, rule, labels, why, caps.get(evaluation.goal)))
+                as_json = as_json if as_json is not None else evaluation.to_json()
+                found.append(_goal_match(evaluation, rule, labels, why, caps.get(evaluation.goal), as_json))
     return found
 
 
-def _goal_match(evaluation: Evaluation, rule: Rule, labels: dict[str, str], why: str, cap: str | None) -> Match:
+def _goal_match(evaluation: Evaluation, rule: Rule, labels: dict[str, str], why: str, cap: str | None,
+                as_json: dict) -> Match:
     severity = cap_severity(rule.severity, cap)
     stale = rule.condition == "stale" and evaluation.stale_metrics
     extra = {"metric": ",".join(evaluation.stale_metrics)} if stale else {}
@@ -159,7 +163,7 @@ def _goal_match(evaluation: Evaluation, rule: Rule, labels: dict[str, str], why:
         summary=goal_summary(evaluation, rule.condition),
         why=why,
         title=evaluation.title,
-        evaluation=evaluation.to_json(),
+        evaluation=as_json,
     )
 
 

@@ -35,7 +35,10 @@ class AlertRow(SQLModel, table=True):
     title: str = Field(default="", max_length=300)
     summary: str = Field(default="", max_length=2000)
     labels: dict = Field(default_factory=dict, sa_type=JSON)
-    evaluation: dict = Field(default_factory=dict, sa_type=JSON)
+    evaluation: dict = Field(default_factory=dict, sa_type=JSON, description=(
+        "the goal's status object (status --json) as its verdict was judged; `evaluated_at` is when it was "
+        "judged from its inputs, and stays while the verdict is reused (last_held_at says when it last held; "
+        "notifications carry the object as of last_held_at)"))
     last_notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_notify_reason: str | None = Field(default=None, max_length=200)
 

@@ -48,6 +48,12 @@ class Remembered:
     """The verdicts of the last cycle with the inputs they came from, for one catalog (a
     reload starts afresh). Used by one cycle at a time.
 
+    A remembered verdict is handed out as a copy with the new `evaluated_at`; `verdict`
+    gives the object it was copied from, the same object for as long as the verdict is
+    reused, so that what a cycle derives from a verdict (its alerts' matches) can be kept
+    with it. `alerting` is the alert cycle's own memory of its last write
+    (tracker.alerting.cycle owns its form), forgotten with the verdicts.
+
     A goal not remembered here is looked up in the verdicts table (tracker.store.verdicts)
     under a digest of its inputs; the verdicts judged afresh wait in `unsaved` until the
     caller stores them (`save`: the daemon after its cycle; a command need not)."""
@@ -60,9 +66,15 @@ class Remembered:
         self.unsaved: list[tuple[str, str, Evaluation]] = []
         self.definitions: dict[str, bytes] = {}  # per goal of `catalog`: what its digest covers
         self.saved_for: Catalog | None = None  # the catalog whose goals' rows the table holds
+        self.alerting: object | None = None
 
     def forget(self) -> None:
-        self.catalog, self.judged, self.definitions, self.unsaved = None, {}, {}, []
+        self.catalog, self.judged, self.definitions, self.unsaved, self.alerting = None, {}, {}, [], None
+
+    def verdict(self, goal: str) -> Evaluation | None:
+        """The verdict as judged from its inputs (its `evaluated_at` is that cycle's), or None."""
+        found = self.judged.get(goal)
+        return None if found is None else found.evaluation
 
     def digest(self, goal: Goal, key: tuple) -> str:
         found = self.definitions.get(goal.id)
