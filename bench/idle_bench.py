@@ -73,8 +73,8 @@ def wait_ready(port: int, deadline: float) -> None:
     raise SystemExit("the daemon did not become ready")
 
 
-def measure(pids: dict[str, int], seconds: float) -> dict[str, tuple[float, float]]:
-    """(peak RSS in MB, share of one core) for each process over the window."""
+def measure(pids: dict[str, int], seconds: float) -> dict[str, tuple[float, float, float]]:
+    """(peak RSS in MB, share of one core, RSS at the window's end) for each process."""
     start = {name: cpu_seconds(pid) for name, pid in pids.items()}
     peak = {name: rss_mb(pid) for name, pid in pids.items()}
     began = time.monotonic()
@@ -82,10 +82,10 @@ def measure(pids: dict[str, int], seconds: float) -> dict[str, tuple[float, floa
         time.sleep(0.5)
         peak = {name: max(peak[name], rss_mb(pid)) for name, pid in pids.items()}
     elapsed = time.monotonic() - began
-    return {name: (peak[name], (cpu_seconds(pid) - start[name]) / elapsed) for name, pid in pids.items()}
+    return {name: (peak[name], (cpu_seconds(pid) - start[name]) / elapsed, rss_mb(pid)) for name, pid in pids.items()}
 
 
-def one_round(seconds: float, goals: int | None) -> tuple[int, dict[str, tuple[float, float]], float]:
+def one_round(seconds: float, goals: int | None) -> tuple[int, dict[str, tuple[float, float, float]], float]:
     """(exit status after SIGTERM, figures, seconds from start to ready)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,6 +127,7 @@ def main() -> None:
         return [figures[name][index] for _, figures, _ in results]
 
     d_rss, d_cpu, b_rss, b_cpu = col("daemon", 0), col("daemon", 1), col("baseline", 0), col("baseline", 1)
+    d_end = col("daemon", 2)
     what = f"{args.goals:,} synthetic goals" if args.goals else "the shipped catalog"
     print(f"{what}; idle window: {args.seconds:.0f} s; {args.rounds} round(s), median (min-max)")
     print(f"ready (start-up evaluation and / rendered) after {median([r for _, _, r in results]):.1f} s; "
@@ -134,6 +135,7 @@ def main() -> None:
     print(f"{'':10} {'peak RSS':>24} {'CPU (share of a core)':>28}")
     print(f"{'daemon':10} {median(d_rss):7.1f} MB ({min(d_rss):.1f}-{max(d_rss):.1f}) "
           f"{median(d_cpu):12.3%} ({min(d_cpu):.3%}-{max(d_cpu):.3%})")
+    print(f"{'':10} {median(d_end):7.1f} MB ({min(d_end):.1f}-{max(d_end):.1f}) at the window's end")
     print(f"{'baseline':10} {median(b_rss):7.1f} MB ({min(b_rss):.1f}-{max(b_rss):.1f}) {median(b_cpu):12.3%}")
     print(f"ratio      {median(d_rss) / median(b_rss):7.1f} x   "
           f"{(median(d_cpu) - median(b_cpu)):+.3%} of a core over baseline")

@@ -28,7 +28,7 @@ from tracker.delivery import deliver_pass, outbox
 from tracker.delivery.http import deadline_client
 from tracker.delivery.lanes import Slots
 from tracker.delivery.outbox import depth
-from tracker.service import logs
+from tracker.service import logs, memory
 from tracker.service.daemon import JobSpec
 from tracker.service.dispatching import DispatchGate
 from tracker.service.metrics import last_actuals
@@ -142,6 +142,7 @@ class Units:
         for item in result.evaluations:
             with logs.bound(goal=item.goal):
                 log.debug("goal evaluated", status=str(item.status), stale=item.stale)
+        memory.give_back()  # the judging's garbage: an idle daemon must not sit at the cycle's peak
         return cycle_summary(result)
 
     def collect(self, source: SourceConfig, now: datetime) -> dict[str, Any]:
@@ -167,7 +168,10 @@ class Units:
         try:
             result = self.gate.run(self.runtime, term=fence.term, now=now, dispatch=partial(
                 dispatch_pass, self.runtime, now=now, fence=fence, wait=not self.once))
-            return 0 if result is None else result.queued
+            if result is None:
+                return 0
+            memory.give_back()  # a full dispatch read every alert row
+            return result.queued
         except LeaseLost as lost:
             self.leadership.lost(str(lost))
             return 0
