@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from tracker.store.runtime import Runtime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared with `same`: the catalog by identity, never field by field
 class Inputs:
     """What a dispatch reads besides the clock, in a form that is cheap to read and compare."""
 
@@ -86,10 +86,6 @@ class DispatchGate:
         self._lock = threading.Lock()
         self.schedule: Schedule | None = None
         self.skipped = 0  # passes that found nothing could be due (for tests and logs)
-
-    def forget(self) -> None:
-        with self._lock:
-            self.schedule = None
 
     def run(self, runtime: Runtime, *, term: int, now: datetime,
             dispatch: Callable[[], DispatchResult]) -> DispatchResult | None:
