@@ -73,8 +73,8 @@ def wait_ready(port: int, deadline: float) -> None:
     raise SystemExit("the daemon did not become ready")
 
 
-def measure(pids: dict[str, int], seconds: float) -> dict[str, tuple[float, float]]:
-    """(peak RSS in MB, share of one core) for each process over the window."""
+def measure(pids: dict[str, int], seconds: float) -> dict[str, tuple[float, float, float]]:
+    """(peak RSS in MB, share of one core, RSS at the window's end) for each process."""
     start = {name: cpu_seconds(pid) for name, pid in pids.items()}
     peak = {name: rss_mb(pid) for name, pid in pids.items()}
     began = time.monotonic()
@@ -82,10 +82,10 @@ def measure(pids: dict[str, int], seconds: float) -> dict[str, tuple[float, floa
         time.sleep(0.5)
         peak = {name: max(peak[name], rss_mb(pid)) for name, pid in pids.items()}
     elapsed = time.monotonic() - began
-    return {name: (peak[name], (cpu_seconds(pid) - start[name]) / elapsed) for name, pid in pids.items()}
+    return {name: (peak[name], (cpu_seconds(pid) - start[name]) / elapsed, rss_mb(pid)) for name, pid in pids.items()}
 
 
-def one_round(seconds: float, goals: int | None) -> tuple[int, dict[str, tuple[float, float]], float]:
+def one_round(seconds: float, goals: int | None, settle: float = 0.0) -> tuple[int, dict[str, tuple[float, float, float]], float]:
     """(exit status after SIGTERM, figures, seconds from start to ready)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,6 +106,7 @@ def one_round(seconds: float, goals: int | None) -> tuple[int, dict[str, tuple[f
         try:
             wait_ready(port, 60 + (goals or 0) * 0.2)  # a first cycle at 10,000 goals takes minutes
             ready = time.monotonic() - started
+            time.sleep(settle)  # the start-up cycle's groups wait out group_wait (30 s) and go
             figures = measure({"daemon": daemon.pid, "baseline": baseline.pid}, seconds)
         finally:
             baseline.kill()
@@ -119,14 +120,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the idle window")
     parser.add_argument("--goals", type=int, default=None, help="a synthetic catalog of this many goals")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="seconds between ready and the window (the start-up notifications go in them)")
     args = parser.parse_args()
-    results = [one_round(args.seconds, args.goals) for _ in range(args.rounds)]
+    results = [one_round(args.seconds, args.goals, args.settle) for _ in range(args.rounds)]
     median = statistics.median
 
     def col(name: str, index: int) -> list[float]:
         return [figures[name][index] for _, figures, _ in results]
 
     d_rss, d_cpu, b_rss, b_cpu = col("daemon", 0), col("daemon", 1), col("baseline", 0), col("baseline", 1)
+    d_end = col("daemon", 2)
     what = f"{args.goals:,} synthetic goals" if args.goals else "the shipped catalog"
     print(f"{what}; idle window: {args.seconds:.0f} s; {args.rounds} round(s), median (min-max)")
     print(f"ready (start-up evaluation and / rendered) after {median([r for _, _, r in results]):.1f} s; "
@@ -134,6 +138,7 @@ def main() -> None:
     print(f"{'':10} {'peak RSS':>24} {'CPU (share of a core)':>28}")
     print(f"{'daemon':10} {median(d_rss):7.1f} MB ({min(d_rss):.1f}-{max(d_rss):.1f}) "
           f"{median(d_cpu):12.3%} ({min(d_cpu):.3%}-{max(d_cpu):.3%})")
+    print(f"{'':10} {median(d_end):7.1f} MB ({min(d_end):.1f}-{max(d_end):.1f}) at the window's end")
     print(f"{'baseline':10} {median(b_rss):7.1f} MB ({min(b_rss):.1f}-{max(b_rss):.1f}) {median(b_cpu):12.3%}")
     print(f"ratio      {median(d_rss) / median(b_rss):7.1f} x   "
           f"{(median(d_cpu) - median(b_cpu)):+.3%} of a core over baseline")

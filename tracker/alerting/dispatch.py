@@ -51,6 +51,7 @@ class DispatchResult:
     queued: int = 0  # group notifications queued
     waiting: int = 0  # groups waiting out group_wait or group_interval
     next_due: datetime | None = None  # the earliest a waiting group can go
+    next_repeat: datetime | None = None  # the earliest an unchanged firing group repeats
     muted: dict[str, int] = field(default_factory=dict)  # firing alerts held back: {"silenced": 1}
     settled: Settled | None = field(default=None, repr=False, compare=False)  # what a next dispatch may reuse
 
@@ -58,6 +59,10 @@ class DispatchResult:
         if due is not None:
             self.waiting += 1
             self.next_due = due if self.next_due is None else min(self.next_due, due)
+
+    def repeat_at(self, due: datetime | None) -> None:
+        if due is not None:
+            self.next_repeat = due if self.next_repeat is None else min(self.next_repeat, due)
 
 
 def dispatch_pass(runtime: Runtime, *, now: datetime, fence: Fence | None = None, wait: bool = True) -> DispatchResult:
@@ -168,6 +173,8 @@ def draft(
         else:
             if decision.waiting:
                 result.wait_until(decision.due)
+            else:
+                result.repeat_at(decision.due)
             if decision.due is not None:
                 until = decision.due if until is None else min(until, decision.due)
     batches.queue(out, now=now)

@@ -32,7 +32,7 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from tracker.catalog.locate import locate
 from tracker.catalog.model import load_catalog
 from tracker.core.errors import ConfigError
-from tracker.service import logs
+from tracker.service import logs, memory
 from tracker.store.zones import follow_zone
 from tracker.store import heartbeat
 from tracker.store.db import db_reason
@@ -137,6 +137,7 @@ class Daemon:
         on_stop: Callable[[], None] = lambda: None,
         pages: Any = None,
     ) -> None:
+        memory.limit_arenas(os.environ)  # before any of the daemon's threads (HTTP included) starts
         self.runtime = runtime
         self.metrics = metrics
         self.jobs_for = jobs_for

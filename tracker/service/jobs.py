@@ -28,8 +28,9 @@ from tracker.delivery import deliver_pass, outbox
 from tracker.delivery.http import deadline_client
 from tracker.delivery.lanes import Slots
 from tracker.delivery.outbox import depth
-from tracker.service import logs
+from tracker.service import logs, memory
 from tracker.service.daemon import JobSpec
+from tracker.service.dispatching import DispatchGate
 from tracker.service.metrics import last_actuals
 from tracker.service.replicas import Leadership, is_shared
 from tracker.store import db
@@ -93,6 +94,7 @@ class Units:
         self._delivery_lock = threading.Lock()
         self.stop = threading.Event()  # set on SIGTERM: delivery stops claiming and drains
         self.slots = Slots()  # requests in flight per receiver, across overlapping passes
+        self.gate = DispatchGate()  # a delivery pass dispatches only when a group can be due
 
     @property
     def client(self) -> httpx.Client:
@@ -140,6 +142,7 @@ class Units:
         for item in result.evaluations:
             with logs.bound(goal=item.goal):
                 log.debug("goal evaluated", status=str(item.status), stale=item.stale)
+        memory.give_back()  # the judging's garbage: an idle daemon must not sit at the cycle's peak
         return cycle_summary(result)
 
     def collect(self, source: SourceConfig, now: datetime) -> dict[str, Any]:
@@ -157,12 +160,18 @@ class Units:
         return {"pruned": removed} if removed else {}
 
     def dispatch(self, now: datetime) -> int:
-        """Queues the group notifications that came due since the cycle (the leader only)."""
+        """Queues the group notifications that came due since the cycle (the leader only),
+        when any can be (tracker.service.dispatching)."""
         fence = self.leadership.fence()
         if fence is None:
             return 0
         try:
-            return dispatch_pass(self.runtime, now=now, fence=fence, wait=not self.once).queued
+            result = self.gate.run(self.runtime, term=fence.term, now=now, dispatch=partial(
+                dispatch_pass, self.runtime, now=now, fence=fence, wait=not self.once))
+            if result is None:
+                return 0
+            memory.give_back()  # a full dispatch read every alert row
+            return result.queued
         except LeaseLost as lost:
             self.leadership.lost(str(lost))
             return 0

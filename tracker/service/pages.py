@@ -19,9 +19,6 @@ did not change since the last cycle is not drawn again.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 import pickle
 import subprocess
 import sys
@@ -34,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tracker.service import logs
+from tracker.service import logs, memory
 from tracker.store import db
 from tracker.views import report
 
@@ -232,7 +229,7 @@ class Pages:
         self.drawn += drawn
         self.renders += 1
         del html, charts
-        _give_back_memory()
+        memory.give_back()  # the drawing's and rendering's garbage
         log.info("page rendered", seconds=round(time.perf_counter() - started, 3), drawn=drawn,
                  cached=len(kept) - drawn, bytes=len(self._page))
 
@@ -298,21 +295,3 @@ def draw_in_child(charts: Sequence[report.Chart], *, started: Callable[[Any], No
 def _snapshot(catalog: Catalog, now: datetime, evaluations: Sequence[Evaluation]) -> Snapshot:
     ordered = tuple(evaluations)
     return Snapshot(catalog, now, ordered, {e.goal: e for e in ordered})
-
-
-def _give_back_memory() -> None:
-    """After a cycle's verdicts and a page's drawing, most of what they allocated is garbage;
-    glibc keeps freed memory for reuse unless asked to return it, and an idle daemon would
-    sit at its peak. (Elsewhere than glibc there is no malloc_trim: nothing to do.)"""
-    gc.collect()
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-def _malloc_trim() -> Any:
-    name = ctypes.util.find_library("c")
-    try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-    except OSError:
-        return None
