@@ -124,6 +124,18 @@ def test_other_code_finds_nothing(engine, catalog, monkeypatch) -> None:
     assert second.loaded == 0
 
 
+@pytest.mark.parametrize("garbled", ["not json", "{}", '{"goal": "x", "surprise": 1}', '{"status": "sideways"}'])
+def test_a_stored_row_that_cannot_be_read_is_judged_afresh(engine, catalog, garbled) -> None:
+    _filled(engine, catalog)
+    _judged_and_saved(engine, catalog, START)
+    with db.session(engine, write=True) as session:
+        session.connection().execute(text("UPDATE verdicts SET evaluation = :e WHERE goal = 'ev-deliveries-2026'"),
+                                     {"e": garbled})
+    second = Remembered()
+    assert _judge(engine, catalog, START, second) == _cold(engine, catalog, START)
+    assert second.loaded == _stored_goals(catalog) - 1
+
+
 def test_saving_replaces_a_goals_row_and_drops_goals_gone_from_the_catalog(engine, catalog) -> None:
     _filled(engine, catalog)
     first = Remembered()

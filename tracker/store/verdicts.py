@@ -114,10 +114,20 @@ def load(session: Session, wanted: Mapping[str, str]) -> dict[str, Evaluation]:
             chunk = ids[start : start + _CHUNK]
             cursor.execute(f"SELECT goal, inputs, evaluation FROM verdicts WHERE goal IN ({', '.join([mark] * len(chunk))})",
                            chunk)
-            found.update((goal, decode(text)) for goal, inputs, text in cursor.fetchall() if wanted[goal] == inputs)
+            for goal, inputs, text in cursor.fetchall():
+                if wanted[goal] == inputs and (evaluation := _decoded(text)) is not None:
+                    found[goal] = evaluation
     finally:
         cursor.close()
     return found
+
+
+def _decoded(text: str) -> Evaluation | None:
+    """A row this code cannot read (edited by hand, torn) is a miss: the goal is judged afresh."""
+    try:
+        return decode(text)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def save(engine: Engine, judged: Sequence[tuple[str, str, Evaluation]], *, keep: Sequence[str] | None = None) -> int:
