@@ -52,7 +52,8 @@ def _state(engine) -> dict:  # type: ignore[no-untyped-def]
         alerts = [tuple(r) for r in connection.execute(text(
             "SELECT fingerprint, subject, rule, condition, severity, state, reason, active_since, starts_at, ends_at,"
             " last_held_at, updated_at, title, summary, labels, json_remove(evaluation, '$.evaluated_at'),"
-            " last_notified_at, last_notify_reason FROM alerts ORDER BY fingerprint"))]
+            " last_notified_at, last_notify_reason FROM alerts JOIN alert_contents USING (fingerprint)"
+            " ORDER BY fingerprint"))]
         groups = [tuple(r) for r in connection.execute(text(
             "SELECT receiver, group_key, group_id, labels, firing, resolved, first_notified_at, notified_at, reason,"
             " outbox_id FROM alert_groups ORDER BY 1, 2"))]
@@ -116,6 +117,7 @@ def _kept(engine) -> int:  # type: ignore[no-untyped-def]
     instants as UTC text)."""
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT json_extract(evaluation, '$.evaluated_at'), last_held_at FROM alerts"
+                                       " JOIN alert_contents USING (fingerprint)"
                                        " WHERE json_extract(evaluation, '$.evaluated_at') IS NOT NULL")).all()
     return sum(datetime.fromisoformat(judged) < datetime.fromisoformat(held).replace(tzinfo=timezone.utc)
                for judged, held in rows)
@@ -198,11 +200,12 @@ def _rows(engine) -> dict:  # type: ignore[no-untyped-def]
     """What a cycle leaves, read through the models (any database)."""
     from sqlmodel import select
 
-    from tracker.store.alert_tables import AlertGroup, AlertRow, OutboxRow
+    from tracker.store.alert_tables import AlertContent, AlertGroup, AlertRow, OutboxRow
 
     with db.session(engine) as session:
         alerts = sorted((a.fingerprint, a.state, a.reason, a.active_since, a.starts_at, a.ends_at, a.last_held_at,
-                         a.updated_at, a.summary, a.labels, a.last_notified_at) for a in session.exec(select(AlertRow)))
+                         a.updated_at, c.summary, a.labels, a.last_notified_at) for a, c in
+                        session.exec(select(AlertRow, AlertContent).where(AlertContent.fingerprint == AlertRow.fingerprint)))
         groups = sorted((g.receiver, g.group_key, g.firing, g.resolved, g.notified_at, g.reason)
                         for g in session.exec(select(AlertGroup)))
         sent = [(o.receiver, o.subject, o.event, o.reason, o.body) for o in

@@ -48,7 +48,7 @@ from tracker.core.lifecycle import FIRING, INACTIVE, PENDING, RESOLVED, AlertSta
 from tracker.core.rules import Match, Rule, SourceHealth, goal_matches, source_matches
 from tracker.core.verdict import Evaluation
 from tracker.store import db, judging
-from tracker.store.alert_tables import AlertRow
+from tracker.store.alert_tables import AlertContent, AlertRow
 from tracker.store.dbtypes import utc_to_db
 from tracker.store.models import StoreMeta
 
@@ -439,13 +439,14 @@ def alerts_version(session: Session, *, lock: bool = False) -> int:
     return int(found) if found is not None else 0
 
 
-_COLUMNS = {
+_ALERT_COLUMNS = {
     "created": ("fingerprint", "subject", "rule", "state", "reason", "updated_at", "active_since", "starts_at",
-                "ends_at", "last_held_at", "severity", "condition", "title", "summary", "labels", "evaluation"),
+                "ends_at", "last_held_at", "severity", "condition", "labels"),
     "refreshed": ("state", "reason", "updated_at", "active_since", "starts_at", "ends_at", "last_held_at",
-                  "severity", "condition", "title", "summary", "labels", "evaluation"),
+                  "severity", "condition", "labels"),
     "moved_only": ("state", "reason", "updated_at", "active_since", "starts_at", "ends_at", "last_held_at"),
 }
+_CONTENT_COLUMNS = ("title", "summary", "evaluation")  # alert_contents: written when an alert is created or refreshed
 _INSTANTS = {"updated_at", "active_since", "starts_at", "ends_at", "last_held_at"}
 
 
@@ -463,46 +464,74 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write(db: Session, plan: AlertPlan) -> None:
-    """One executemany per kind of change: no ORM object or flush per row. On SQLite the
-    rows go to the driver already in stored form; PostgreSQL's through Core. The alerts
-    that only held again are one UPDATE per reason and chunk of fingerprints."""
-    table = AlertRow.__table__
-    connection = db.connection()
+    """One executemany per kind of change and table: no ORM object or flush per row. On
+    SQLite the rows go to the driver already in stored form; PostgreSQL's through Core. The
+    alerts that only held again are one UPDATE of the narrow `alerts` row per reason and
+    chunk of fingerprints; what an alert says (alert_contents) is written only when it changed."""
     if plan.stored is not None:
-        cursor = connection.connection.driver_connection.cursor()
-        for kind, rows in plan.stored.items():
-            if not rows:
-                continue
-            columns = _COLUMNS[kind]
-            if kind == "created":
-                sql = f"INSERT INTO alerts ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-                cursor.executemany(sql, [tuple(r["fp" if c == "fingerprint" else c] for c in columns) for r in rows])
-            else:
-                sql = f"UPDATE alerts SET {', '.join(c + ' = ?' for c in columns)} WHERE fingerprint = ?"
-                cursor.executemany(sql, [(*(r[c] for c in columns), r["fp"]) for r in rows])
-        at = utc_to_db(plan.now, "sqlite") if plan.now is not None else None
-        for (reason, _), fps in plan.touched.items():
-            for start in range(0, len(fps), _CHUNK):
-                chunk = fps[start : start + _CHUNK]
-                cursor.execute(f"UPDATE alerts SET reason = ?, updated_at = ?, last_held_at = ?"
-                               f" WHERE fingerprint IN ({', '.join('?' * len(chunk))})", (reason, at, at, *chunk))
-        cursor.close()
+        _write_sqlite(db, plan)
         return
+    connection = db.connection()
+    table, contents = AlertRow.__table__, AlertContent.__table__
     if plan.created:
-        connection.execute(insert(table), [{("fingerprint" if k == "fp" else k): v for k, v in c.items()}
-                                           for c in plan.created])
+        connection.execute(insert(table), [_part(c, _ALERT_COLUMNS["created"]) for c in plan.created])
+        connection.execute(insert(contents), [_part(c, ("fingerprint", *_CONTENT_COLUMNS)) for c in plan.created])
     # The SET columns are the parameters' keys; the row is found by `fp`.
-    by_fingerprint = update(table).where(table.c.fingerprint == bindparam("fp"))
-    for batch in (plan.refreshed, plan.moved_only):
-        if batch:
-            connection.execute(by_fingerprint, batch)
+    if plan.refreshed:
+        connection.execute(update(table).where(table.c.fingerprint == bindparam("fp")),
+                           [_part(r, ("fp", *_ALERT_COLUMNS["refreshed"])) for r in plan.refreshed])
+        connection.execute(update(contents).where(contents.c.fingerprint == bindparam("fp")),
+                           [_part(r, ("fp", *_CONTENT_COLUMNS)) for r in plan.refreshed])
+    if plan.moved_only:
+        connection.execute(update(table).where(table.c.fingerprint == bindparam("fp")), plan.moved_only)
     for (reason, _), fps in plan.touched.items():
         for start in range(0, len(fps), _CHUNK):
             connection.execute(update(table).where(table.c.fingerprint.in_(fps[start : start + _CHUNK]))
                                .values(reason=reason, updated_at=plan.now, last_held_at=plan.now))
 
 
-def open_alerts(db: Session) -> list[AlertRow]:
-    """Alerts that are pending or firing, the oldest first."""
-    query = select(AlertRow).where(AlertRow.state.in_((PENDING, FIRING)))
-    return sorted(db.execute(query).scalars(), key=lambda r: (r.state != FIRING, r.active_since or r.updated_at))
+def _part(values: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    """These columns of a planned row (its fingerprint under "fp" stays "fp" when asked so)."""
+    return {name: values["fp" if name == "fingerprint" else name] for name in columns}
+
+
+def _write_sqlite(db: Session, plan: AlertPlan) -> None:
+    cursor = db.connection().connection.driver_connection.cursor()
+    for kind, rows in plan.stored.items():  # type: ignore[union-attr]
+        if not rows:
+            continue
+        columns = _ALERT_COLUMNS[kind]
+        if kind == "created":
+            _insert(cursor, "alerts", columns, rows)
+            _insert(cursor, "alert_contents", ("fingerprint", *_CONTENT_COLUMNS), rows)
+            continue
+        _update(cursor, "alerts", columns, rows)
+        if kind == "refreshed":
+            _update(cursor, "alert_contents", _CONTENT_COLUMNS, rows)
+    at = utc_to_db(plan.now, "sqlite") if plan.now is not None else None
+    for (reason, _), fps in plan.touched.items():
+        for start in range(0, len(fps), _CHUNK):
+            chunk = fps[start : start + _CHUNK]
+            cursor.execute(f"UPDATE alerts SET reason = ?, updated_at = ?, last_held_at = ?"
+                           f" WHERE fingerprint IN ({', '.join('?' * len(chunk))})", (reason, at, at, *chunk))
+    cursor.close()
+
+
+def _insert(cursor: Any, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    cursor.executemany(sql, [tuple(r["fp" if c == "fingerprint" else c] for c in columns) for r in rows])
+
+
+def _update(cursor: Any, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    sql = f"UPDATE {table} SET {', '.join(c + ' = ?' for c in columns)} WHERE fingerprint = ?"
+    cursor.executemany(sql, [(*(r[c] for c in columns), r["fp"]) for r in rows])
+
+
+def open_alerts(db: Session) -> list[Any]:
+    """Alerts that are pending or firing, the oldest first: every column of the alert row
+    and of what it says."""
+    table, contents = AlertRow.__table__, AlertContent.__table__
+    query = (select(table, *(contents.c[name] for name in _CONTENT_COLUMNS))
+             .join(contents, contents.c.fingerprint == table.c.fingerprint, isouter=True)
+             .where(table.c.state.in_((PENDING, FIRING))))
+    return sorted(db.execute(query), key=lambda r: (r.state != FIRING, r.active_since or r.updated_at))

@@ -32,7 +32,7 @@ from tracker.delivery import outbox
 from tracker.delivery.formats import Notice, NoticeAlert, alertmanager, render_for
 from tracker.delivery.formats.notice import dump
 from tracker.store import db, silences
-from tracker.store.alert_tables import AlertGroup, AlertRow, OutboxRow
+from tracker.store.alert_tables import AlertContent, AlertGroup, AlertRow, OutboxRow
 from tracker.store.models import StoreMeta
 
 if TYPE_CHECKING:
@@ -406,11 +406,13 @@ class _Planned:
 
 def _full_rows(session: Session, fingerprints: list[str], planned: Any) -> dict[str, Any]:
     """The whole rows of these alerts by fingerprint, with what `planned` will write over them."""
-    table = AlertRow.__table__
+    table, contents = AlertRow.__table__, AlertContent.__table__
+    query = select(table, contents.c.title, contents.c.summary, contents.c.evaluation).join(
+        contents, contents.c.fingerprint == table.c.fingerprint, isouter=True)
     found: dict[str, Any] = {}
     for start in range(0, len(fingerprints), _CHUNK):
         chunk = fingerprints[start : start + _CHUNK]
-        found.update((r.fingerprint, r) for r in session.execute(select(table).where(table.c.fingerprint.in_(chunk))))
+        found.update((r.fingerprint, r) for r in session.execute(query.where(table.c.fingerprint.in_(chunk))))
     for fp in fingerprints:
         changes = planned.get(fp)
         if changes is not None:

@@ -1,0 +1,111 @@
+"""What an alert says lives in `alert_contents`, apart from its lifecycle row: migration 0010
+moves it there and back, and a steady cycle rewrites only the narrow `alerts` rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from tracker.store import db
+from tracker.store.dbtypes import utc_to_db
+
+_EVALUATION = {"goal": "ev-deliveries-2026", "status": "off-track", "evaluated_at": "2026-07-05T00:00:00+00:00"}
+
+
+def _alembic(connection):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(db.migrations_path()))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _migrate(engine, revision: str, *, down: bool = False) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+
+    with engine.begin() as connection:
+        (command.downgrade if down else command.upgrade)(_alembic(connection), revision)
+
+
+def test_migration_0010_moves_what_alerts_say_and_back(database_url: str) -> None:
+    engine = create_engine(database_url)
+    at = utc_to_db(datetime(2026, 7, 5, tzinfo=timezone.utc), engine.dialect.name)
+    _migrate(engine, "0009")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO alerts (fingerprint, subject, rule, condition, severity, state, reason, updated_at,"
+            " title, summary, labels, evaluation) VALUES ('f1', 'goal:ev-deliveries-2026', 'off-track', 'off-track',"
+            " 'warning', 'firing', 'held', :at, 'EV deliveries', 'EV deliveries: off track', '{\"goal\": \"ev\"}',"
+            " :evaluation)"), {"at": at, "evaluation": json.dumps(_EVALUATION)})
+    _migrate(engine, "0010")
+    with engine.connect() as connection:
+        assert {c["name"] for c in inspect(connection).get_columns("alerts")}.isdisjoint({"title", "summary", "evaluation"})
+        (title, summary, evaluation), = connection.execute(text("SELECT title, summary, evaluation FROM alert_contents"
+                                                                " WHERE fingerprint = 'f1'")).all()
+        (state, labels), = connection.execute(text("SELECT state, labels FROM alerts")).all()
+    assert (title, summary, state) == ("EV deliveries", "EV deliveries: off track", "firing")
+    assert _json(evaluation) == _EVALUATION and _json(labels) == {"goal": "ev"}
+    _migrate(engine, "0009", down=True)
+    with engine.connect() as connection:
+        assert not inspect(connection).has_table("alert_contents")
+        (title, summary, evaluation), = connection.execute(text("SELECT title, summary, evaluation FROM alerts")).all()
+    assert (title, summary, _json(evaluation)) == ("EV deliveries", "EV deliveries: off track", _EVALUATION)
+    engine.dispose()
+
+
+def _json(value):  # type: ignore[no-untyped-def]
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _count_writes(engine) -> None:  # type: ignore[no-untyped-def]
+    """SQLite triggers that log every row written to `alerts` and `alert_contents`."""
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE written (tbl TEXT, fingerprint TEXT)"))
+        for table in ("alerts", "alert_contents"):
+            for event in ("INSERT", "UPDATE"):
+                connection.execute(text(f"CREATE TRIGGER log_{table}_{event.lower()} AFTER {event} ON {table}"
+                                        f" BEGIN INSERT INTO written VALUES ('{table}', new.fingerprint); END"))
+
+
+def _writes(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    with engine.begin() as connection:
+        found = dict(connection.execute(text("SELECT tbl, count(*) FROM written GROUP BY tbl")).all())
+        connection.execute(text("DELETE FROM written"))
+    return found
+
+
+def test_a_held_alert_moves_its_row_and_leaves_what_it_says(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A cycle writes what an alert says when it is created or its verdict changes; a cycle
+    where it only held again writes its narrow row alone."""
+    from tests.alerting_helpers import make_runtime
+    from tests.evalkit import local
+    from tracker.alerting.cycle import evaluate_cycle
+    from tracker.store import actuals as store
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    db.ensure_schema(engine)
+    _count_writes(engine)
+    runtime = make_runtime(engine)
+    start = local("2026-04-03 09:00")
+
+    def record(value: str, period: str) -> None:
+        with db.session(engine, write=True) as session:
+            store.record(session, catalog=runtime.catalog, metric="ev_deliveries", period=period, value=value,
+                         now=start, force=True)
+
+    record("30000", "2026-01")
+    first = evaluate_cycle(runtime, now=start)
+    created = _writes(engine)
+    held = first.pending + first.firing
+    assert held > 0 and created == {"alerts": created["alerts"], "alert_contents": held}
+    evaluate_cycle(runtime, now=start + timedelta(minutes=1))
+    assert _writes(engine) == {"alerts": held}  # every held alert's state moved, nothing it says
+    record("31000", "2026-02")  # a new verdict for the EV goal: its alerts say something new
+    evaluate_cycle(runtime, now=start + timedelta(minutes=2))
+    again = _writes(engine)
+    assert again["alerts"] >= held and 0 < again["alert_contents"] < again["alerts"]
+    engine.dispose()
