@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from tracker.core.errors import BadInput
 from tracker.store.actuals import RowInput
+from tracker.store.direct import record_direct
 from tracker.store.staging import Imported, Progress, record_rows
 
 if TYPE_CHECKING:
@@ -37,11 +38,21 @@ def import_file(
 ) -> Imported:
     """Records every row of a CSV file in the caller's transaction, or none; rows equal to
     the current value are left out and counted."""
-    rows = read_csv(path)
+    total = count_rows(path)
+    if db.connection().dialect.name == "postgresql":
+        if progress:
+            progress.phase("reading", total)
+        done = record_direct(
+            db, catalog=catalog, rows=read_csv(path), now=now, label=str(path), force=force,
+            default_source=default_source, progress=progress,
+        )
+        if done is not None:
+            return done
+    # SQLite, or a file the direct path leaves to staging: read again from the start.
     if progress:
-        progress.phase("reading", count_rows(path))
+        progress.phase("reading", total)
     return record_rows(
-        db, catalog=catalog, rows=rows, now=now, label=str(path), force=force,
+        db, catalog=catalog, rows=read_csv(path), now=now, label=str(path), force=force,
         default_source=default_source, skip_unchanged=True, progress=progress,
     )
 

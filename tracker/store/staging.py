@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from tracker.catalog.model import Catalog
+    from tracker.core.goals import Metric
 
 BATCH = 20_000  # rows per executemany or COPY, and per progress step
 CHUNK = 100_000  # file lines per write statement
@@ -101,7 +102,8 @@ def record_rows(
     cursor = connection.connection.driver_connection.cursor()
     try:
         _create(cursor, sql)
-        staged = _load(cursor, sql, catalog, rows, label, now, default_source, progress)
+        checker = RowChecker(catalog, label, now, default_source, sql.dialect)
+        staged = _load(cursor, sql, checker, rows, progress)
         _index(cursor, sql)
         _refuse_duplicates(cursor, sql, label)
         _resolve(cursor, sql, skip_unchanged)
@@ -141,60 +143,99 @@ def _drop(cursor) -> None:  # type: ignore[no-untyped-def]
 class _PeriodInfo(NamedTuple):
     period: Period
     label: str
+    start: object  # the bounds in stored form
+    end: object
+    previous: str  # the labels of its neighbours, for the tenfold-jump check
+    following: str
+
+
+class Checked(NamedTuple):
+    """One row that passed the checks it can pass on its own, in stored form."""
+
+    line: int
+    metric: Metric
+    period: _PeriodInfo
+    value: Decimal
+    source: str | None
+    note: str | None
+    known_since: object  # stored form, or None: known when recorded
+
+
+class RowChecker:
+    """The checks of one row on its own (metric, period, value, bounds, lengths, known-since).
+    What depends only on the period (parsing, bounds in the catalog's zone, stored form) is
+    worked out once per label; at most _PERIOD_CACHE labels are held."""
+
+    def __init__(self, catalog: Catalog, label: str, now: datetime, default_source: str | None, dialect: str) -> None:
+        self.metrics, self.zone, self.dialect = catalog.metrics, catalog.timezone, dialect
+        self.label, self.now, self.default_source = label, now, default_source
+        self.periods: dict[str, _PeriodInfo] = {}
+        self.named: set[str] = set()
+        self.new_periods: list[_PeriodInfo] = []  # labels not seen before, for whoever stores them
+
+    def check(self, row: RowInput) -> Checked:
+        try:
+            return self._check(row)
+        except BadInput as error:
+            raise BadInput(f"{self.label} line {row.line}: {error}") from None
+
+    def _check(self, row: RowInput) -> Checked:
+        spec = self.metrics.get(row.metric) or find_metric(self.metrics, row.metric)
+        if spec.name not in self.named:
+            check_metric_name(spec.name)
+            self.named.add(spec.name)
+        info = self.periods.get(row.period) or self._period(row.period)
+        if info.period.granularity != spec.granularity:
+            parse_period_for(spec, row.period)  # raises the usual message
+        amount = parse_value(row.value)
+        check_bounds(spec, amount)
+        source = row.source or self.default_source
+        check_text("source", source)
+        check_text("note", row.note)
+        known = None
+        if row.known_since:
+            known = utc_to_db(parse_known_since(row.known_since, info.period, self.now, self.zone), self.dialect)
+        return Checked(row.line, spec, info, amount, source, row.note or None, known)
+
+    def _period(self, text: str) -> _PeriodInfo:
+        if len(self.periods) >= _PERIOD_CACHE:
+            self.periods.clear()  # labels already stored stay stored
+        period = Period.parse(text)
+        start, end = period.bounds(self.zone)
+        info = _PeriodInfo(period, period.label, utc_to_db(start, self.dialect), utc_to_db(end, self.dialect),
+                           period.previous().label, period.next().label)
+        self.periods[text] = info
+        self.new_periods.append(info)
+        return info
 
 
 def _load(  # type: ignore[no-untyped-def]
     cursor,
     sql: _Sql,
-    catalog: Catalog,
+    checker: RowChecker,
     rows: Iterable[RowInput],
-    label: str,
-    now: datetime,
-    default_source: str | None,
     progress: Progress | None,
 ) -> int:
-    """Checks each row on its own and stages it; returns how many rows were staged. What
-    depends only on the period (parsing, bounds in the catalog's zone, stored form) is worked
-    out once per label."""
-    periods: dict[str, _PeriodInfo] = {}
-    pending: list[tuple[object, ...]] = []  # new period rows for the periods table
-    checked: set[str] = set()
-    metrics, zone, dialect = catalog.metrics, catalog.timezone, sql.dialect
+    """Checks each row on its own and stages it; returns how many rows were staged."""
     batch: list[tuple[object, ...]] = []
     staged = 0
     for row in rows:
-        try:
-            spec = metrics.get(row.metric) or find_metric(metrics, row.metric)
-            if spec.name not in checked:
-                check_metric_name(spec.name)
-                checked.add(spec.name)
-            info = periods.get(row.period)
-            if info is None:
-                if len(periods) >= _PERIOD_CACHE:
-                    periods.clear()  # labels already staged stay in the table
-                period = Period.parse(row.period)
-                info = periods[row.period] = _PeriodInfo(period, period.label)
-                start, end = period.bounds(zone)
-                pending.append((period.label, period.previous().label, utc_to_db(start, dialect), utc_to_db(end, dialect)))
-            if info.period.granularity != spec.granularity:
-                parse_period_for(spec, row.period)  # raises the usual message
-            amount = parse_value(row.value)
-            check_bounds(spec, amount)
-            source = row.source or default_source
-            check_text("source", source)
-            check_text("note", row.note)
-            known = None
-            if row.known_since:
-                known = utc_to_db(parse_known_since(row.known_since, info.period, now, zone), dialect)
-        except BadInput as error:
-            raise BadInput(f"{label} line {row.line}: {error}") from None
+        ok = checker.check(row)
+        amount = ok.value
         whole, nanos = value_parts(amount)
         stored = amount if sql.postgres else plain(amount)
-        batch.append((row.line, spec.name, info.label, stored, whole, nanos, source, row.note or None, known))
+        batch.append((ok.line, ok.metric.name, ok.period.label, stored, whole, nanos, ok.source, ok.note, ok.known_since))
         if len(batch) >= BATCH:
-            staged += _stage(cursor, sql, batch, pending, progress)
-            batch, pending = [], []
-    return staged + _stage(cursor, sql, batch, pending, progress)
+            staged += _stage(cursor, sql, batch, _take_periods(checker), progress)
+            batch = []
+    return staged + _stage(cursor, sql, batch, _take_periods(checker), progress)
+
+
+def _take_periods(checker: RowChecker) -> list[tuple[object, ...]]:
+    """The periods table's rows for the labels the checker met since the last call."""
+    pending = [(p.label, p.previous, p.start, p.end) for p in checker.new_periods]
+    checker.new_periods.clear()
+    return pending
 
 
 def _stage(cursor, sql: _Sql, batch: list, pending: list, progress: Progress | None) -> int:  # type: ignore[no-untyped-def]
