@@ -491,7 +491,7 @@ def _write(db: Session, plan: AlertPlan) -> None:
 
 
 def _part(values: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
-    """These columns of a planned row (its fingerprint under "fp" stays "fp" when asked so)."""
+    """These columns of a planned row, which keeps its fingerprint under "fp"."""
     return {name: values["fp" if name == "fingerprint" else name] for name in columns}
 
 

@@ -38,7 +38,7 @@ def import_file(
 ) -> Imported:
     """Records every row of a CSV file in the caller's transaction, or none; rows equal to
     the current value are left out and counted."""
-    total = count_rows(path)
+    total = count_rows(path) if progress else None  # a read of the whole file: only for the bar
     if db.connection().dialect.name == "postgresql":
         if progress:
             progress.phase("reading", total)
