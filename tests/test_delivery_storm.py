@@ -111,7 +111,8 @@ def test_two_replicas_on_postgresql_never_send_one_id_twice(postgres_url: str) -
         wait_for(lambda: ours <= set(receiver.accepted), "300 notifications delivered", deadline=180, interval=0.2)
         for replica in replicas:
             replica.send_signal(signal.SIGTERM)
-        assert [replica.wait(60) for replica in replicas] == [0, 0]
+        codes = [replica.wait(60) for replica in replicas]
+        assert codes == [0, 0], [replica.stderr.read().decode(errors="replace")[-3000:] for replica in replicas]
         twice = {i: n for i, n in receiver.accepted.items() if i in ours and n > 1}
         assert twice == {}
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import Engine
 
 from tracker.core.periods import Period
@@ -18,6 +18,7 @@ from tracker.store import db
 from tracker.store.models import Actual, StoreMeta
 
 ZONE_KEY = "period_bounds_zone"
+_ZONE_LOCK = 7_263_002  # PostgreSQL advisory lock key: one process re-derives bounds at a time
 
 
 def stored_zone(engine: Engine) -> str | None:
@@ -32,6 +33,10 @@ def follow_zone(engine: Engine, tz: ZoneInfo) -> int:
     if stored_zone(engine) == str(tz):
         return 0
     with db.session(engine, write=True) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Replicas start together; READ COMMITTED locks no missing row, so both would
+            # insert the key (SQLite's BEGIN IMMEDIATE already queues them).
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ZONE_LOCK})
         row = session.get(StoreMeta, ZONE_KEY)
         if row is not None and row.value == str(tz):  # another process got here first
             return 0
