@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -138,11 +139,13 @@ def revisions_until(db: Session, *, metrics: Iterable[str], until: datetime) -> 
 _IN_LIST_LIMIT = 2_000
 
 
-def _where(names: list[str], dialect: str, until: datetime, since: date | None, known_at: datetime | None,
+def _where(names: list[str], dialect: str, until: datetime | None, since: date | None, known_at: datetime | None,
            *, current: bool, every: bool) -> tuple[str, list[object]]:
     mark = "%s" if dialect == "postgresql" else "?"
-    where = [f"period_start <= {mark}"]
-    params: list[object] = [utc_to_db(until, dialect)]
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
+    if until is not None:
+        where, params = [f"period_start <= {mark}"], [utc_to_db(until, dialect)]
     if not every:
         where.append(f"metric IN ({', '.join([mark] * len(names))})")
         params.extend(names)
@@ -202,21 +205,57 @@ def _readings(db: Session, metrics: Iterable[str], until: datetime, since: date 
     return out
 
 
-def fingerprints(db: Session, *, metrics: Iterable[str], until: datetime, since: date | None = None) -> dict[str, tuple]:
+class Prints(NamedTuple):
     """Per metric, (count, sum of ids, largest id) of the current rows readings_until would
-    read: any row recorded, revised or removed changes it. One aggregate over the covering
-    index (SQLite keeps the row id in every index), about what one GROUP BY costs."""
+    read and how many times its rows were edited in place (migration 0011); `upcoming`, the earliest start after `until` of an in-scope current row (as the
+    database holds it): until then, time alone adds no row to them."""
+
+    by_metric: dict[str, tuple]
+    upcoming: object | None
+
+
+def fingerprints(db: Session, *, metrics: Iterable[str], until: datetime, since: date | None = None) -> Prints:
+    """Any row recorded, revised, edited or removed changes a metric's print. One aggregate over the
+    covering index (SQLite keeps the row id in every index), about what one GROUP BY costs."""
     names = sorted(set(metrics))
     if not names:
-        return {}
+        return Prints({}, None)
     connection = db.connection()
+    dialect = connection.dialect.name
     every = len(names) > _IN_LIST_LIMIT
-    where, params = _where(names, connection.dialect.name, until, since, None, current=True, every=every)
+    where, params = _where(names, dialect, None, since, None, current=True, every=every)
+    mark = "%s" if dialect == "postgresql" else "?"
+    seen = f"FILTER (WHERE period_start <= {mark})"
     cursor = connection.connection.driver_connection.cursor()
-    cursor.execute(f"SELECT metric, COUNT(*), SUM(id), MAX(id) FROM actuals WHERE {where} GROUP BY metric", params)
-    found = {metric: (count, total, top) for metric, count, total, top in cursor.fetchall()}
+    cursor.execute(f"SELECT metric, COUNT(*) {seen}, SUM(id) {seen}, MAX(id) {seen},"
+                   f" MIN(period_start) FILTER (WHERE period_start > {mark}) FROM actuals WHERE {where}"
+                   " GROUP BY metric", [utc_to_db(until, dialect)] * 4 + params)
+    rows = cursor.fetchall()
+    cursor.execute("SELECT metric, edits FROM actuals_edits")
+    edits = dict(cursor.fetchall())
     cursor.close()
-    return found if not every else {name: found[name] for name in names if name in found}
+    if every:
+        wanted = set(names)
+        rows = [row for row in rows if row[0] in wanted]
+    found = {metric: (count, total, top, edits.get(metric, 0)) for metric, count, total, top, _ in rows if count}
+    upcoming = min((row[4] for row in rows if row[4] is not None), default=None)
+    return Prints(found, upcoming)
+
+
+def change_marker(db: Session) -> tuple[int, int] | None:
+    """(largest id, changes counted by migration 0011's triggers): equal at two moments only
+    if no actual was inserted, updated or deleted in between, read in O(1). SQLite only
+    (PostgreSQL ids can commit out of order); None there, or where the triggers are gone."""
+    connection = db.connection()
+    if connection.dialect.name != "sqlite":
+        return None
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute("SELECT (SELECT MAX(id) FROM actuals), (SELECT changes FROM actuals_changes WHERE id = 1),"
+                   " (SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"
+                   " AND name IN ('actuals_changed_on_update', 'actuals_changed_on_delete'))")
+    top, changes, triggers = cursor.fetchone()
+    cursor.close()
+    return None if triggers != 2 or changes is None else (top or 0, changes)
 
 
 def _instant(value: object) -> datetime:

@@ -29,7 +29,8 @@ from tracker.core.goals import Goal, Kind
 from tracker.core.readings import Reading
 from tracker.core.verdict import Evaluation
 from tracker.store import verdicts
-from tracker.store.actuals import fingerprints, readings_until
+from tracker.store.actuals import change_marker, fingerprints, readings_until
+from tracker.store.dbtypes import utc_to_db
 
 
 def readings_for(
@@ -42,6 +43,16 @@ def readings_for(
 class _Judged(NamedTuple):
     key: tuple
     evaluation: Evaluation
+
+
+class _Prints(NamedTuple):
+    """The last aggregate's fingerprints, with what they were read under."""
+
+    marker: tuple[int, int]
+    since: date
+    until: datetime
+    upcoming: object | None
+    by_metric: dict[str, tuple]
 
 
 class Remembered:
@@ -67,9 +78,11 @@ class Remembered:
         self.definitions: dict[str, bytes] = {}  # per goal of `catalog`: what its digest covers
         self.saved_for: Catalog | None = None  # the catalog whose goals' rows the table holds
         self.alerting: object | None = None
+        self.prints: _Prints | None = None
 
     def forget(self) -> None:
         self.catalog, self.judged, self.definitions, self.unsaved, self.alerting = None, {}, {}, [], None
+        self.prints = None
 
     def verdict(self, goal: str) -> Evaluation | None:
         """The verdict as judged from its inputs (its `evaluated_at` is that cycle's), or None."""
@@ -107,7 +120,7 @@ def evaluate_from_db(
     if remembered.catalog is not catalog:
         remembered.forget()
         remembered.catalog = catalog
-    prints = fingerprints(session, metrics=_metrics(catalog.goals), until=now, since=since)
+    prints = _fingerprints(session, remembered, catalog.goals, now, since)
     today = now.astimezone(catalog.timezone).date()
     keys = {goal.id: _key(goal, catalog, prints, today, now) for goal in catalog.goals}
     judged = remembered.judged
@@ -158,6 +171,21 @@ def _batches(goals: Sequence[Goal]) -> Iterable[list[Goal]]:
         names.update(goal.metrics)
     if batch:
         yield batch
+
+
+def _fingerprints(session: Session, remembered: Remembered, goals: Sequence[Goal], now: datetime,
+                  since: date) -> dict[str, tuple]:
+    """The last aggregate's prints while no actual has been written since (the change
+    marker, read first: a write committed before the aggregate only costs one more) and
+    time has brought no stored period into view; else a new aggregate."""
+    marker = change_marker(session)
+    held = remembered.prints
+    if (marker is not None and held is not None and held.marker == marker and held.since == since
+            and held.until <= now and (held.upcoming is None or utc_to_db(now, "sqlite") < held.upcoming)):
+        return held.by_metric
+    found = fingerprints(session, metrics=_metrics(goals), until=now, since=since)
+    remembered.prints = None if marker is None else _Prints(marker, since, now, found.upcoming, found.by_metric)
+    return found.by_metric
 
 
 def _metrics(goals: Iterable[Goal]) -> set[str]:

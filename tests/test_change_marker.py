@@ -1,0 +1,186 @@
+"""The change marker (migration 0011, tracker.store.actuals.change_marker): a remembering
+process skips the aggregate over every actual only while no actual was inserted, updated
+or deleted (by any client, raw SQL included) and time has brought no stored period into
+view; after any of those its verdicts equal a fresh process's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from tests.conftest import CATALOG
+from tests.evalkit import local
+from tracker.catalog.model import load_catalog
+from tracker.store import actuals as store
+from tracker.store import db, judging
+from tracker.store.dbtypes import utc_to_db
+from tracker.store.judging import Remembered, evaluate_from_db
+
+START = local("2026-04-03 09:00")
+FIGURES = [("ev_deliveries", "2026-01", "30000"), ("ev_deliveries", "2026-02", "32000"),
+           ("home_stores", "2026-02", "700"), ("ai_generated_lines", "2026-Q1", "0.3"),
+           ("total_code_lines", "2026-Q1", "1.0")]
+
+
+@pytest.fixture
+def catalog():  # type: ignore[no-untyped-def]
+    return load_catalog(CATALOG)
+
+
+def _record(engine, catalog, metric: str, period: str, value: str, at=START) -> None:  # type: ignore[no-untyped-def]
+    with db.session(engine, write=True) as session:
+        store.record(session, catalog=catalog, metric=metric, period=period, value=value, now=at, force=True)
+
+
+def _sql(engine, statement: str, **params) -> None:  # type: ignore[no-untyped-def]
+    with engine.begin() as connection:
+        connection.execute(text(statement), params)
+
+
+def _judged(engine, catalog, now, remembered=None):  # type: ignore[no-untyped-def]
+    with db.session(engine) as session:
+        return [e.to_json() for e in evaluate_from_db(session, catalog=catalog, now=now, remembered=remembered)]
+
+
+def _aggregates(monkeypatch) -> list[object]:  # type: ignore[no-untyped-def]
+    """Collects the fingerprint aggregates judging runs."""
+    seen: list[object] = []
+    real = judging.fingerprints
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs["until"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(judging, "fingerprints", counted)
+    return seen
+
+
+def _future_row(engine, catalog) -> None:
+    """A figure for May, stored before May has begun (raw SQL: the row as any client writes it)."""
+    dialect = engine.dialect.name
+    _sql(engine, "INSERT INTO actuals (metric, period, period_start, period_end, value, recorded_at, revision,"
+         " is_current, value_whole, value_nanos) VALUES ('ev_deliveries', '2026-05', :start, :end, '50000', :at, 1,"
+         " TRUE, 50000, 0)", start=utc_to_db(local("2026-05-01 00:00"), dialect),
+         end=utc_to_db(local("2026-06-01 00:00"), dialect), at=utc_to_db(START, dialect))
+
+
+# (what is done between two judgements, how long after START the second one is)
+CHANGES = [
+    ("a row deleted by raw SQL", "DELETE FROM actuals WHERE period = '2026-02' AND metric = 'home_stores'", timedelta(hours=1)),
+    ("a value changed in place", "UPDATE actuals SET value = '1', value_whole = 1, value_nanos = 0"
+                                 " WHERE metric = 'ev_deliveries' AND period = '2026-01'", timedelta(hours=1)),
+    ("a row no longer current", "UPDATE actuals SET is_current = FALSE WHERE metric = 'ev_deliveries'"
+                                " AND period = '2026-02'", timedelta(hours=1)),
+    ("a recorded revision", ("ev_deliveries", "2026-02", "33000"), timedelta(hours=1)),
+    ("a new figure", ("ev_deliveries", "2026-03", "41000"), timedelta(hours=1)),
+    ("a stored future period comes into view", _future_row, timedelta(days=30)),
+    ("a stored future period not yet in view", _future_row, timedelta(days=20)),
+    ("time runs back past a figure's start", None, -timedelta(days=50)),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "later"), CHANGES, ids=[c[0] for c in CHANGES])
+def test_after_any_write_the_remembered_verdicts_equal_fresh_ones(engine, catalog, name, change, later) -> None:
+    for figure in FIGURES:
+        _record(engine, catalog, *figure)
+    remembered = Remembered()
+    _judged(engine, catalog, START, remembered)
+    if isinstance(change, str):
+        _sql(engine, change)
+    elif isinstance(change, tuple):
+        _record(engine, catalog, *change, at=START + timedelta(minutes=5))
+    elif change is not None:
+        change(engine, catalog)
+    now = START + later
+    assert _judged(engine, catalog, now, remembered) == _judged(engine, catalog, now)
+
+
+def test_an_unchanged_store_is_not_aggregated_again_on_sqlite(engine, catalog, monkeypatch) -> None:
+    for figure in FIGURES:
+        _record(engine, catalog, *figure)
+    _future_row(engine, catalog)
+    remembered = Remembered()
+    seen = _aggregates(monkeypatch)
+    _judged(engine, catalog, START, remembered)
+    _judged(engine, catalog, START + timedelta(hours=1), remembered)
+    _judged(engine, catalog, START + timedelta(days=20), remembered)  # May is still ahead
+    sqlite = engine.dialect.name == "sqlite"
+    assert len(seen) == (1 if sqlite else 3)  # PostgreSQL aggregates every time
+    _record(engine, catalog, "ev_deliveries", "2026-03", "41000", at=START + timedelta(days=20))
+    _judged(engine, catalog, START + timedelta(days=20, hours=1), remembered)
+    _judged(engine, catalog, START + timedelta(days=20, hours=2), remembered)
+    _judged(engine, catalog, START + timedelta(days=30), remembered)  # May has begun
+    assert len(seen) == (3 if sqlite else 6)
+
+
+def test_without_the_triggers_every_judgement_aggregates(sqlite_url: str, catalog, monkeypatch) -> None:
+    engine = db.make_engine(sqlite_url)
+    db.ensure_schema(engine)
+    for figure in FIGURES:
+        _record(engine, catalog, *figure)
+    _sql(engine, "DROP TRIGGER actuals_changed_on_delete")  # as a table rebuild would
+    remembered = Remembered()
+    seen = _aggregates(monkeypatch)
+    _judged(engine, catalog, START, remembered)
+    _sql(engine, "DELETE FROM actuals WHERE metric = 'home_stores'")
+    assert _judged(engine, catalog, START + timedelta(hours=1), remembered) == _judged(engine, catalog, START + timedelta(hours=1))
+    assert len(seen) == 2  # both remembering judgements (a fresh one reads no prints)
+    engine.dispose()
+
+
+def _migrate(engine, revision: str, *, down: bool = False) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+    from alembic.config import Config
+
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(db.migrations_path()))
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_migration_0011_counts_edits_and_on_sqlite_every_update_and_delete(database_url: str) -> None:
+    engine = create_engine(database_url)
+    _migrate(engine, "0011")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        assert inspect(connection).has_table("actuals_edits")
+        assert inspect(connection).has_table("actuals_changes") is sqlite
+    at = utc_to_db(START, engine.dialect.name)
+    _sql(engine, "INSERT INTO actuals (metric, period, period_start, period_end, value, recorded_at, revision,"
+         " is_current) VALUES ('m', '2026-01', :at, :at, '1', :at, 1, TRUE)", at=at)
+    _sql(engine, "UPDATE actuals SET value = '2'")
+    _sql(engine, "UPDATE actuals SET value = '2', is_current = FALSE")  # the same value: no edit
+    _sql(engine, "UPDATE actuals SET period = '2026-02'")
+    _sql(engine, "DELETE FROM actuals")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT metric, edits FROM actuals_edits")).all() == [("m", 2)]
+        if sqlite:
+            assert connection.execute(text("SELECT changes FROM actuals_changes")).scalar_one() == 4
+    _migrate(engine, "0010", down=True)
+    with engine.connect() as connection:
+        assert not inspect(connection).has_table("actuals_edits")
+        assert not inspect(connection).has_table("actuals_changes")
+        if sqlite:
+            assert connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all() == []
+        else:
+            assert connection.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'actuals_edited'")).scalar() == 0
+    engine.dispose()
+
+
+def test_a_value_edited_in_place_is_not_taken_from_the_verdicts_table(engine, catalog) -> None:
+    for figure in FIGURES:
+        _record(engine, catalog, *figure)
+    remembered = Remembered()
+    _judged(engine, catalog, START, remembered)
+    remembered.save(engine)
+    _sql(engine, "UPDATE actuals SET value = '1', value_whole = 1, value_nanos = 0"
+         " WHERE metric = 'ev_deliveries' AND period = '2026-01'")
+    restarted = Remembered()
+    later = START + timedelta(hours=1)
+    assert _judged(engine, catalog, later, restarted) == _judged(engine, catalog, later)
+    touched = sum("ev_deliveries" in goal.metrics for goal in catalog.goals)
+    stored = sum(goal.kind != "milestone" for goal in catalog.goals)
+    assert restarted.loaded == stored - touched
