@@ -109,3 +109,55 @@ def test_a_held_alert_moves_its_row_and_leaves_what_it_says(tmp_path) -> None:  
     again = _writes(engine)
     assert again["alerts"] >= held and 0 < again["alert_contents"] < again["alerts"]
     engine.dispose()
+
+
+def test_what_alerts_say_is_written_before_the_cycles_own_transaction(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite the contents of created and refreshed alerts go in short transactions of
+    their own before the cycle's write, which then writes none of them; the rows read back
+    are the ones a cycle writing everything in its transaction leaves."""
+    from tests.alerting_helpers import make_runtime
+    from tests.evalkit import local
+    from tracker.alerting import cycle
+    from tracker.store import actuals as store
+
+    start = local("2026-04-03 09:00")
+
+    def run(folder: str, ahead: bool):  # type: ignore[no-untyped-def]
+        engine = db.make_engine(f"sqlite:///{tmp_path / folder}.db")
+        db.ensure_schema(engine)
+        _count_writes(engine)
+        runtime = make_runtime(engine)
+        seen: list[dict[str, int]] = []
+        real = cycle.update_alerts
+
+        def counted(session, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(_writes(engine))  # what was written before the cycle's own transaction
+            return real(session, **kwargs)
+
+        monkeypatch.setattr(cycle, "update_alerts", counted)
+        monkeypatch.setattr(cycle, "_AHEAD_CHUNK", 2)
+        if not ahead:
+            monkeypatch.setattr(cycle, "_write_contents_ahead", lambda engine, plan: None)
+        for period, value, minutes in [("2026-01", "30000", 0), (None, None, 1), ("2026-02", "31000", 2)]:
+            if period is not None:
+                with db.session(engine, write=True) as session:
+                    store.record(session, catalog=runtime.catalog, metric="ev_deliveries", period=period, value=value,
+                                 now=start, force=True)
+            cycle.evaluate_cycle(runtime, now=start + timedelta(minutes=minutes))
+            seen.append(_writes(engine))  # what the cycle's own transaction wrote
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT a.fingerprint, a.state, a.reason, c.title, c.summary, c.evaluation"
+                                           " FROM alerts a JOIN alert_contents c USING (fingerprint)"
+                                           " ORDER BY a.fingerprint")).all()
+        engine.dispose()
+        return seen, rows
+
+    ahead, rows = run("ahead", True)
+    inside, same = run("inside", False)
+    assert rows == same and rows
+    # before / during: the first cycle (created), the second (held), the third (refreshed)
+    assert ahead[0].get("alert_contents", 0) == inside[1]["alert_contents"] > 2  # more than one short transaction
+    assert "alert_contents" not in ahead[1] and "alert_contents" not in inside[0]
+    assert not ahead[2] and not ahead[3].get("alert_contents")
+    assert ahead[4].get("alert_contents", 0) == inside[5]["alert_contents"] > 0
+    assert "alert_contents" not in ahead[5]

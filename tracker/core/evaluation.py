@@ -79,8 +79,12 @@ def grade(goal: Goal, *, catalog: Catalog, readings: Readings, now: datetime, st
 def earliest_start(catalog: Catalog, now: datetime) -> date:
     """The first day any goal judged as of `now` may read: its window, the one before (a
     recurring goal's previous instance, a baseline), and the forecast's earlier windows."""
-    starts = []
+    starts, shapes = [], set()
     for goal in catalog.goals:
+        shape = (goal.period, goal.recurs)  # all a goal's windows depend on
+        if shape in shapes:
+            continue
+        shapes.add(shape)
         window = window_at(goal, catalog, now)
         for _ in range(HISTORY_WINDOWS + 1):
             window = previous_window(goal, window)

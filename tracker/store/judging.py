@@ -79,10 +79,12 @@ class Remembered:
         self.saved_for: Catalog | None = None  # the catalog whose goals' rows the table holds
         self.alerting: object | None = None
         self.prints: _Prints | None = None
+        self.keys: tuple | None = None  # (prints, day, periods due, each goal's key): the last call's
+        self.dues: set[tuple] | None = None  # per catalog: its metrics' (granularity, grace)
 
     def forget(self) -> None:
         self.catalog, self.judged, self.definitions, self.unsaved, self.alerting = None, {}, {}, [], None
-        self.prints = None
+        self.prints, self.keys, self.dues = None, None, None
 
     def verdict(self, goal: str) -> Evaluation | None:
         """The verdict as judged from its inputs (its `evaluated_at` is that cycle's), or None."""
@@ -121,8 +123,7 @@ def evaluate_from_db(
         remembered.forget()
         remembered.catalog = catalog
     prints = _fingerprints(session, remembered, catalog.goals, now, since)
-    today = now.astimezone(catalog.timezone).date()
-    keys = {goal.id: _key(goal, catalog, prints, today, now) for goal in catalog.goals}
+    keys = _keys(remembered, catalog, prints, now)
     judged = remembered.judged
     todo = [goal for goal in catalog.goals if keys[goal.id] is None or judged.get(goal.id, _MISS).key != keys[goal.id]]
     digests = {goal.id: remembered.digest(goal, key) for goal in todo if (key := keys[goal.id]) is not None}
@@ -192,7 +193,22 @@ def _metrics(goals: Iterable[Goal]) -> set[str]:
     return {name for goal in goals for name in goal.metrics}
 
 
-def _key(goal: Goal, catalog: Catalog, prints: dict[str, tuple], today: date, now: datetime) -> tuple | None:
+def _keys(remembered: Remembered, catalog: Catalog, prints: dict[str, tuple], now: datetime) -> dict[str, tuple | None]:
+    """Each goal's key; the last call's while the prints are the ones it used (reused as
+    they were), on the same day, with the same last periods due."""
+    if remembered.dues is None:
+        remembered.dues = {(spec.granularity, spec.grace) for spec in catalog.metrics.values() if spec.grace is not None}
+    dues = {shape: last_due(*shape, now, catalog.timezone) for shape in remembered.dues}
+    today = now.astimezone(catalog.timezone).date()
+    held = remembered.keys
+    if held is not None and held[0] is prints and held[1] == today and held[2] == dues:
+        return held[3]  # type: ignore[no-any-return]
+    keys = {goal.id: _key(goal, catalog, prints, today, dues) for goal in catalog.goals}
+    remembered.keys = (prints, today, dues, keys)
+    return keys
+
+
+def _key(goal: Goal, catalog: Catalog, prints: dict[str, tuple], today: date, dues: dict[tuple, object]) -> tuple | None:
     """What the goal's verdict depends on besides the catalog; None: judge it every time."""
     if goal.kind is Kind.MILESTONE:
         return None
@@ -200,7 +216,7 @@ def _key(goal: Goal, catalog: Catalog, prints: dict[str, tuple], today: date, no
     for name in goal.metrics:
         spec = catalog.metrics[name]
         parts.append(prints.get(name))
-        parts.append(None if spec.grace is None else last_due(spec.granularity, spec.grace, now, catalog.timezone))
+        parts.append(None if spec.grace is None else dues[(spec.granularity, spec.grace)])
     return tuple(parts)
 
 
