@@ -111,53 +111,81 @@ def test_a_held_alert_moves_its_row_and_leaves_what_it_says(tmp_path) -> None:  
     engine.dispose()
 
 
-def test_what_alerts_say_is_written_before_the_cycles_own_transaction(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """On SQLite the contents of created and refreshed alerts go in short transactions of
-    their own before the cycle's write, which then writes none of them; the rows read back
-    are the ones a cycle writing everything in its transaction leaves."""
+
+def _three_cycles(path, monkeypatch, *, chunk: int, between=None):  # type: ignore[no-untyped-def]
+    """A first cycle (alerts created), one where they hold, one after a new figure (the EV
+    goal's refreshed); per cycle, the rows written before its own transaction and in it."""
     from tests.alerting_helpers import make_runtime
     from tests.evalkit import local
     from tracker.alerting import cycle
     from tracker.store import actuals as store
 
     start = local("2026-04-03 09:00")
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.ensure_schema(engine)
+    _count_writes(engine)
+    runtime = make_runtime(engine)
+    seen: list[dict[str, int]] = []
+    real_update, real_chunk = cycle.update_alerts, cycle._write_chunk
+    chunks: list[int] = []
 
-    def run(folder: str, ahead: bool):  # type: ignore[no-untyped-def]
-        engine = db.make_engine(f"sqlite:///{tmp_path / folder}.db")
-        db.ensure_schema(engine)
-        _count_writes(engine)
-        runtime = make_runtime(engine)
-        seen: list[dict[str, int]] = []
-        real = cycle.update_alerts
+    def counted(session, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(_writes(engine))  # what was written before the cycle's own transaction
+        return real_update(session, **kwargs)
 
-        def counted(session, **kwargs):  # type: ignore[no-untyped-def]
-            seen.append(_writes(engine))  # what was written before the cycle's own transaction
-            return real(session, **kwargs)
+    def one_chunk(engine, plan, rows):  # type: ignore[no-untyped-def]
+        written = real_chunk(engine, plan, rows)
+        chunks.append(len(rows) if written else 0)
+        if between is not None and len(chunks) == 1:
+            between(engine)
+        return written
 
-        monkeypatch.setattr(cycle, "update_alerts", counted)
-        monkeypatch.setattr(cycle, "_AHEAD_CHUNK", 2)
-        if not ahead:
-            monkeypatch.setattr(cycle, "_write_contents_ahead", lambda engine, plan: None)
-        for period, value, minutes in [("2026-01", "30000", 0), (None, None, 1), ("2026-02", "31000", 2)]:
-            if period is not None:
-                with db.session(engine, write=True) as session:
-                    store.record(session, catalog=runtime.catalog, metric="ev_deliveries", period=period, value=value,
-                                 now=start, force=True)
-            cycle.evaluate_cycle(runtime, now=start + timedelta(minutes=minutes))
-            seen.append(_writes(engine))  # what the cycle's own transaction wrote
-        with engine.connect() as connection:
-            rows = connection.execute(text("SELECT a.fingerprint, a.state, a.reason, c.title, c.summary, c.evaluation"
-                                           " FROM alerts a JOIN alert_contents c USING (fingerprint)"
-                                           " ORDER BY a.fingerprint")).all()
-        engine.dispose()
-        return seen, rows
+    monkeypatch.setattr(cycle, "update_alerts", counted)
+    monkeypatch.setattr(cycle, "_write_chunk", one_chunk)
+    monkeypatch.setattr(cycle, "_AHEAD_CHUNK", chunk)
+    for period, value, minutes in [("2026-01", "30000", 0), (None, None, 1), ("2026-02", "31000", 2)]:
+        if period is not None:
+            with db.session(engine, write=True) as session:
+                store.record(session, catalog=runtime.catalog, metric="ev_deliveries", period=period, value=value,
+                             now=start, force=True)
+        cycle.evaluate_cycle(runtime, now=start + timedelta(minutes=minutes))
+        seen.append(_writes(engine))  # what the cycle's own transaction wrote
+    with engine.connect() as connection:
+        found = connection.execute(text(
+            "SELECT a.fingerprint, a.state, a.reason, a.active_since, a.starts_at, a.last_held_at, a.updated_at,"
+            " c.title, c.summary, c.evaluation FROM alerts a JOIN alert_contents c USING (fingerprint)"
+            " ORDER BY a.fingerprint")).all()
+        version = connection.execute(text("SELECT value FROM store_meta WHERE key = 'alerts_version'")).scalar()
+    engine.dispose()
+    return seen, found, chunks, version
 
-    ahead, rows = run("ahead", True)
-    inside, same = run("inside", False)
+
+def test_a_large_plan_is_written_a_chunk_per_transaction_before_the_cycles_own(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite a plan larger than a chunk goes in short transactions before the cycle's
+    write, which then writes none of its rows; the rows left are those of one transaction."""
+    ahead, rows, chunks, _ = _three_cycles(tmp_path / "ahead.db", monkeypatch, chunk=2)
+    inside, same, whole, _ = _three_cycles(tmp_path / "inside.db", monkeypatch, chunk=10**6)
     assert rows == same and rows
-    # before / during: the first cycle (created), the second (held), the third (refreshed)
-    assert ahead[0].get("alert_contents", 0) == inside[1]["alert_contents"] > 2  # more than one short transaction
-    assert "alert_contents" not in ahead[1] and "alert_contents" not in inside[0]
-    assert not ahead[2] and not ahead[3].get("alert_contents")
-    assert ahead[4].get("alert_contents", 0) == inside[5]["alert_contents"] > 0
-    assert "alert_contents" not in ahead[5]
+    created = inside[1]["alert_contents"]
+    assert created > 2 and chunks[: -(-created // 2)] == [2] * (created // 2) + [created % 2] * (created % 2)
+    # per cycle, before / in its transaction: the first (created), the second (held), the third (refreshed)
+    assert ahead[0] == {"alerts": created, "alert_contents": created} and ahead[1].keys() <= {"alerts"}
+    assert "alert_contents" not in inside[0] and not ahead[2] and "alert_contents" not in ahead[3]
+    refreshed = inside[5]["alert_contents"]
+    assert refreshed > 0 and ahead[4]["alert_contents"] == refreshed and "alert_contents" not in ahead[5]
+
+
+def test_another_cycles_write_between_chunks_leaves_the_rest_to_a_new_plan(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Another cycle writing alerts between two chunks (alerts_version moves) stops the
+    chunks: the cycle's transaction plans the rest from the rows, the first chunk's included."""
+    def other_cycle(engine) -> None:  # type: ignore[no-untyped-def]
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE store_meta SET value = CAST(value AS INTEGER) + 1"
+                                    " WHERE key = 'alerts_version'"))
+
+    ahead, rows, chunks, version = _three_cycles(tmp_path / "ahead.db", monkeypatch, chunk=2, between=other_cycle)
+    _, same, _, plain = _three_cycles(tmp_path / "inside.db", monkeypatch, chunk=10**6)
+    assert rows == same
+    assert chunks[:2] == [2, 0] and ahead[0]["alerts"] == 2  # one chunk, then the rest in the cycle's transaction
+    # the new plan remembers no content: it writes every alert's again, the first chunk's too
+    assert ahead[1]["alert_contents"] == len(rows)

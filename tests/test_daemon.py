@@ -541,3 +541,30 @@ def test_the_prune_unit_removes_finished_notifications_past_retention(runtime, m
     assert units.prune(NOW + OUTBOX_RETENTION + timedelta(seconds=1)) == {"pruned": 1}
     with db.session(runtime.engine) as session:
         assert outbox.depth(session) == 1  # the queued one stays
+
+
+def test_a_delivery_pass_does_not_dispatch_while_a_cycle_runs(runtime, metrics, monkeypatch):
+    """While the evaluate unit's cycle holds `cycling`, the delivery unit's dispatch is
+    skipped without reading anything (the cycle dispatches at its end); after it, it runs."""
+    from tracker.alerting.dispatch import DispatchResult
+    from tracker.service import jobs
+    from tracker.service.jobs import Units
+
+    runs: list[object] = []
+    monkeypatch.setattr(jobs, "dispatch_pass", lambda runtime, **kw: runs.append(kw) or DispatchResult())
+    units = Units(runtime, metrics)
+    inside: list[int] = []
+    real_cycle = jobs.evaluate_cycle
+
+    def cycle(runtime, **kw):  # type: ignore[no-untyped-def]
+        inside.append(units.dispatch(NOW))  # what a delivery pass on another thread gets meanwhile
+        return real_cycle(runtime, **kw)
+
+    monkeypatch.setattr(jobs, "evaluate_cycle", cycle)
+    try:
+        units.evaluate(NOW)
+        assert inside == [0] and runs == [] and units.gate.skipped == 0
+        units.dispatch(NOW)
+        assert len(runs) == 1 and not units.cycling.locked()
+    finally:
+        units.close()

@@ -119,7 +119,7 @@ def evaluate_cycle(
         drafted = draft(session, plan=routing, inhibit_rules=inhibit_rules, now=now, prepared=prepared,
                         settled=settled, planned=_PlannedColumns(planned))
     result = CycleResult(evaluations=list(evaluations))
-    _write_contents_ahead(runtime.engine, planned)
+    _write_ahead(runtime.engine, planned)
     began = time.monotonic()
     with db.session(runtime.engine, write=True) as session:
         done = update_alerts(session, matches=matches, rules=rules, now=now, result=result, planned=planned)
@@ -327,7 +327,7 @@ class AlertPlan:
     resolved: int = 0
     said: list[dict[str, Any]] = field(default_factory=list)  # the log lines, written after the commit
     stored: dict[str, list[tuple]] | None = None  # SQLite: the rows in stored form, made before the lock
-    contents_ahead: bool = False  # SQLite: alert_contents already written (_write_contents_ahead)
+    ahead: dict[str, int] = field(default_factory=dict)  # SQLite: per kind, the first rows _write_ahead wrote
 
     @property
     def written(self) -> int:
@@ -499,16 +499,7 @@ def _part(values: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
 
 def _write_sqlite(db: Session, plan: AlertPlan) -> None:
     cursor = db.connection().connection.driver_connection.cursor()
-    for kind, rows in plan.stored.items():  # type: ignore[union-attr]
-        if not rows:
-            continue
-        columns = _ALERT_COLUMNS[kind]
-        if kind == "created":
-            _insert(cursor, "alerts", columns, rows)
-        else:
-            _update(cursor, "alerts", columns, rows)
-        if kind != "moved_only" and not plan.contents_ahead:
-            _upsert_contents(cursor, rows)
+    _write_rows(cursor, {kind: rows[plan.ahead.get(kind, 0):] for kind, rows in plan.stored.items()})  # type: ignore[union-attr]
     at = utc_to_db(plan.now, "sqlite") if plan.now is not None else None
     for (reason, _), fps in plan.touched.items():
         for start in range(0, len(fps), _CHUNK):
@@ -518,37 +509,58 @@ def _write_sqlite(db: Session, plan: AlertPlan) -> None:
     cursor.close()
 
 
-# Rows of alert_contents per transaction written ahead: ~1 KB each, a few milliseconds of lock.
-_AHEAD_CHUNK = 2_000
+def _write_rows(cursor: Any, stored: dict[str, list[dict[str, Any]]]) -> None:
+    """Created, refreshed and moved alerts in stored form, with what the first two say."""
+    for kind, rows in stored.items():
+        if not rows:
+            continue
+        columns = _ALERT_COLUMNS[kind]
+        if kind == "created":
+            _insert(cursor, "alerts", columns, rows)
+            _insert(cursor, "alert_contents", ("fingerprint", *_CONTENT_COLUMNS), rows)
+            continue
+        _update(cursor, "alerts", columns, rows)
+        if kind == "refreshed":
+            _update(cursor, "alert_contents", _CONTENT_COLUMNS, rows)
 
 
-def _write_contents_ahead(engine: Any, plan: AlertPlan) -> None:
-    """SQLite: what the created and refreshed alerts say, written before the cycle's own
-    transaction in short ones of their own, so that a cycle that creates or re-judges every
-    alert (the first one, a new day) does not hold the one write lock for its hundreds of
-    megabytes: the writer's longest wait. Readers join a content to an existing alert only,
-    so a created alert's is unseen until its row commits; a refreshed one's says this
-    cycle's verdict a moment before its state moves. A cycle that has to plan anew in its
-    transaction writes the contents again there (an upsert), and one that fails leaves them
-    to be overwritten by the next, which plans from the rows (it remembers no content).
-    PostgreSQL writes them in the transaction: a replica that has lost the lease must not
-    write anything, and only that transaction checks."""
+# Alert rows per transaction written ahead (~1.2 KB each with what they say): tens of ms of lock.
+_AHEAD_CHUNK = 5_000
+
+
+def _write_ahead(engine: Any, plan: AlertPlan) -> None:
+    """SQLite, a plan with more rows than one chunk (a first cycle, a new day at scale): its
+    created, refreshed and moved alerts, with what they say, are written a chunk per
+    transaction before the cycle's own, so that no writer waits for the whole plan's
+    hundreds of megabytes (136,000 new alerts at 100,000 goals). Each chunk does what a
+    cycle's write does: it checks that no other cycle wrote alerts since the plan was made
+    and bumps alerts_version; if one did, the chunks stop and the cycle's transaction plans
+    the rest again from the rows, these included. Readers see the alerts move a chunk at a
+    time, as alerts arriving over a few seconds. PostgreSQL writes the plan in the cycle's
+    transaction: a replica that lost the lease must write nothing, and that transaction checks."""
     if plan.stored is None:
         return
-    rows = plan.stored["created"] + plan.stored["refreshed"]
+    rows = [(kind, row) for kind in _ALERT_COLUMNS for row in plan.stored[kind]]
+    if len(rows) <= _AHEAD_CHUNK:
+        return
     for start in range(0, len(rows), _AHEAD_CHUNK):
-        with db.session(engine, write=True) as session:
-            cursor = session.connection().connection.driver_connection.cursor()
-            _upsert_contents(cursor, rows[start : start + _AHEAD_CHUNK])
-            cursor.close()
-    plan.contents_ahead = True
+        if not _write_chunk(engine, plan, rows[start : start + _AHEAD_CHUNK]):
+            return
 
 
-def _upsert_contents(cursor: Any, rows: list[dict[str, Any]]) -> None:
-    columns = ("fingerprint", *_CONTENT_COLUMNS)
-    cursor.executemany(f"INSERT INTO alert_contents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-                       f" ON CONFLICT (fingerprint) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _CONTENT_COLUMNS)}",
-                       [(r["fp"], *(r[c] for c in _CONTENT_COLUMNS)) for r in rows])
+def _write_chunk(engine: Any, plan: AlertPlan, chunk: list[tuple[str, dict[str, Any]]]) -> bool:
+    """One chunk's transaction; False: another cycle wrote alerts since the plan was made."""
+    with db.session(engine, write=True) as session:
+        if alerts_version(session) != plan.version:
+            return False
+        cursor = session.connection().connection.driver_connection.cursor()
+        _write_rows(cursor, {kind: [row for k, row in chunk if k == kind] for kind in _ALERT_COLUMNS})
+        cursor.close()
+        session.merge(StoreMeta(key=_VERSION_KEY, value=str(plan.version + 1)))
+    plan.version += 1
+    for kind, _ in chunk:
+        plan.ahead[kind] = plan.ahead.get(kind, 0) + 1
+    return True
 
 
 def _insert(cursor: Any, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:

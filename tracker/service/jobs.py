@@ -95,6 +95,10 @@ class Units:
         self.stop = threading.Event()  # set on SIGTERM: delivery stops claiming and drains
         self.slots = Slots()  # requests in flight per receiver, across overlapping passes
         self.gate = DispatchGate()  # a delivery pass dispatches only when a group can be due
+        # Held by a cycle: meanwhile a delivery pass does not dispatch (the cycle's own
+        # dispatch follows), so it neither reads alerts a cycle is writing a chunk at a time
+        # nor moves what the cycle's drafted dispatch was made from.
+        self.cycling = threading.Lock()
 
     @property
     def client(self) -> httpx.Client:
@@ -129,7 +133,8 @@ class Units:
             return {}
         started = time.perf_counter()
         try:
-            result = evaluate_cycle(self.runtime, now=now, fence=fence)
+            with self.cycling:
+                result = evaluate_cycle(self.runtime, now=now, fence=fence)
         except LeaseLost as lost:
             self.leadership.lost(str(lost))
             return {"abandoned": 1}
@@ -163,7 +168,7 @@ class Units:
         """Queues the group notifications that came due since the cycle (the leader only),
         when any can be (tracker.service.dispatching)."""
         fence = self.leadership.fence()
-        if fence is None:
+        if fence is None or not self.cycling.acquire(blocking=False):
             return 0
         try:
             result = self.gate.run(self.runtime, term=fence.term, now=now, dispatch=partial(
@@ -175,6 +180,8 @@ class Units:
         except LeaseLost as lost:
             self.leadership.lost(str(lost))
             return 0
+        finally:
+            self.cycling.release()
 
     def deliver(self, now: datetime) -> dict[str, Any]:
         dispatched = self.dispatch(now)
