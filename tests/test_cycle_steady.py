@@ -80,9 +80,13 @@ STEPS = [
 
 
 @pytest.mark.parametrize("route", ["per alert", "catalog"])
-def test_a_remembering_cycle_writes_what_a_forgetting_one_writes(tmp_path: Path, route: str):
+def test_a_remembering_cycle_writes_what_a_forgetting_one_writes(tmp_path: Path, route: str, monkeypatch):
     """One runtime remembers across cycles (the daemon); the other forgets before each cycle
     (judges and reads everything afresh). Step by step they leave the same rows."""
+    from tracker.alerting import cycle
+
+    carried, real = [], cycle._again
+    monkeypatch.setattr(cycle, "_again", lambda *a, **k: carried.append(real(*a, **k)) or carried[-1])
     options = {} if route == "per alert" else {"route": None}
     steady = make_runtime(_engine(tmp_path, "steady"), **options)
     fresh = make_runtime(_engine(tmp_path, "fresh"), **options)
@@ -92,6 +96,7 @@ def test_a_remembering_cycle_writes_what_a_forgetting_one_writes(tmp_path: Path,
         kept_content += _kept(steady.engine)
     assert kept_content > 0  # some rows kept the content of a verdict judged in an earlier cycle
     assert _state(steady.engine)["outbox"]  # and notifications went out
+    assert any(plan is not None for plan in carried)  # some cycles took the last plan again (_again)
 
 
 def _step_both(steady, fresh) -> Iterator[int]:  # type: ignore[no-untyped-def]
@@ -282,3 +287,49 @@ STANDS = [
 def test_settled_decisions_stand_only_while_nothing_they_read_moved(told, in_force, now, until, stands):
     settled = dispatching.Settled("t1", (), START, until, dispatching.DispatchResult())
     assert settled.stands(told, in_force, now) is stands
+
+
+def _memory(*, firing: int, pending: int = 0, moved: bool = False, other_reason: bool = False):  # type: ignore[no-untyped-def]
+    from tracker.alerting.cycle import AlertPlan, _Memory
+
+    matches = {f"f{k}": object() for k in range(firing)}
+    touched = {("still firing", "firing"): sorted(matches)}
+    if other_reason:
+        touched[("still pending", "pending")] = []
+    last = AlertPlan(7, START, touched=touched, firing=firing, pending=pending,
+                     moved_only=[{"fp": "f0"}] if moved else [])
+    return _Memory(catalog=None, version=8, matches={}, content=dict(matches), alerts={}, prepared=None,
+                   settled=None, plan=last), matches
+
+
+# (the last plan, what this cycle holds, carried)
+AGAIN = [
+    ("all firing, the same matches", {}, "same", True),
+    ("nothing held before or now", {"firing": 0}, "same", True),
+    ("a pending alert may come due", {"pending": 1}, "same", False),
+    ("the last plan moved an alert", {"moved": True}, "same", False),
+    ("the last plan held another state", {"other_reason": True}, "same", False),
+    ("a new match for one alert", {}, "new match", False),
+    ("one alert no longer held", {}, "one fewer", False),
+    ("one more alert held", {}, "one more", False),
+]
+
+
+@pytest.mark.parametrize(("name", "last", "now_held", "carried"), AGAIN, ids=[a[0] for a in AGAIN])
+def test_the_last_plan_is_taken_again_only_when_nothing_else_can_move(name, last, now_held, carried) -> None:
+    from tracker.alerting.cycle import _again
+
+    memory, matches = _memory(**{"firing": 3, **last})
+    held = dict(matches)
+    if now_held == "new match":
+        held["f0"] = object()
+    elif now_held == "one fewer":
+        held.pop("f0")
+    elif now_held == "one more":
+        held["f9"] = object()
+    plan = _again(memory, held, 8, START + timedelta(minutes=5), sqlite=True)  # type: ignore[arg-type]
+    assert (plan is not None) is carried
+    if plan is not None:
+        assert (plan.version, plan.now, plan.firing, plan.pending) == (8, START + timedelta(minutes=5), len(held), 0)
+        assert plan.touched == {("still firing", "firing"): sorted(held)} and not plan.said
+        assert plan.stored == {"created": [], "refreshed": [], "moved_only": []}

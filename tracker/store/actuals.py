@@ -207,16 +207,18 @@ def _readings(db: Session, metrics: Iterable[str], until: datetime, since: date 
 
 class Prints(NamedTuple):
     """Per metric, (count, sum of ids, largest id) of the current rows readings_until would
-    read and how many times its rows were edited in place (migration 0011); `upcoming`, the earliest start after `until` of an in-scope current row (as the
-    database holds it): until then, time alone adds no row to them."""
+    read, and how many times its rows were edited in place (migration 0011); `upcoming`:
+    the earliest start after `until` of a current row in scope, as the database holds it
+    (until then, time alone brings no row into view)."""
 
     by_metric: dict[str, tuple]
     upcoming: object | None
 
 
 def fingerprints(db: Session, *, metrics: Iterable[str], until: datetime, since: date | None = None) -> Prints:
-    """Any row recorded, revised, edited or removed changes a metric's print. One aggregate over the
-    covering index (SQLite keeps the row id in every index), about what one GROUP BY costs."""
+    """Any row recorded, revised, edited or removed changes a metric's print. One aggregate
+    over the covering index (SQLite keeps the row id in every index), about what one GROUP
+    BY costs."""
     names = sorted(set(metrics))
     if not names:
         return Prints({}, None)

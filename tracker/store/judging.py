@@ -8,7 +8,9 @@ it was last judged is not read or judged again. Its inputs are its metrics' stor
 (fingerprinted in SQL by one aggregate per metric over exactly the rows the reading query
 would return), the local day, and for each metric the last period due by now (what makes a
 figure late). Nothing else of `now` reaches a verdict except `evaluated_at`, which is set
-anew on the remembered one. Milestones are judged every time (their warning window moves by
+anew on the remembered one. On SQLite the aggregate itself is skipped while migration 0011's
+change marker says no actual was written and no stored period has come into view since it
+last ran: a steady cycle then reads no actual at all. Milestones are judged every time (their warning window moves by
 the instant) and cost next to nothing. Across processes, the same key (with the goal's
 definition and the code's digest) finds a verdict in the verdicts table (tracker.store.verdicts).
 """
