@@ -20,6 +20,8 @@ interleaved rounds (medians, and the spread min..max). The writer inserts a row 
 outside the catalog every 20 ms throughout the cycles, in its own process, and reports its
 longest BEGIN IMMEDIATE .. COMMIT; each cycle reports how long its own write transaction held
 the database (CycleResult.write_seconds), the first, the longest steady one and the restart's.
+On SQLite a plan of more than 5,000 alert rows is written in chunks of their own before that
+transaction (tracker.alerting.cycle._write_ahead): only the writer's wait sees those.
 """
 
 from __future__ import annotations

@@ -44,13 +44,15 @@ def _judged(engine, catalog, now, remembered=None):  # type: ignore[no-untyped-d
         return [e.to_json() for e in evaluate_from_db(session, catalog=catalog, now=now, remembered=remembered)]
 
 
-def _aggregates(monkeypatch) -> list[object]:  # type: ignore[no-untyped-def]
-    """Collects the fingerprint aggregates judging runs."""
+def _aggregates(monkeypatch, *, whole: bool = True) -> list[object]:  # type: ignore[no-untyped-def]
+    """Collects the fingerprint aggregates judging runs: over every row, or (`whole` False)
+    over the rows inserted since the last."""
     seen: list[object] = []
     real = judging.fingerprints
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(kwargs["until"])
+        if (kwargs.get("after") is None) is whole:
+            seen.append(kwargs["until"])
         return real(*args, **kwargs)
 
     monkeypatch.setattr(judging, "fingerprints", counted)
@@ -112,7 +114,34 @@ def test_an_unchanged_store_is_not_aggregated_again_on_sqlite(engine, catalog, m
     _judged(engine, catalog, START + timedelta(days=20, hours=1), remembered)
     _judged(engine, catalog, START + timedelta(days=20, hours=2), remembered)
     _judged(engine, catalog, START + timedelta(days=30), remembered)  # May has begun
-    assert len(seen) == (3 if sqlite else 6)
+    assert len(seen) == (2 if sqlite else 6)  # the new figure alone is added to the last prints
+
+
+def test_rows_only_inserted_are_added_to_the_last_prints(engine, catalog, monkeypatch) -> None:
+    """Inserts alone (a figure of a metric with rows, of one without, of a future period)
+    are aggregated by themselves on SQLite, and the prints they give are exactly what an
+    aggregate over every row gives (a verdict stored by one process is found by the next)."""
+    for figure in FIGURES[:3]:
+        _record(engine, catalog, *figure)
+    remembered = Remembered()
+    whole, added = _aggregates(monkeypatch), _aggregates(monkeypatch, whole=False)
+    _judged(engine, catalog, START, remembered)
+    steps = [(("ev_deliveries", "2026-03", "41000"), timedelta(hours=1)),
+             (("ai_generated_lines", "2026-Q1", "0.3"), timedelta(hours=2)),  # its first row
+             (("ev_deliveries", "2026-05", "50000"), timedelta(hours=3)),  # May: not yet in view
+             (None, timedelta(days=28, hours=4))]  # May begun: every row again
+    for change, later in steps:
+        if change is not None:
+            _record(engine, catalog, *change, at=START + later - timedelta(minutes=1))
+        now = START + later
+        assert _judged(engine, catalog, now, remembered) == _judged(engine, catalog, now)
+        with db.session(engine) as session:
+            fresh = store.fingerprints(session, metrics=judging._metrics(catalog.goals), until=now,
+                                       since=remembered.prints.since if remembered.prints else None)
+        if remembered.prints is not None:
+            assert remembered.prints.by_metric == fresh.by_metric
+    sqlite = engine.dialect.name == "sqlite"
+    assert (len(whole), len(added)) == ((2, 3) if sqlite else (5, 0))
 
 
 def test_without_the_triggers_every_judgement_aggregates(sqlite_url: str, catalog, monkeypatch) -> None:

@@ -207,30 +207,35 @@ def _readings(db: Session, metrics: Iterable[str], until: datetime, since: date 
 
 class Prints(NamedTuple):
     """Per metric, (count, sum of ids, largest id) of the current rows readings_until would
-    read, and how many times its rows were edited in place (migration 0011); `upcoming`:
-    the earliest start after `until` of a current row in scope, as the database holds it
-    (until then, time alone brings no row into view)."""
+    read, and how many times its rows were edited in place (migration 0011; `edits` has every
+    metric's); `upcoming`: the earliest start after `until` of a current row in scope, as
+    the database holds it (until then, time alone brings no row into view)."""
 
     by_metric: dict[str, tuple]
     upcoming: object | None
+    edits: dict[str, int]
 
 
-def fingerprints(db: Session, *, metrics: Iterable[str], until: datetime, since: date | None = None) -> Prints:
+def fingerprints(db: Session, *, metrics: Iterable[str], until: datetime, since: date | None = None,
+                 after: int | None = None) -> Prints:
     """Any row recorded, revised, edited or removed changes a metric's print. One aggregate
     over the covering index (SQLite keeps the row id in every index), about what one GROUP
-    BY costs."""
+    BY costs. With `after` (SQLite): over the rows with a larger id alone, found by the row id."""
     names = sorted(set(metrics))
     if not names:
-        return Prints({}, None)
+        return Prints({}, None, {})
     connection = db.connection()
     dialect = connection.dialect.name
     every = len(names) > _IN_LIST_LIMIT
     where, params = _where(names, dialect, None, since, None, current=True, every=every)
     mark = "%s" if dialect == "postgresql" else "?"
     seen = f"FILTER (WHERE period_start <= {mark})"
+    table = "actuals"
+    if after is not None:  # else SQLite scans the whole covering index for its order
+        table, where, params = "actuals NOT INDEXED", f"id > {mark} AND {where}", [after, *params]
     cursor = connection.connection.driver_connection.cursor()
     cursor.execute(f"SELECT metric, COUNT(*) {seen}, SUM(id) {seen}, MAX(id) {seen},"
-                   f" MIN(period_start) FILTER (WHERE period_start > {mark}) FROM actuals WHERE {where}"
+                   f" MIN(period_start) FILTER (WHERE period_start > {mark}) FROM {table} WHERE {where}"
                    " GROUP BY metric", [utc_to_db(until, dialect)] * 4 + params)
     rows = cursor.fetchall()
     cursor.execute("SELECT metric, edits FROM actuals_edits")
@@ -241,7 +246,7 @@ def fingerprints(db: Session, *, metrics: Iterable[str], until: datetime, since:
         rows = [row for row in rows if row[0] in wanted]
     found = {metric: (count, total, top, edits.get(metric, 0)) for metric, count, total, top, _ in rows if count}
     upcoming = min((row[4] for row in rows if row[4] is not None), default=None)
-    return Prints(found, upcoming)
+    return Prints(found, upcoming, edits)
 
 
 def change_marker(db: Session) -> tuple[int, int] | None:

@@ -48,13 +48,16 @@ class _Judged(NamedTuple):
 
 
 class _Prints(NamedTuple):
-    """The last aggregate's fingerprints, with what they were read under."""
+    """The last aggregate's fingerprints, with what they were read under: they are the
+    aggregate as of `until` over the rows up to the marker's id, and no row in scope starts
+    in (until, upcoming)."""
 
     marker: tuple[int, int]
     since: date
     until: datetime
     upcoming: object | None
     by_metric: dict[str, tuple]
+    edits: dict[str, int]
 
 
 class Remembered:
@@ -81,12 +84,23 @@ class Remembered:
         self.saved_for: Catalog | None = None  # the catalog whose goals' rows the table holds
         self.alerting: object | None = None
         self.prints: _Prints | None = None
-        self.keys: tuple | None = None  # (prints, day, periods due, each goal's key): the last call's
+        self.keys: tuple | None = None  # (day, periods due, each goal's key): the last call's
         self.dues: set[tuple] | None = None  # per catalog: its metrics' (granularity, grace)
+        self._users: dict[str, list[Goal]] | None = None  # per catalog: the goals of each metric
 
     def forget(self) -> None:
         self.catalog, self.judged, self.definitions, self.unsaved, self.alerting = None, {}, {}, [], None
-        self.prints, self.keys, self.dues = None, None, None
+        self.prints, self.keys, self.dues, self._users = None, None, None, None
+
+    def users(self, metric: str) -> list[Goal]:
+        """The goals of `catalog` that read this metric."""
+        if self._users is None:
+            assert self.catalog is not None
+            self._users = {}
+            for goal in self.catalog.goals:
+                for name in goal.metrics:
+                    self._users.setdefault(name, []).append(goal)
+        return self._users.get(metric, [])
 
     def verdict(self, goal: str) -> Evaluation | None:
         """The verdict as judged from its inputs (its `evaluated_at` is that cycle's), or None."""
@@ -124,8 +138,8 @@ def evaluate_from_db(
     if remembered.catalog is not catalog:
         remembered.forget()
         remembered.catalog = catalog
-    prints = _fingerprints(session, remembered, catalog.goals, now, since)
-    keys = _keys(remembered, catalog, prints, now)
+    prints, moved = _fingerprints(session, remembered, catalog.goals, now, since)
+    keys = _keys(remembered, catalog, prints, moved, now)
     judged = remembered.judged
     todo = [goal for goal in catalog.goals if keys[goal.id] is None or judged.get(goal.id, _MISS).key != keys[goal.id]]
     digests = {goal.id: remembered.digest(goal, key) for goal in todo if (key := keys[goal.id]) is not None}
@@ -177,36 +191,63 @@ def _batches(goals: Sequence[Goal]) -> Iterable[list[Goal]]:
 
 
 def _fingerprints(session: Session, remembered: Remembered, goals: Sequence[Goal], now: datetime,
-                  since: date) -> dict[str, tuple]:
+                  since: date) -> tuple[dict[str, tuple], set[str] | None]:
     """The last aggregate's prints while no actual has been written since (the change
     marker, read first: a write committed before the aggregate only costs one more) and
-    time has brought no stored period into view; else a new aggregate."""
+    time has brought no stored period into view; with only rows inserted since, those
+    prints with the new rows' added (an aggregate over them alone); else a new aggregate.
+    With them, the metrics whose prints may differ from the last call's (None: any)."""
     marker = change_marker(session)
     held = remembered.prints
-    if (marker is not None and held is not None and held.marker == marker and held.since == since
-            and held.until <= now and (held.upcoming is None or utc_to_db(now, "sqlite") < held.upcoming)):
-        return held.by_metric
+    if (marker is not None and held is not None and held.since == since and held.marker[1] == marker[1]
+            and held.marker[0] <= marker[0] and held.until <= now
+            and (held.upcoming is None or utc_to_db(now, "sqlite") < held.upcoming)):
+        if held.marker == marker:
+            return held.by_metric, set()
+        new = fingerprints(session, metrics=_metrics(goals), until=now, since=since, after=held.marker[0])
+        prints = _added(held.by_metric, new.by_metric, held.edits)
+        upcoming = min((at for at in (held.upcoming, new.upcoming) if at is not None), default=None)
+        remembered.prints = _Prints(marker, since, now, upcoming, prints, held.edits)
+        return prints, set(new.by_metric)
     found = fingerprints(session, metrics=_metrics(goals), until=now, since=since)
-    remembered.prints = None if marker is None else _Prints(marker, since, now, found.upcoming, found.by_metric)
-    return found.by_metric
+    remembered.prints = None if marker is None else _Prints(marker, since, now, found.upcoming, found.by_metric,
+                                                            found.edits)
+    return found.by_metric, None
+
+
+def _added(prints: dict[str, tuple], new: dict[str, tuple], edits: dict[str, int]) -> dict[str, tuple]:
+    """The prints of the rows behind `prints` and `new` together: what one aggregate over
+    both gives (counts and sums add, the largest id is the new rows')."""
+    out = dict(prints)
+    for metric, (count, total, top, _) in new.items():
+        before = out.get(metric)
+        out[metric] = ((count, total, top, edits.get(metric, 0)) if before is None
+                       else (before[0] + count, before[1] + total, top, before[3]))
+    return out
 
 
 def _metrics(goals: Iterable[Goal]) -> set[str]:
     return {name for goal in goals for name in goal.metrics}
 
 
-def _keys(remembered: Remembered, catalog: Catalog, prints: dict[str, tuple], now: datetime) -> dict[str, tuple | None]:
-    """Each goal's key; the last call's while the prints are the ones it used (reused as
-    they were), on the same day, with the same last periods due."""
+def _keys(remembered: Remembered, catalog: Catalog, prints: dict[str, tuple], moved: set[str] | None,
+          now: datetime) -> dict[str, tuple | None]:
+    """Each goal's key; the last call's, on the same day with the same last periods due, but
+    for the goals of the metrics whose prints `moved` (None: any may have)."""
     if remembered.dues is None:
         remembered.dues = {(spec.granularity, spec.grace) for spec in catalog.metrics.values() if spec.grace is not None}
     dues = {shape: last_due(*shape, now, catalog.timezone) for shape in remembered.dues}
     today = now.astimezone(catalog.timezone).date()
     held = remembered.keys
-    if held is not None and held[0] is prints and held[1] == today and held[2] == dues:
-        return held[3]  # type: ignore[no-any-return]
-    keys = {goal.id: _key(goal, catalog, prints, today, dues) for goal in catalog.goals}
-    remembered.keys = (prints, today, dues, keys)
+    if held is not None and moved is not None and held[0] == today and held[1] == dues:
+        keys = held[2]
+        if moved:
+            keys = dict(keys)
+            for goal in {goal.id: goal for name in moved for goal in remembered.users(name)}.values():
+                keys[goal.id] = _key(goal, catalog, prints, today, dues)
+    else:
+        keys = {goal.id: _key(goal, catalog, prints, today, dues) for goal in catalog.goals}
+    remembered.keys = (today, dues, keys)
     return keys
 
 
