@@ -154,7 +154,8 @@ def test_without_the_triggers_every_judgement_aggregates(sqlite_url: str, catalo
     seen = _aggregates(monkeypatch)
     _judged(engine, catalog, START, remembered)
     _sql(engine, "DELETE FROM actuals WHERE metric = 'home_stores'")
-    assert _judged(engine, catalog, START + timedelta(hours=1), remembered) == _judged(engine, catalog, START + timedelta(hours=1))
+    later = START + timedelta(hours=1)
+    assert _judged(engine, catalog, later, remembered) == _judged(engine, catalog, later)
     assert len(seen) == 2  # both remembering judgements (a fresh one reads no prints)
     engine.dispose()
 

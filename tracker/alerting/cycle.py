@@ -165,7 +165,6 @@ class _Memory:
     plan: AlertPlan | None = None  # the plan the write applied
 
 
-
 def _recall(runtime: Runtime, judge: Judge | None) -> _Memory | None:
     """The last cycle's memory, taken away: it is given back only once this cycle has
     committed, so a cycle that fails leaves the next to read everything afresh."""

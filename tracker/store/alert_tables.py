@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, LargeBinary
+from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
 from tracker.store import models  # noqa: F401  sets the constraint naming convention first
-from tracker.store.dbtypes import UTCDateTime
+from tracker.store.dbtypes import BodyBytes, UTCDateTime
 
 
 class AlertRow(SQLModel, table=True):
@@ -86,7 +86,7 @@ class OutboxRow(SQLModel, table=True):
     subject: str = Field(max_length=200)
     event: str = Field(max_length=32, description="alert.firing or alert.resolved")
     reason: str = Field(max_length=200)
-    body: bytes = Field(sa_type=LargeBinary)
+    body: bytes = Field(sa_type=BodyBytes)  # compressed at rest from 1 MiB (dbtypes.pack_body)
     created_at: datetime = Field(sa_type=UTCDateTime)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     attempts: int = 0

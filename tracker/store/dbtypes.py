@@ -8,11 +8,12 @@ processing for speed but must write exactly what the ORM writes.
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Numeric, String
+from sqlalchemy import DateTime, LargeBinary, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -80,3 +81,44 @@ class UTCDateTime(TypeDecorator[datetime]):
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+_PACKED, _ESCAPED = b"\x00z", b"\x00r"
+PACK_FROM = 1 << 20  # bytes: a body this long is stored compressed
+
+
+class Packed(bytes):
+    """A body already in its stored form (pack_body): BodyBytes stores it as it is."""
+
+
+def pack_body(body: bytes) -> Packed:
+    """A notification body's stored form: from 1 MiB zlib at level 1 (a group notification
+    that carries every alert of a large catalog runs to hundreds of MB, and writing those
+    holds SQLite's one write lock), else the bytes as they are; a body that starts with NUL
+    (no JSON does) is marked, so that no body can pass for a packed one."""
+    if len(body) >= PACK_FROM:
+        return Packed(_PACKED + zlib.compress(body, 1))
+    return Packed(_ESCAPED + body if body[:1] == b"\x00" else body)
+
+
+def unpack_body(stored: bytes) -> bytes:
+    """The exact body bytes back from their stored form."""
+    if stored[:2] == _PACKED:
+        return zlib.decompress(stored[2:])
+    return stored[2:] if stored[:2] == _ESCAPED else stored
+
+
+class BodyBytes(TypeDecorator[bytes]):
+    """Outbox bodies, exact on the way out, compressed at rest when long (pack_body); packed
+    before a write transaction where the caller can (the dispatcher drafts its bodies so)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return bytes(value if isinstance(value, Packed) else pack_body(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
+        return None if value is None else unpack_body(bytes(value))
