@@ -328,7 +328,7 @@ class AlertPlan:
     resolved: int = 0
     said: list[dict[str, Any]] = field(default_factory=list)  # the log lines, written after the commit
     stored: dict[str, list[tuple]] | None = None  # SQLite: the rows in stored form, made before the lock
-    ahead: dict[str, int] = field(default_factory=dict)  # SQLite: per kind, the first rows _write_ahead wrote
+    ahead: dict[Any, int] = field(default_factory=dict)  # SQLite: per kind or touched key, the first _write_ahead wrote
 
     @property
     def written(self) -> int:
@@ -523,13 +523,18 @@ def _part(values: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
 def _write_sqlite(db: Session, plan: AlertPlan) -> None:
     cursor = db.connection().connection.driver_connection.cursor()
     _write_rows(cursor, {kind: rows[plan.ahead.get(kind, 0):] for kind, rows in plan.stored.items()})  # type: ignore[union-attr]
+    _write_touched(cursor, plan, {key: fps[plan.ahead.get(key, 0):] for key, fps in plan.touched.items()})
+    cursor.close()
+
+
+def _write_touched(cursor: Any, plan: AlertPlan, touched: dict[tuple[str, str], list[str]]) -> None:
+    """The alerts that only held again: last_held_at, updated_at and the reason move."""
     at = utc_to_db(plan.now, "sqlite") if plan.now is not None else None
-    for (reason, _), fps in plan.touched.items():
+    for (reason, _), fps in touched.items():
         for start in range(0, len(fps), _CHUNK):
             chunk = fps[start : start + _CHUNK]
             cursor.execute(f"UPDATE alerts SET reason = ?, updated_at = ?, last_held_at = ?"
                            f" WHERE fingerprint IN ({', '.join('?' * len(chunk))})", (reason, at, at, *chunk))
-    cursor.close()
 
 
 def _write_rows(cursor: Any, stored: dict[str, list[dict[str, Any]]]) -> None:
@@ -552,18 +557,20 @@ _AHEAD_CHUNK = 5_000
 
 
 def _write_ahead(engine: Any, plan: AlertPlan) -> None:
-    """SQLite, a plan with more rows than one chunk (a first cycle, a new day at scale): its
-    created, refreshed and moved alerts, with what they say, are written a chunk per
-    transaction before the cycle's own, so that no writer waits for the whole plan's
-    hundreds of megabytes (136,000 new alerts at 100,000 goals). Each chunk does what a
-    cycle's write does: it checks that no other cycle wrote alerts since the plan was made
-    and bumps alerts_version; if one did, the chunks stop and the cycle's transaction plans
-    the rest again from the rows, these included. Readers see the alerts move a chunk at a
-    time, as alerts arriving over a few seconds. PostgreSQL writes the plan in the cycle's
+    """SQLite, a plan with more rows than one chunk (a first cycle, a new day, or a steady
+    cycle at scale): its alert rows, with what created and refreshed ones say, are written a
+    chunk per transaction before the cycle's own, so that no writer waits for the whole
+    plan's hundreds of megabytes (136,000 new alerts at 100,000 goals), and the cycle's
+    transaction is left with the dispatch. Each chunk does what a cycle's write does: it
+    checks that no other cycle wrote alerts since the plan was made and bumps
+    alerts_version; if one did, the chunks stop and the cycle's transaction plans the rest
+    again from the rows, these included. Readers see the alerts move a chunk at a time, as
+    alerts arriving over a few seconds. PostgreSQL writes the plan in the cycle's
     transaction: a replica that lost the lease must write nothing, and that transaction checks."""
     if plan.stored is None:
         return
-    rows = [(kind, row) for kind in _ALERT_COLUMNS for row in plan.stored[kind]]
+    rows: list[tuple[Any, Any]] = [(kind, row) for kind in _ALERT_COLUMNS for row in plan.stored[kind]]
+    rows += [(key, fp) for key, fps in plan.touched.items() for fp in fps]
     if len(rows) <= _AHEAD_CHUNK:
         return
     for start in range(0, len(rows), _AHEAD_CHUNK):
@@ -571,13 +578,15 @@ def _write_ahead(engine: Any, plan: AlertPlan) -> None:
             return
 
 
-def _write_chunk(engine: Any, plan: AlertPlan, chunk: list[tuple[str, dict[str, Any]]]) -> bool:
-    """One chunk's transaction; False: another cycle wrote alerts since the plan was made."""
+def _write_chunk(engine: Any, plan: AlertPlan, chunk: list[tuple[Any, Any]]) -> bool:
+    """One chunk's transaction; False: another cycle wrote alerts since the plan was made.
+    `chunk`: (kind, stored row) and ((reason, state), fingerprint) of touched alerts."""
     with db.session(engine, write=True) as session:
         if alerts_version(session) != plan.version:
             return False
         cursor = session.connection().connection.driver_connection.cursor()
         _write_rows(cursor, {kind: [row for k, row in chunk if k == kind] for kind in _ALERT_COLUMNS})
+        _write_touched(cursor, plan, {key: [fp for k, fp in chunk if k == key] for key in plan.touched})
         cursor.close()
         session.merge(StoreMeta(key=_VERSION_KEY, value=str(plan.version + 1)))
     plan.version += 1
