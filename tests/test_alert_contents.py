@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from tracker.store import db

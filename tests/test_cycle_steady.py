@@ -333,3 +333,33 @@ def test_the_last_plan_is_taken_again_only_when_nothing_else_can_move(name, last
         assert (plan.version, plan.now, plan.firing, plan.pending) == (8, START + timedelta(minutes=5), len(held), 0)
         assert plan.touched == {("still firing", "firing"): sorted(held)} and not plan.said
         assert plan.stored == {"created": [], "refreshed": [], "moved_only": []}
+
+
+def test_last_notified_at_of_a_large_notification_is_written_after_the_commit(tmp_path: Path, monkeypatch):
+    """Past MARK_LATER alerts told by one notification, SQLite writes their last_notified_at
+    after the cycle's transaction (informational: what receivers were told is in
+    alert_groups, written in it); the rows end as a cycle writing them inside leaves them."""
+    later = make_runtime(_engine(tmp_path, "later"), route=None)
+    inside = make_runtime(_engine(tmp_path, "inside"), route=None)
+    in_transaction: list[int] = []
+    real = dispatching.Draft.write
+
+    def write(self, session):  # type: ignore[no-untyped-def]
+        result = real(self, session)
+        in_transaction.append(sum(len(fps) for fps, _, _ in result.later))
+        return result
+
+    monkeypatch.setattr(dispatching.Draft, "write", write)
+    for runtime in (later, inside):
+        for figure in FIGURES:
+            _record(runtime, *figure, at=START)
+    for minutes in (0, 5, 10, 60):
+        now = START + timedelta(minutes=minutes)
+        monkeypatch.setattr(dispatching, "MARK_LATER", 1)
+        evaluate_cycle(later, now=now)
+        monkeypatch.setattr(dispatching, "MARK_LATER", 10**6)
+        evaluate_cycle(inside, now=now)
+        assert _state(later.engine) == _state(inside.engine), minutes
+    assert any(in_transaction)  # some notification's marks were left for after the commit
+    with later.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alerts WHERE last_notified_at IS NOT NULL")).scalar()

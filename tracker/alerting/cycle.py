@@ -39,7 +39,7 @@ import structlog
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from tracker.alerting.dispatch import Prepared, Settled, dispatch, draft, prepare
+from tracker.alerting.dispatch import Prepared, Settled, dispatch, draft, mark_later, prepare
 from tracker.alerting.muting import inhibition
 from tracker.catalog.model import plan_for
 from tracker.collectors.health import failing_sources
@@ -132,6 +132,7 @@ def evaluate_cycle(
         if fence is not None:
             fence.check(session, now=runtime.now())
     result.write_seconds = time.monotonic() - began
+    mark_later(runtime.engine, sent)
     if judge is None:  # this cycle's write stands: the next may build on it
         runtime.remembered.alerting = _Memory(
             catalog=catalog, version=done.version + 1, matches=kept, content={m.fingerprint: m for m in matches},

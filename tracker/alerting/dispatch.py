@@ -55,6 +55,8 @@ class DispatchResult:
     next_repeat: datetime | None = None  # the earliest an unchanged firing group repeats
     muted: dict[str, int] = field(default_factory=dict)  # firing alerts held back: {"silenced": 1}
     settled: Settled | None = field(default=None, repr=False, compare=False)  # what a next dispatch may reuse
+    # (fingerprints, reason, when) told whose last_notified_at is written after the commit (mark_later)
+    later: list[tuple[list[str], str, datetime]] = field(default_factory=list, repr=False, compare=False)
 
     def wait_until(self, due: datetime | None) -> None:
         if due is not None:
@@ -75,6 +77,7 @@ def dispatch_pass(runtime: Runtime, *, now: datetime, fence: Fence | None = None
                           wait=wait)
         if fence is not None:
             fence.check(session, now=runtime.now())
+    mark_later(runtime.engine, result)
     return result
 
 
@@ -246,8 +249,12 @@ class Draft:
             session.execute(delete(groups).where(groups.c.receiver == receiver, groups.c.group_key == key))
         ids = _insert_outbox(session, self.queue, now)
         last = {q.receiver: ids[n] for n, q in enumerate(self.queue)}
+        sqlite = session.get_bind().dialect.name == "sqlite"
         for fps, reason in self.notified:
-            _mark_notified(session, fps, reason, now)
+            if sqlite and len(fps) > MARK_LATER:
+                self.result.later.append((fps, reason, now))
+            else:
+                _mark_notified(session, fps, reason, now)
         for tell in self.tell:
             outbox_id = ids[tell.outbox] if isinstance(tell.outbox, int) else last.get(tell.outbox or "")
             values = {"labels": tell.labels, "firing": tell.firing, "resolved": tell.resolved, "notified_at": now,
@@ -260,6 +267,23 @@ class Draft:
                                                       group_id=tell.group_id, first_notified_at=now, **values))
         _new_told_token(session)  # and the next dispatch decides afresh
         return self.result
+
+
+# Past this many alerts told by one notification, SQLite gets their last_notified_at after
+# the commit, in transactions of this many: a group's first notification at 100,000 goals
+# rewrote every alert row inside the write lock. The column only informs (`tracker alerts`):
+# what receivers were told is in alert_groups, written in the transaction.
+MARK_LATER = 5_000
+
+
+def mark_later(engine: Any, result: DispatchResult) -> None:
+    """The last_notified_at a dispatch left for after its commit (DispatchResult.later);
+    a crash before it leaves those alerts showing their previous notification."""
+    for fps, reason, at in result.later:
+        for start in range(0, len(fps), MARK_LATER):
+            with db.session(engine, write=True) as session:
+                _mark_notified(session, fps[start : start + MARK_LATER], reason, at)
+    result.later = []
 
 
 def _mark_notified(session: Session, fps: list[str], reason: str, now: datetime) -> None:
