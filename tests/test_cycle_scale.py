@@ -218,3 +218,17 @@ def test_a_plan_made_before_another_cycle_wrote_is_worked_out_again(engine):
     with db.session(engine) as session:
         (row,) = session.exec(select(AlertRow)).all()
     assert (row.state, row.updated_at) == (FIRING, START + timedelta(hours=1))
+
+
+@pytest.mark.parametrize(("dialect", "slept"), [("sqlite", [0.25]), ("postgresql", [])])
+def test_back_to_back_writes_leave_a_gap_as_long_as_each_held_the_lock(monkeypatch, dialect, slept):
+    """db.paced: another process's writer polls SQLite's lock every few to 100 ms, so a run
+    of chunk transactions pauses after each as long as it held it; not on PostgreSQL."""
+    from types import SimpleNamespace
+
+    clock, sleeps = iter([10.0, 10.25]), []
+    monkeypatch.setattr(db.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(db.time, "sleep", sleeps.append)
+    with db.paced(SimpleNamespace(dialect=SimpleNamespace(name=dialect))):  # type: ignore[arg-type]
+        pass
+    assert sleeps == slept

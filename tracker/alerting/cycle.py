@@ -575,8 +575,9 @@ def _write_ahead(engine: Any, plan: AlertPlan) -> None:
     if len(rows) <= _AHEAD_CHUNK:
         return
     for start in range(0, len(rows), _AHEAD_CHUNK):
-        if not _write_chunk(engine, plan, rows[start : start + _AHEAD_CHUNK]):
-            return
+        with db.paced(engine):
+            if not _write_chunk(engine, plan, rows[start : start + _AHEAD_CHUNK]):
+                return
 
 
 def _write_chunk(engine: Any, plan: AlertPlan, chunk: list[tuple[Any, Any]]) -> bool:

@@ -281,7 +281,7 @@ def mark_later(engine: Any, result: DispatchResult) -> None:
     a crash before it leaves those alerts showing their previous notification."""
     for fps, reason, at in result.later:
         for start in range(0, len(fps), MARK_LATER):
-            with db.session(engine, write=True) as session:
+            with db.paced(engine), db.session(engine, write=True) as session:
                 _mark_notified(session, fps[start : start + MARK_LATER], reason, at)
     result.later = []
 

@@ -139,7 +139,7 @@ def save(engine: Engine, judged: Sequence[tuple[str, str, Evaluation]], *, keep:
               "DO UPDATE SET inputs = excluded.inputs, evaluation = excluded.evaluation")
     for start in range(0, len(judged), _CHUNK):
         rows = [(goal, inputs, encode(evaluation)) for goal, inputs, evaluation in judged[start : start + _CHUNK]]
-        with db.session(engine, write=True) as session:  # encoded before the lock, a chunk at a time
+        with db.paced(engine), db.session(engine, write=True) as session:  # encoded before the lock
             cursor = session.connection().connection.driver_connection.cursor()
             cursor.executemany(upsert, rows)
             cursor.close()
@@ -154,6 +154,6 @@ def _drop_others(engine: Engine, keep: set[str], mark: str) -> None:
         gone = [goal for (goal,) in session.connection().exec_driver_sql("SELECT goal FROM verdicts") if goal not in keep]
     for start in range(0, len(gone), _CHUNK):
         chunk = gone[start : start + _CHUNK]
-        with db.session(engine, write=True) as session:
+        with db.paced(engine), db.session(engine, write=True) as session:
             session.connection().exec_driver_sql(
                 f"DELETE FROM verdicts WHERE goal IN ({', '.join([mark] * len(chunk))})", tuple(chunk))
