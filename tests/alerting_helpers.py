@@ -69,3 +69,11 @@ def make_runtime(engine, *, webhook_url: str | None = None, secret: str | None =
 def alerts_of(payload: dict) -> list[dict]:
     """The alerts of a native group body."""
     return payload["data"]["alerts"]
+
+
+def record(engine, catalog, metric: str, period: str, value: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    """One figure recorded as `tracker record --force` does, in its own write transaction."""
+    from tracker.store import actuals, db
+
+    with db.session(engine, write=True) as session:
+        actuals.record(session, catalog=catalog, metric=metric, period=period, value=value, now=at, force=True)

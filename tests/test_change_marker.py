@@ -10,9 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import CATALOG
+from tests.alerting_helpers import record
 from tests.evalkit import local
-from tracker.catalog.model import load_catalog
 from tracker.store import actuals as store
 from tracker.store import db, judging
 from tracker.store.dbtypes import utc_to_db
@@ -24,14 +23,8 @@ FIGURES = [("ev_deliveries", "2026-01", "30000"), ("ev_deliveries", "2026-02", "
            ("total_code_lines", "2026-Q1", "1.0")]
 
 
-@pytest.fixture
-def catalog():  # type: ignore[no-untyped-def]
-    return load_catalog(CATALOG)
-
-
 def _record(engine, catalog, metric: str, period: str, value: str, at=START) -> None:  # type: ignore[no-untyped-def]
-    with db.session(engine, write=True) as session:
-        store.record(session, catalog=catalog, metric=metric, period=period, value=value, now=at, force=True)
+    record(engine, catalog, metric, period, value, at)
 
 
 def _sql(engine, statement: str, **params) -> None:  # type: ignore[no-untyped-def]

@@ -14,13 +14,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from tests.alerting_helpers import make_runtime
+from tests.alerting_helpers import make_runtime, record
 from tests.conftest import CATALOG, ROOT, table_dump
 from tests.evalkit import local
 from tracker.alerting.cycle import evaluate_cycle
-from tracker.catalog.model import load_catalog, parse_catalog
+from tracker.catalog.model import parse_catalog
 from tracker.core.goals import Kind
-from tracker.store import actuals as store
 from tracker.store import db, verdicts
 from tracker.store.judging import Remembered, evaluate_from_db
 
@@ -30,14 +29,8 @@ FIGURES = [("ev_deliveries", "2026-01", "30000"), ("ev_deliveries", "2026-02", "
            ("home_stores", "2026-02", "700"), ("phone_revenue", "2026-Q1", "100"), ("phone_gross_profit", "2026-Q1", "8.1")]
 
 
-@pytest.fixture
-def catalog():  # type: ignore[no-untyped-def]
-    return load_catalog(CATALOG)
-
-
 def _record(engine, catalog, metric: str, period: str, value: str, at=START) -> None:  # type: ignore[no-untyped-def]
-    with db.session(engine, write=True) as session:
-        store.record(session, catalog=catalog, metric=metric, period=period, value=value, now=at, force=True)
+    record(engine, catalog, metric, period, value, at)
 
 
 def _filled(engine, catalog):  # type: ignore[no-untyped-def]
