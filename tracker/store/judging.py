@@ -28,6 +28,7 @@ from tracker.catalog.model import Catalog
 from tracker.core.evaluation import earliest_start, evaluate_goals
 from tracker.core.gaps import last_due
 from tracker.core.goals import Goal, Kind
+from tracker.core.heap import collector_paused
 from tracker.core.readings import Reading
 from tracker.core.verdict import Evaluation
 from tracker.store import verdicts
@@ -124,6 +125,9 @@ class Remembered:
         return verdicts.save(engine, rows, keep=keep)
 
 
+# Every verdict built here outlives the call: a first cycle at 10,000 goals spent a quarter
+# of its 12 s in full collections of that growing heap (9.3 s with them paused, same peak RSS).
+@collector_paused()
 def evaluate_from_db(
     session: Session,
     *,

@@ -1,0 +1,79 @@
+"""tracker.core.heap: the cyclic collector is paused inside and left as it was found after;
+goals are judged with it paused."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import nullcontext
+
+import pytest
+
+from tests.alerting_helpers import record
+from tests.evalkit import local
+from tracker.core.evaluation import evaluate_goals
+from tracker.core.heap import collector_paused
+from tracker.store import db, judging
+from tracker.store.judging import Remembered
+
+
+@pytest.fixture
+def collections() -> Iterator[list[int]]:
+    """The generations of the collections that start while the test runs."""
+    started: list[int] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    enabled = gc.isenabled()
+    try:
+        yield started
+    finally:
+        gc.callbacks.remove(seen)
+        gc.enable() if enabled else gc.disable()
+
+
+@pytest.mark.parametrize("before", [True, False])
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_collector_is_off_inside_and_as_it_was_after(collections: list[int], before: bool, fails: bool) -> None:
+    gc.enable() if before else gc.disable()
+    inside = []
+    with pytest.raises(RuntimeError) if fails else nullcontext():
+        with collector_paused():
+            inside.append(gc.isenabled())
+            if fails:
+                raise RuntimeError("inside")
+    assert inside == [False]
+    assert gc.isenabled() is before
+
+
+def test_a_nested_pause_does_not_end_the_outer_one(collections: list[int]) -> None:
+    gc.enable()
+    with collector_paused():
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+        garbage = [[] for _ in range(10_000)]  # well past generation 0's threshold of 700
+        del garbage
+        assert collections == []
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("remembered", [None, Remembered()])
+def test_goals_are_judged_with_the_collector_paused(engine, catalog, monkeypatch, remembered) -> None:  # type: ignore[no-untyped-def]
+    record(engine, catalog, "ev_deliveries", "2026-09", "40000", local("2026-10-01 09:00"))
+    states: list[bool] = []
+
+    def judge(*args, **kwargs):  # type: ignore[no-untyped-def]
+        states.append(gc.isenabled())
+        return evaluate_goals(*args, **kwargs)
+
+    monkeypatch.setattr(judging, "evaluate_goals", judge)
+    gc.enable()
+    with db.session(engine) as session:
+        judged = judging.evaluate_from_db(session, catalog=catalog, now=local("2026-10-05 09:00"), remembered=remembered)
+    assert states and not any(states)
+    assert gc.isenabled()
+    assert {e.goal for e in judged} == {goal.id for goal in catalog.goals}
