@@ -1,5 +1,5 @@
 """tracker.core.heap: the cyclic collector is paused inside and left as it was found after;
-goals are judged with it paused."""
+goals are judged, and a cycle runs, with it paused."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from contextlib import nullcontext
 
 import pytest
 
-from tests.alerting_helpers import record
+from tests.alerting_helpers import make_runtime, record
 from tests.evalkit import local
+from tracker.alerting import cycle
 from tracker.core.evaluation import evaluate_goals
 from tracker.core.heap import collector_paused
 from tracker.store import db, judging
@@ -77,3 +78,22 @@ def test_goals_are_judged_with_the_collector_paused(engine, catalog, monkeypatch
     assert states and not any(states)
     assert gc.isenabled()
     assert {e.goal for e in judged} == {goal.id for goal in catalog.goals}
+
+
+def test_a_cycle_plans_and_writes_its_alerts_with_the_collector_paused(engine, catalog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    record(engine, catalog, "ev_deliveries", "2026-09", "1000", local("2026-10-01 09:00"))
+    states: list[bool] = []
+
+    def spying(step):  # type: ignore[no-untyped-def]
+        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+            states.append(gc.isenabled())
+            return step(*args, **kwargs)
+        return spy
+
+    for step in ("plan_alerts", "update_alerts", "draft", "dispatch"):
+        monkeypatch.setattr(cycle, step, spying(getattr(cycle, step)))
+    gc.enable()
+    result = cycle.evaluate_cycle(make_runtime(engine), now=local("2026-10-05 09:00"))
+    assert states == [False, False, False, False]
+    assert gc.isenabled()
+    assert result.firing > 0  # the cycle did its work: 1,000 deliveries in September is far off track

@@ -43,6 +43,7 @@ from tracker.alerting.dispatch import Prepared, Settled, dispatch, draft, mark_l
 from tracker.alerting.muting import inhibition
 from tracker.catalog.model import plan_for
 from tracker.collectors.health import failing_sources
+from tracker.core.heap import collector_paused
 from tracker.core.inhibition import InhibitRule
 from tracker.core.lifecycle import FIRING, INACTIVE, PENDING, RESOLVED, AlertState, step, still
 from tracker.core.rules import Match, Rule, SourceHealth, goal_matches, source_matches
@@ -75,6 +76,10 @@ class CycleResult:
     write_seconds: float = 0.0  # how long the cycle's write transaction held the database
 
 
+# A cycle builds what the next one keeps (verdicts, matches, every alert as it will be, its
+# groups): with the collector running, a restart's cycle at 10,000 goals spent ~0.4 s in a
+# full collection set off while 13,624 alerts were made. The daemon collects once, after it.
+@collector_paused()
 def evaluate_cycle(
     runtime: Runtime,
     *,
