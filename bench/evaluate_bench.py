@@ -20,13 +20,16 @@ interleaved rounds (medians, and the spread min..max). The writer inserts a row 
 outside the catalog every 20 ms throughout the cycles, in its own process, and reports its
 longest BEGIN IMMEDIATE .. COMMIT; each cycle reports how long its own write transaction held
 the database (CycleResult.write_seconds), the first, the longest steady one and the restart's.
-On SQLite a plan of more than 5,000 alert rows is written in chunks of their own before that
+After the steady cycles, one full garbage collection is timed: what the daemon
+would pay after each cycle if it collected after every one, not only after those that built
+verdicts or queued a notification. On SQLite a plan of more than 5,000 alert rows is written in chunks of their own before that
 transaction (tracker.alerting.cycle._write_ahead): only the writer's wait sees those.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -183,6 +186,9 @@ def child(goals: int, rounds: int, postgres_url: str | None) -> dict:
                 steady = evaluate_cycle(runtime, now=NOW + timedelta(minutes=5 * (k + 1)))
                 steadies.append(time.perf_counter() - started)
                 writes_held["steady"] = max(writes_held["steady"], steady.write_seconds)
+            started = time.perf_counter()
+            gc.collect()  # what the daemon no longer does after a steady cycle (tracker.service.jobs.left_garbage)
+            collect = time.perf_counter() - started
             # A restart: a new process's first cycle, nothing in memory, the verdicts stored.
             restarted = Runtime(Settings(database_url=url, http_port=0), clock=lambda: NOW)
             restarted.__dict__["catalog"], restarted.__dict__["engine"] = catalog, engine
@@ -200,7 +206,7 @@ def child(goals: int, rounds: int, postgres_url: str | None) -> dict:
     return {"goals": goals, "actuals": actuals, "build": build, "first": first, "steady": steadies, "restart": restart,
             "loaded": restarted.remembered.loaded,
             "floor": floors, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "firing": result.firing, "pending": result.pending, "reused": runtime.remembered.reused,
+            "collect": collect, "firing": result.firing, "pending": result.pending, "reused": runtime.remembered.reused,
             "writer": writes, "held": writes_held, "dialect": engine.dialect.name}
 
 
@@ -238,7 +244,7 @@ def report(found: dict) -> None:
           f"({found['loaded']} stored verdicts taken); "
           f"peak RSS {found['rss_mb']:.0f} MB; {waited}; the cycle's write transaction held "
           f"{held['first']:.3f} s first, {held['steady']:.3f} s at most steady, {held['restart']:.3f} s after the "
-          f"restart; {found['firing']} firing, {found['pending']} pending, "
+          f"restart; a full collection after the steady cycles {found['collect']:.3f} s; {found['firing']} firing, {found['pending']} pending, "
           f"{found['reused']} verdicts reused (built in {found['build']:.0f} s)", flush=True)
 
 

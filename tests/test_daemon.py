@@ -568,3 +568,39 @@ def test_a_delivery_pass_does_not_dispatch_while_a_cycle_runs(runtime, metrics, 
         assert len(runs) == 1 and not units.cycling.locked()
     finally:
         units.close()
+
+
+def test_only_a_cycle_that_judged_or_queued_collects_and_trims(runtime, metrics, monkeypatch):
+    """A full collection after every cycle would walk the whole heap each time; a steady
+    cycle (every verdict reused, nothing queued) leaves its garbage to the young collections."""
+    from tracker.service import memory
+    from tracker.service.jobs import Units
+    from tracker.store import db
+
+    given: list[int] = []
+    monkeypatch.setattr(memory, "give_back", lambda: given.append(1))
+    db.ensure_schema(runtime.engine)
+    units = Units(runtime, metrics)
+    try:
+        counts, queued = [], []
+        for later in (timedelta(0), timedelta(minutes=1), timedelta(minutes=2)):
+            queued.append(units.evaluate(NOW + later)["queued"])
+            counts.append(len(given))
+    finally:
+        units.close()
+    # Judged every goal; then group_wait ended and the first notifications were drafted; then steady.
+    assert (counts, [q > 0 for q in queued]) == ([1, 2, 2], [False, True, False])
+    assert runtime.remembered.built == 0
+
+
+@pytest.mark.parametrize(("built", "queued", "collects"), [
+    (0, 0, False),  # steady: every verdict reused (milestones aside), nothing queued
+    (0, 1, True),  # a notification drafted
+    (1, 0, True),  # one goal judged, or one verdict decoded from the table
+])
+def test_what_counts_as_a_cycle_that_left_garbage(built, queued, collects):
+    from types import SimpleNamespace
+
+    from tracker.service.jobs import left_garbage
+
+    assert left_garbage(SimpleNamespace(queued=queued), SimpleNamespace(built=built)) is collects

@@ -80,6 +80,7 @@ class Remembered:
         self.judged: dict[str, _Judged] = {}
         self.reused = 0  # goals taken from the last cycle by the last call (for benchmarks and logs)
         self.loaded = 0  # of those, taken from the verdicts table
+        self.built = 0  # verdicts the last call judged or decoded, milestones (judged every time, cheaply) aside
         self.unsaved: list[tuple[str, str, Evaluation]] = []
         self.definitions: dict[str, bytes] = {}  # per goal of `catalog`: what its digest covers
         self.saved_for: Catalog | None = None  # the catalog whose goals' rows the table holds
@@ -162,7 +163,7 @@ def evaluate_from_db(
             if goal.id in digests:
                 remembered.unsaved.append((goal.id, digests[goal.id], evaluation))
         out.append(evaluation)
-    remembered.reused, remembered.loaded = len(catalog.goals) - len(todo), len(stored)
+    remembered.reused, remembered.loaded, remembered.built = len(catalog.goals) - len(todo), len(stored), len(digests)
     return out
 
 
