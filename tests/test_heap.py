@@ -97,3 +97,20 @@ def test_a_cycle_plans_and_writes_its_alerts_with_the_collector_paused(engine, c
     assert states == [False, False, False, False]
     assert gc.isenabled()
     assert result.firing > 0  # the cycle did its work: 1,000 deliveries in September is far off track
+
+
+def test_tracker_status_judges_and_writes_with_the_collector_paused(sqlite_url, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import CATALOG
+    from tracker.cli import status
+
+    for name, value in {"TRACKER_DATABASE_URL": sqlite_url, "TRACKER_CONFIG": str(CATALOG),
+                        "XDG_CACHE_HOME": str(tmp_path / "cache")}.items():
+        monkeypatch.setenv(name, value)
+    states: list[bool] = []
+    writing = status.write_json
+    monkeypatch.setattr(status, "write_json", lambda evaluations, out: states.append(gc.isenabled()) or writing(evaluations, out))
+    gc.enable()
+    status.status(at="2026-10-05T09:00", known_at=None, as_json=True)
+    assert states == [False]
+    assert gc.isenabled()
+    assert '"goal": "ev-deliveries-2026"' in capsys.readouterr().out

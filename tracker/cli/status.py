@@ -36,23 +36,28 @@ def status(
 ) -> None:
     """Evaluate every goal, read-only, as of now or --at TIME."""
     from tracker.cli.tables import print_table  # start-up speed
+    from tracker.core.heap import collector_paused  # start-up speed
     from tracker.core.instants import format_instant  # start-up speed
     from tracker.core.periods import parse_instant  # start-up speed
     from tracker.store import db  # start-up speed
     from tracker.store.judging import Remembered, evaluate_from_db  # start-up speed
 
-    runtime = Runtime.from_env()
-    catalog = runtime.catalog
-    known = parse_instant(known_at, catalog.timezone) if known_at else None
-    now = parse_instant(at, catalog.timezone) if at else known or runtime.now()
-    with db.session(runtime.engine) as session:
-        # Verdicts a daemon stored for these very inputs are taken as they are; nothing is written.
-        evaluations = evaluate_from_db(session, catalog=catalog, now=now, known_at=known, remembered=Remembered())
-    if as_json:
-        write_json(evaluations, sys.stdout)
-    else:
-        edges = {g.id: (catalog.bands_for(g).off_track, catalog.bands_for(g).on_track) for g in catalog.goals}
-        print_table(f"Goals as of {format_instant(now, catalog.timezone)}", *status_rows(evaluations, edges))
+    # One bounded answer, and the process ends: the cyclic collector would only walk the
+    # catalog and the verdicts again and again (10,000 goals beside a daemon: 77 of the
+    # process's 251 collections, ~0.08 s of 2 s; the same peak RSS).
+    with collector_paused():
+        runtime = Runtime.from_env()
+        catalog = runtime.catalog
+        known = parse_instant(known_at, catalog.timezone) if known_at else None
+        now = parse_instant(at, catalog.timezone) if at else known or runtime.now()
+        with db.session(runtime.engine) as session:
+            # Verdicts a daemon stored for these very inputs are taken as they are; nothing is written.
+            evaluations = evaluate_from_db(session, catalog=catalog, now=now, known_at=known, remembered=Remembered())
+        if as_json:
+            write_json(evaluations, sys.stdout)
+        else:
+            edges = {g.id: (catalog.bands_for(g).off_track, catalog.bands_for(g).on_track) for g in catalog.goals}
+            print_table(f"Goals as of {format_instant(now, catalog.timezone)}", *status_rows(evaluations, edges))
 
 
 def write_json(evaluations: Iterable[Evaluation], out: IO[str]) -> None:
