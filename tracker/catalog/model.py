@@ -20,8 +20,8 @@ from tracker.catalog.schedule import evaluation_interval
 from tracker.catalog.settings import Settings
 from tracker.catalog.sources import SourceConfig
 from tracker.core.errors import ConfigError
-from tracker.core.heap import collector_paused
 from tracker.core.goals import Bands, Goal, Kind, Metric
+from tracker.core.heap import collector_paused
 from tracker.core.inhibition import InhibitRule, default_inhibit_rules
 from tracker.core.rules import Rule, defaults
 
