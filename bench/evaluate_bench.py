@@ -20,10 +20,11 @@ interleaved rounds (medians, and the spread min..max). The writer inserts a row 
 outside the catalog every 20 ms throughout the cycles, in its own process, and reports its
 longest BEGIN IMMEDIATE .. COMMIT; each cycle reports how long its own write transaction held
 the database (CycleResult.write_seconds), the first, the longest steady one and the restart's.
-After the steady cycles, one full garbage collection is timed: what the daemon
-would pay after each cycle if it collected after every one, not only after those that built
-verdicts or queued a notification. On SQLite a plan of more than 5,000 alert rows is written in chunks of their own before that
-transaction (tracker.alerting.cycle._write_ahead): only the writer's wait sees those.
+After the steady cycles, one full garbage collection is timed: what the daemon would pay
+after each cycle if it collected after every one, not only after those that built verdicts
+or queued a notification. On SQLite a plan of more than 5,000 alert rows is written in
+chunks of their own before that transaction (tracker.alerting.cycle._write_ahead): only the
+writer's wait sees those.
 """
 
 from __future__ import annotations
@@ -244,7 +245,8 @@ def report(found: dict) -> None:
           f"({found['loaded']} stored verdicts taken); "
           f"peak RSS {found['rss_mb']:.0f} MB; {waited}; the cycle's write transaction held "
           f"{held['first']:.3f} s first, {held['steady']:.3f} s at most steady, {held['restart']:.3f} s after the "
-          f"restart; a full collection after the steady cycles {found['collect']:.3f} s; {found['firing']} firing, {found['pending']} pending, "
+          f"restart; a full collection after the steady cycles {found['collect']:.3f} s; "
+          f"{found['firing']} firing, {found['pending']} pending, "
           f"{found['reused']} verdicts reused (built in {found['build']:.0f} s)", flush=True)
 
 

@@ -12,7 +12,6 @@ import pytest
 from tests.alerting_helpers import make_runtime, record
 from tests.evalkit import local
 from tracker.alerting import cycle
-from tracker.core.evaluation import evaluate_goals
 from tracker.core.heap import collector_paused
 from tracker.store import db, judging
 from tracker.store.judging import Remembered
@@ -34,6 +33,14 @@ def collections() -> Iterator[list[int]]:
     finally:
         gc.callbacks.remove(seen)
         gc.enable() if enabled else gc.disable()
+
+
+def spying(step, states: list[bool]):  # type: ignore[no-untyped-def]
+    """`step`, noting whether the collector is enabled each time it is called."""
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        states.append(gc.isenabled())
+        return step(*args, **kwargs)
+    return spy
 
 
 @pytest.mark.parametrize("before", [True, False])
@@ -66,12 +73,7 @@ def test_a_nested_pause_does_not_end_the_outer_one(collections: list[int]) -> No
 def test_goals_are_judged_with_the_collector_paused(engine, catalog, monkeypatch, remembered) -> None:  # type: ignore[no-untyped-def]
     record(engine, catalog, "ev_deliveries", "2026-09", "40000", local("2026-10-01 09:00"))
     states: list[bool] = []
-
-    def judge(*args, **kwargs):  # type: ignore[no-untyped-def]
-        states.append(gc.isenabled())
-        return evaluate_goals(*args, **kwargs)
-
-    monkeypatch.setattr(judging, "evaluate_goals", judge)
+    monkeypatch.setattr(judging, "evaluate_goals", spying(judging.evaluate_goals, states))
     gc.enable()
     with db.session(engine) as session:
         judged = judging.evaluate_from_db(session, catalog=catalog, now=local("2026-10-05 09:00"), remembered=remembered)
@@ -83,15 +85,8 @@ def test_goals_are_judged_with_the_collector_paused(engine, catalog, monkeypatch
 def test_a_cycle_plans_and_writes_its_alerts_with_the_collector_paused(engine, catalog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     record(engine, catalog, "ev_deliveries", "2026-09", "1000", local("2026-10-01 09:00"))
     states: list[bool] = []
-
-    def spying(step):  # type: ignore[no-untyped-def]
-        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-            states.append(gc.isenabled())
-            return step(*args, **kwargs)
-        return spy
-
     for step in ("plan_alerts", "update_alerts", "draft", "dispatch"):
-        monkeypatch.setattr(cycle, step, spying(getattr(cycle, step)))
+        monkeypatch.setattr(cycle, step, spying(getattr(cycle, step), states))
     gc.enable()
     result = cycle.evaluate_cycle(make_runtime(engine), now=local("2026-10-05 09:00"))
     assert states == [False, False, False, False]
@@ -107,8 +102,7 @@ def test_tracker_status_judges_and_writes_with_the_collector_paused(sqlite_url, 
                         "XDG_CACHE_HOME": str(tmp_path / "cache")}.items():
         monkeypatch.setenv(name, value)
     states: list[bool] = []
-    writing = status.write_json
-    monkeypatch.setattr(status, "write_json", lambda evaluations, out: states.append(gc.isenabled()) or writing(evaluations, out))
+    monkeypatch.setattr(status, "write_json", spying(status.write_json, states))
     gc.enable()
     status.status(at="2026-10-05T09:00", known_at=None, as_json=True)
     assert states == [False]
