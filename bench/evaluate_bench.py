@@ -12,19 +12,22 @@ waited for its write transaction.
 Synthetic catalog: one monthly metric per goal, 100 months each (2018-05 .. 2026-08), every
 goal's window (2018..2026) covers all of its metric's actuals; kinds are mixed (cumulative,
 ratio of two metrics, level, threshold). Each size runs in its own process (peak RSS is per
-process). First cycle: nothing remembered (no forecast, no verdict, an empty verdicts
-table). After a restart: a new runtime's first cycle after the steady ones (nothing in
-memory; the verdicts the earlier cycles stored in the database). Steady: the next cycles,
-a few minutes later, with the same actuals; floor and steady cycle are measured in
-interleaved rounds (medians, and the spread min..max). The writer inserts a row for a metric
-outside the catalog every 20 ms throughout the cycles, in its own process, and reports its
-longest BEGIN IMMEDIATE .. COMMIT; each cycle reports how long its own write transaction held
-the database (CycleResult.write_seconds), the first, the longest steady one and the restart's.
-After the steady cycles, one full garbage collection is timed: what the daemon would pay
-after each cycle if it collected after every one, not only after those that built verdicts
-or queued a notification. On SQLite a plan of more than 5,000 alert rows is written in
-chunks of their own before that transaction (tracker.alerting.cycle._write_ahead): only the
-writer's wait sees those.
+process; it is also given as it stood before the restart, whose runtime runs beside the
+first one's, so that its verdicts and alerts are held twice). First cycle: nothing
+remembered (no forecast, no verdict, an empty verdicts table). After a restart: a new
+runtime's first cycle after the steady ones (nothing in memory; the verdicts the earlier
+cycles stored in the database). Steady: the next cycles, a few minutes later, with the same
+actuals; floor and steady cycle are measured in interleaved rounds (medians, and the spread
+min..max). The writer inserts a row for a metric outside the catalog every 20 ms throughout
+the cycles, in its own process, and reports its longest BEGIN IMMEDIATE .. COMMIT; each
+steady cycle reports how many alert rows it wrote (none when every alert only held again:
+tracker.store.alert_tables.as_held); each cycle reports how long its own write transaction
+held the database (CycleResult.write_seconds), the first, the longest steady one and the
+restart's. After the steady cycles, one full garbage collection is timed: what the daemon
+would pay after each cycle if it collected after every one, not only after those that built
+verdicts or queued a notification. On SQLite a plan of more than 5,000 alert rows is written
+in chunks of their own before that transaction (tracker.alerting.cycle._write_ahead): only
+the writer's wait sees those.
 """
 
 from __future__ import annotations
@@ -181,15 +184,18 @@ def child(goals: int, rounds: int, postgres_url: str | None) -> dict:
             result = evaluate_cycle(runtime, now=NOW)
             first = time.perf_counter() - started
             floors, steadies, writes_held = [], [], {"first": result.write_seconds, "steady": 0.0}
+            rows_written = []
             for k in range(rounds):
                 floors.append(floor(engine))
                 started = time.perf_counter()
                 steady = evaluate_cycle(runtime, now=NOW + timedelta(minutes=5 * (k + 1)))
                 steadies.append(time.perf_counter() - started)
                 writes_held["steady"] = max(writes_held["steady"], steady.write_seconds)
+                rows_written.append(runtime.remembered.alerting.plan.written)
             started = time.perf_counter()
             gc.collect()  # what the daemon no longer does after a steady cycle (tracker.service.jobs.left_garbage)
             collect = time.perf_counter() - started
+            rss_steady = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the restart's runtime adds its own
             # A restart: a new process's first cycle, nothing in memory, the verdicts stored.
             restarted = Runtime(Settings(database_url=url, http_port=0), clock=lambda: NOW)
             restarted.__dict__["catalog"], restarted.__dict__["engine"] = catalog, engine
@@ -207,6 +213,7 @@ def child(goals: int, rounds: int, postgres_url: str | None) -> dict:
     return {"goals": goals, "actuals": actuals, "build": build, "first": first, "steady": steadies, "restart": restart,
             "loaded": restarted.remembered.loaded,
             "floor": floors, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_steady_mb": rss_steady, "rows_written": rows_written,
             "collect": collect, "firing": result.firing, "pending": result.pending, "reused": runtime.remembered.reused,
             "writer": writes, "held": writes_held, "dialect": engine.dialect.name}
 
@@ -243,7 +250,9 @@ def report(found: dict) -> None:
           f"steady {steady:.3f} s ({min(found['steady']):.3f}..{max(found['steady']):.3f}) = {steady / base:.1f}x; "
           f"first after a restart {found['restart']:.3f} s = {found['restart'] / base:.1f}x "
           f"({found['loaded']} stored verdicts taken); "
-          f"peak RSS {found['rss_mb']:.0f} MB; {waited}; the cycle's write transaction held "
+          f"peak RSS {found['rss_mb']:.0f} MB ({found['rss_steady_mb']:.0f} MB before the restart's runtime, "
+          f"which runs beside the first); alert rows written by the steady cycles {found['rows_written']}; "
+          f"{waited}; the cycle's write transaction held "
           f"{held['first']:.3f} s first, {held['steady']:.3f} s at most steady, {held['restart']:.3f} s after the "
           f"restart; a full collection after the steady cycles {found['collect']:.3f} s; "
           f"{found['firing']} firing, {found['pending']} pending, "

@@ -77,13 +77,18 @@ def _writes(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return found
 
 
-def test_a_held_alert_moves_its_row_and_leaves_what_it_says(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """A cycle writes what an alert says when it is created or its verdict changes; a cycle
-    where it only held again writes its narrow row alone."""
+def test_a_held_alert_moves_its_row_once_and_leaves_what_it_says(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A cycle writes what an alert says when it is created or its verdict changes; the
+    next where it only held again writes its narrow row alone (the reason, the `held`
+    mark), and after that a cycle where it holds again writes no row of it: its instants
+    are read as alerts_held's."""
+    from sqlalchemy import select
+
     from tests.alerting_helpers import make_runtime
     from tests.evalkit import local
     from tracker.alerting.cycle import evaluate_cycle
     from tracker.store import actuals as store
+    from tracker.store.alert_tables import as_held
 
     engine = db.make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
     db.ensure_schema(engine)
@@ -96,19 +101,33 @@ def test_a_held_alert_moves_its_row_and_leaves_what_it_says(tmp_path) -> None:  
             store.record(session, catalog=runtime.catalog, metric="ev_deliveries", period=period, value=value,
                          now=start, force=True)
 
+    def read() -> set[tuple]:
+        with engine.connect() as connection:
+            return set(connection.execute(select(*as_held("reason", "last_held_at", "updated_at"))).all())
+
     record("30000", "2026-01")
     first = evaluate_cycle(runtime, now=start)
     created = _writes(engine)
     held = first.pending + first.firing
     assert held > 0 and created == {"alerts": created["alerts"], "alert_contents": held}
     evaluate_cycle(runtime, now=start + timedelta(minutes=1))
-    assert _writes(engine) == {"alerts": held}  # every held alert's state moved, nothing it says
+    assert _writes(engine) == {"alerts": held}  # every held alert's narrow row, nothing it says
+    for minutes in (2, 3):
+        evaluate_cycle(runtime, now=start + timedelta(minutes=minutes))
+        assert _writes(engine) == {}  # no alert row at all
+        at = start + timedelta(minutes=minutes)
+        assert read() == {("still firing", at, at)}  # as if each had been written
     record("31000", "2026-02")  # a new verdict for the EV goal: its alerts say something new
-    evaluate_cycle(runtime, now=start + timedelta(minutes=2))
-    again = _writes(engine)
-    assert again["alerts"] >= held and 0 < again["alert_contents"] < again["alerts"]
+    evaluate_cycle(runtime, now=start + timedelta(minutes=4))
+    with engine.connect() as connection:
+        written = connection.execute(text("SELECT DISTINCT w.tbl, w.fingerprint, a.state FROM written w"
+                                          " JOIN alerts a USING (fingerprint)")).all()
+    said = {fp for table, fp, _ in written if table == "alert_contents"}
+    moved = {(fp, state) for table, fp, state in written if table == "alerts" and fp not in said}
+    # those alerts say something new; the rest that held again have no row written, and
+    # what moved besides resolved (a stale-metric alert: the figure is in)
+    assert said and {state for _, state in moved} <= {"resolved"} and len(said) + len(moved) < held
     engine.dispose()
-
 
 
 def _three_cycles(path, monkeypatch, *, chunk: int, between=None):  # type: ignore[no-untyped-def]

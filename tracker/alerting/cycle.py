@@ -14,10 +14,14 @@ lost; the leader's fence is checked last inside the transaction.
 A daemon's cycle remembers its last write (_Memory, kept on store.judging.Remembered) while
 no other cycle writes alerts: a verdict judging reused keeps its matches, and an alert held
 by the match its row was written from keeps its content (title, summary, labels, the
-goal's status object): only last_held_at, updated_at and the reason move, one UPDATE per
-reason. So the stored status object's `evaluated_at` is when the verdict was judged from
-its inputs; the alert's last_held_at is when it last held, and a notification carries the
-object with that instant (dispatch._as_held), as the row would say had it been rewritten.
+goal's status object): only last_held_at, updated_at and the reason move, and only once
+in the row: it is then marked `held`, and while cycles hold it again with that reason
+they write no row of it, only alerts_held.at, the instant readers see as its last_held_at
+and updated_at (store.alert_tables.as_held). An alert that stops holding gets its instants
+written back as they read. So the stored status object's `evaluated_at` is when the
+verdict was judged from its inputs; the alert's last_held_at is when it last held, and a
+notification carries the object with that instant (dispatch._as_held), as the row would
+say had it been rewritten.
 Dispatch's groups are carried over, and its last decisions stand (dispatch.Settled) while
 no alert moved in anything grouping reads and no group's time has come.
 
@@ -49,7 +53,7 @@ from tracker.core.lifecycle import FIRING, INACTIVE, PENDING, RESOLVED, AlertSta
 from tracker.core.rules import Match, Rule, SourceHealth, goal_matches, source_matches
 from tracker.core.verdict import Evaluation
 from tracker.store import db, judging
-from tracker.store.alert_tables import AlertContent, AlertRow
+from tracker.store.alert_tables import AlertContent, AlertRow, AlertsHeld, as_held
 from tracker.store.dbtypes import utc_to_db
 from tracker.store.models import StoreMeta
 
@@ -111,7 +115,7 @@ def evaluate_cycle(
         matches += source_matches(sources, rules)
         planned = plan_alerts(session, matches=matches, rules=rules, now=now, known=memory)
         routing, inhibit_rules = plan_for(catalog, runtime.settings), catalog.effective_inhibit_rules()
-        carried = _carry(memory, planned, inhibit_rules=inhibit_rules, now=now)
+        carried = _carry(memory, planned, inhibit_rules=inhibit_rules)
         if carried is None:
             alerts = _after(_alert_rows(session), planned)
             prepared = prepare(alerts.values(), plan=routing, inhibit_rules=inhibit_rules)
@@ -206,7 +210,7 @@ class _Alert:
     muting read of it (not its title, summary or evaluation)."""
 
     __slots__ = ("fingerprint", "subject", "rule", "severity", "state", "labels", "starts_at", "ends_at",
-                 "updated_at", "active_since", "last_held_at")
+                 "updated_at", "active_since", "last_held_at", "reason", "held")
 
     def __init__(self, values: dict[str, Any]) -> None:
         for name in self.__slots__:
@@ -220,27 +224,33 @@ class _Alert:
 _ALERT_FIELDS = frozenset(_Alert.__slots__)
 # What grouping and muting read (dispatch._GROUPING) and stepping (_STATE_COLUMNS).
 _READ = ("fingerprint", "subject", "rule", "severity", "state", "labels", "starts_at", "ends_at", "updated_at",
-         "active_since", "last_held_at")
+         "active_since", "last_held_at", "reason", "held")
 
 
 def _alert_rows(session: Session) -> list[Any]:
-    table = AlertRow.__table__
-    return list(session.execute(select(*[table.c[name] for name in _READ])))
+    return list(session.execute(select(*as_held(*_READ))))
 
 
 def _after(rows: Sequence[Any], plan: AlertPlan) -> dict[str, _Alert]:
     """The alert rows as read, with the plan's changes: what the write transaction will
     hold when the plan is still current there."""
     found = {r.fingerprint: _Alert(r._mapping) for r in rows}
-    for values in (*plan.created, *plan.refreshed, *plan.moved_only):
+    for values in (*plan.created, *plan.refreshed, *plan.moved_only, *plan.released):
         alert = found.get(values["fp"])
         if alert is None:
             alert = found[values["fp"]] = _Alert({"fingerprint": values["fp"]})
         alert.move(values)
-    for fps in plan.touched.values():
-        for fp in fps:
-            found[fp].updated_at = found[fp].last_held_at = plan.now
+    _hold(found, plan)
     return found
+
+
+def _hold(alerts: dict[str, _Alert], plan: AlertPlan) -> None:
+    """The alerts held again, as the plan leaves them (written or following alerts_held)."""
+    for (reason, _), fps in (*plan.touched.items(), *plan.holding.items()):
+        for fp in fps:
+            alert = alerts[fp]
+            alert.updated_at = alert.last_held_at = plan.now
+            alert.reason, alert.held = reason, plan.marks
 
 
 class _PlannedColumns:
@@ -255,16 +265,15 @@ class _PlannedColumns:
     def get(self, fp: str) -> dict[str, Any] | None:
         if self.index is None:
             plan, self.index = self.plan, {}
-            for values in (*plan.created, *plan.refreshed, *plan.moved_only):
+            for values in (*plan.created, *plan.refreshed, *plan.moved_only, *plan.released):
                 self.index[values["fp"]] = values  # its "fp" is the fingerprint: read by nobody
-            for (reason, _), fps in plan.touched.items():
+            for (reason, _), fps in (*plan.touched.items(), *plan.holding.items()):
                 for one in fps:
                     self.index[one] = {"reason": reason, "updated_at": plan.now, "last_held_at": plan.now}
         return self.index.get(fp)
 
 
-def _carry(memory: _Memory | None, plan: AlertPlan, *, inhibit_rules: Sequence[InhibitRule],
-           now: datetime) -> Prepared | None:
+def _carry(memory: _Memory | None, plan: AlertPlan, *, inhibit_rules: Sequence[InhibitRule]) -> Prepared | None:
     """The last cycle's groups with this plan's changes, when the plan was made from the
     rows as the last cycle left them and moves no alert to another group (a new alert, new
     labels or severity); else None (group every row afresh). Inhibition is worked out again
@@ -279,11 +288,9 @@ def _carry(memory: _Memory | None, plan: AlertPlan, *, inhibit_rules: Sequence[I
         if alert is None or ("labels" in values and (values["labels"] != alert.labels
                                                      or values["severity"] != alert.severity)):
             return None
-    for values in (*plan.refreshed, *plan.moved_only):
+    for values in (*plan.refreshed, *plan.moved_only, *plan.released):
         alerts[values["fp"]].move(values)
-    for fps in plan.touched.values():
-        for fp in fps:
-            alerts[fp].updated_at = alerts[fp].last_held_at = now
+    _hold(alerts, plan)
     prepared = memory.prepared
     if plan.regroups and inhibit_rules:
         return Prepared(prepared.rows, prepared.groups, inhibition(prepared.rows, inhibit_rules))
@@ -292,14 +299,14 @@ def _carry(memory: _Memory | None, plan: AlertPlan, *, inhibit_rules: Sequence[I
 
 # What stepping an alert reads of its row: not its labels, summary or evaluation.
 _STATE_COLUMNS = ("fingerprint", "subject", "rule", "severity", "state", "active_since", "starts_at", "ends_at",
-                  "last_held_at")
+                  "last_held_at", "updated_at", "reason", "held")
 
 
 def _rows(session: Session, held: Iterable[str]) -> dict[str, Any]:
     """The alert rows a cycle steps: those its rules hold for now, and those pending or
     firing (which may clear); an inactive or resolved alert nothing holds stays as it is."""
     table = AlertRow.__table__
-    columns = [table.c[name] for name in _STATE_COLUMNS]
+    columns = as_held(*_STATE_COLUMNS)
     found = {r.fingerprint: r for r in session.execute(select(*columns).where(table.c.state.in_((PENDING, FIRING))))}
     wanted = sorted(set(held) - found.keys())
     for start in range(0, len(wanted), _CHUNK):
@@ -326,8 +333,15 @@ class AlertPlan:
     created: list[dict[str, Any]] = field(default_factory=list)
     refreshed: list[dict[str, Any]] = field(default_factory=list)  # matched: content and state
     moved_only: list[dict[str, Any]] = field(default_factory=list)  # content as stored, state moved
-    # Held, content as stored, and nothing moved but last_held_at: by (reason, state), fingerprints.
+    # Held, content as stored, and nothing moved but last_held_at: by (reason, state), fingerprints;
+    # `touched` are written (held and the reason set), `holding` were held by the last cycle with
+    # this reason and move with alerts_held.at alone.
     touched: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    holding: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    released: list[dict[str, Any]] = field(default_factory=list)  # held before, not now, nothing else moved
+    # Held alerts are marked `held`, except in a cycle as of an instant before the last one's
+    # (`evaluate --at`): there every held alert's instants are written out.
+    marks: bool = True
     regroups: bool = False  # an alert was added, or its state, labels or severity moved
     pending: int = 0
     firing: int = 0
@@ -339,7 +353,7 @@ class AlertPlan:
     @property
     def written(self) -> int:
         touched = sum(len(fps) for fps in self.touched.values())
-        return len(self.created) + len(self.refreshed) + len(self.moved_only) + touched
+        return len(self.created) + len(self.refreshed) + len(self.moved_only) + len(self.released) + touched
 
 
 def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[Rule], now: datetime,
@@ -348,8 +362,10 @@ def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[R
     `known`: the last cycle's memory, used when no other cycle wrote alerts since: the rows
     as it left them, and an alert held by the match its row's content came from keeps it."""
     version = alerts_version(session)
+    last = session.execute(select(AlertsHeld.__table__.c.at)).scalar()
+    marks = last is None or now >= last
     held = {m.fingerprint: m for m in matches}
-    if known is not None and known.version == version and known.alerts is not None:
+    if known is not None and known.version == version and known.alerts is not None and marks:
         again = _again(known, held, version, now, sqlite=session.get_bind().dialect.name == "sqlite")
         if again is not None:
             return again
@@ -357,7 +373,7 @@ def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[R
     else:
         rows, content = _rows(session, held.keys()), {}
     by_name = {r.name: r for r in rules}
-    plan = AlertPlan(version, now)
+    plan = AlertPlan(version, now, marks=marks)
     for fp in sorted(held.keys() | rows.keys()):
         row, match = rows.get(fp), held.get(fp)
         rule = by_name.get(match.rule if match else row.rule)
@@ -365,14 +381,16 @@ def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[R
         kept = row is not None and match is not None and content.get(fp) is match
         reason = still(row.state, row.active_since, for_=for_, now=now) if kept else None
         if reason is not None:  # the steady case: held as before, content as stored
-            plan.touched.setdefault((reason, row.state), []).append(fp)
+            same = marks and row.held and row.reason == reason  # nothing to write
+            (plan.holding if same else plan.touched).setdefault((reason, row.state), []).append(fp)
             plan.pending += row.state == PENDING
             plan.firing += row.state == FIRING
             continue
         _step_one(plan, fp, row, match, rule, for_, kept, now)
     if session.get_bind().dialect.name == "sqlite":
         plan.stored = {name: [_stored(v) for v in batch] for name, batch in
-                       (("created", plan.created), ("refreshed", plan.refreshed), ("moved_only", plan.moved_only))}
+                       (("created", plan.created), ("refreshed", plan.refreshed), ("moved_only", plan.moved_only),
+                        ("released", plan.released))}
     return plan
 
 
@@ -382,16 +400,21 @@ def _again(known: _Memory, held: dict[str, Match], version: int, now: datetime, 
     them, firing (no pending one can come due), and each steps to "still firing" alone,
     which is the plan the full walk would make. None otherwise."""
     last, content = known.plan, known.content
-    if last is None or last.pending or last.created or last.refreshed or last.moved_only:
+    if last is None or last.pending or last.created or last.refreshed or last.moved_only or last.released:
         return None
-    touched = last.touched.get(("still firing", FIRING), [])
-    if not len(held) == len(content) == len(touched) == last.firing or len(last.touched) > 1:
+    key = ("still firing", FIRING)
+    if not last.marks or (last.touched.keys() | last.holding.keys()) - {key}:
+        return None
+    firing = last.holding.get(key, [])  # all marked held, "still firing"
+    if last.touched.get(key):
+        firing = sorted(firing + last.touched[key])
+    if not len(held) == len(content) == len(firing) == last.firing:
         return None
     if any(content.get(fp) is not match for fp, match in held.items()):
         return None
-    plan = AlertPlan(version, now, touched={("still firing", FIRING): touched}, firing=last.firing)
+    plan = AlertPlan(version, now, holding={key: firing}, firing=last.firing)
     if sqlite:
-        plan.stored = {"created": [], "refreshed": [], "moved_only": []}
+        plan.stored = {"created": [], "refreshed": [], "moved_only": [], "released": []}
     return plan
 
 
@@ -407,11 +430,14 @@ def _step_one(plan: AlertPlan, fp: str, row: Any, match: Match | None, rule: Rul
     plan.pending += new.state == PENDING
     plan.firing += new.state == FIRING
     plan.resolved += new.state == RESOLVED and before != RESOLVED
-    if match is None and new == previous:
-        return  # nothing holds and nothing moved: no write
+    if match is None and new == previous:  # nothing holds and nothing moved
+        if row is not None and row.held:  # its instants as read, no longer alerts_held.at's
+            plan.released.append({"fp": fp, "held": False, "last_held_at": row.last_held_at,
+                                  "updated_at": row.updated_at})
+        return
     values = {"fp": fp, "state": new.state, "reason": moved.reason, "updated_at": now,
               "active_since": new.active_since, "starts_at": new.starts_at, "ends_at": new.ends_at,
-              "last_held_at": new.last_held_at}
+              "last_held_at": new.last_held_at, "held": plan.marks and match is not None}
     plan.regroups = plan.regroups or row is None or (new.state, new.starts_at, new.ends_at) != (
         previous.state, previous.starts_at, previous.ends_at)
     if match is not None and not kept:
@@ -452,6 +478,7 @@ def update_alerts(
         plan = plan_alerts(db, matches=matches, rules=rules, now=now)
     result.pending, result.firing, result.resolved = plan.pending, plan.firing, plan.resolved
     _write(db, plan)
+    db.merge(AlertsHeld(id=1, at=plan.now))  # every alert marked held was held now
     db.merge(StoreMeta(key=_VERSION_KEY, value=str(version + 1)))
     db.flush()
     return plan
@@ -472,10 +499,11 @@ def alerts_version(session: Session, *, lock: bool = False) -> int:
 
 _ALERT_COLUMNS = {
     "created": ("fingerprint", "subject", "rule", "state", "reason", "updated_at", "active_since", "starts_at",
-                "ends_at", "last_held_at", "severity", "condition", "labels"),
-    "refreshed": ("state", "reason", "updated_at", "active_since", "starts_at", "ends_at", "last_held_at",
+                "ends_at", "last_held_at", "held", "severity", "condition", "labels"),
+    "refreshed": ("state", "reason", "updated_at", "active_since", "starts_at", "ends_at", "last_held_at", "held",
                   "severity", "condition", "labels"),
-    "moved_only": ("state", "reason", "updated_at", "active_since", "starts_at", "ends_at", "last_held_at"),
+    "moved_only": ("state", "reason", "updated_at", "active_since", "starts_at", "ends_at", "last_held_at", "held"),
+    "released": ("held", "last_held_at", "updated_at"),
 }
 _CONTENT_COLUMNS = ("title", "summary", "evaluation")  # alert_contents: written when an alert is created or refreshed
 _INSTANTS = {"updated_at", "active_since", "starts_at", "ends_at", "last_held_at"}
@@ -513,12 +541,13 @@ def _write(db: Session, plan: AlertPlan) -> None:
                            [_part(r, ("fp", *_ALERT_COLUMNS["refreshed"])) for r in plan.refreshed])
         connection.execute(update(contents).where(contents.c.fingerprint == bindparam("fp")),
                            [_part(r, ("fp", *_CONTENT_COLUMNS)) for r in plan.refreshed])
-    if plan.moved_only:
-        connection.execute(update(table).where(table.c.fingerprint == bindparam("fp")), plan.moved_only)
+    for moved in (plan.moved_only, plan.released):
+        if moved:
+            connection.execute(update(table).where(table.c.fingerprint == bindparam("fp")), moved)
     for (reason, _), fps in plan.touched.items():
         for start in range(0, len(fps), _CHUNK):
             connection.execute(update(table).where(table.c.fingerprint.in_(fps[start : start + _CHUNK]))
-                               .values(reason=reason, updated_at=plan.now, last_held_at=plan.now))
+                               .values(reason=reason, updated_at=plan.now, last_held_at=plan.now, held=plan.marks))
 
 
 def _part(values: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
@@ -534,13 +563,15 @@ def _write_sqlite(db: Session, plan: AlertPlan) -> None:
 
 
 def _write_touched(cursor: Any, plan: AlertPlan, touched: dict[tuple[str, str], list[str]]) -> None:
-    """The alerts that only held again: last_held_at, updated_at and the reason move."""
+    """The alerts that only held again and are not yet marked held with this reason:
+    last_held_at, updated_at, the reason and the mark move."""
     at = utc_to_db(plan.now, "sqlite") if plan.now is not None else None
     for (reason, _), fps in touched.items():
         for start in range(0, len(fps), _CHUNK):
             chunk = fps[start : start + _CHUNK]
-            cursor.execute(f"UPDATE alerts SET reason = ?, updated_at = ?, last_held_at = ?"
-                           f" WHERE fingerprint IN ({', '.join('?' * len(chunk))})", (reason, at, at, *chunk))
+            cursor.execute(f"UPDATE alerts SET reason = ?, updated_at = ?, last_held_at = ?, held = ?"
+                           f" WHERE fingerprint IN ({', '.join('?' * len(chunk))})",
+                           (reason, at, at, plan.marks, *chunk))
 
 
 def _write_rows(cursor: Any, stored: dict[str, list[dict[str, Any]]]) -> None:
@@ -616,7 +647,7 @@ def open_alerts(db: Session) -> list[Any]:
     """Alerts that are pending or firing, the oldest first: every column of the alert row
     and of what it says."""
     table, contents = AlertRow.__table__, AlertContent.__table__
-    query = (select(table, *(contents.c[name] for name in _CONTENT_COLUMNS))
+    query = (select(*as_held(), *(contents.c[name] for name in _CONTENT_COLUMNS))
              .join(contents, contents.c.fingerprint == table.c.fingerprint, isouter=True)
              .where(table.c.state.in_((PENDING, FIRING))))
     return sorted(db.execute(query), key=lambda r: (r.state != FIRING, r.active_since or r.updated_at))

@@ -32,7 +32,7 @@ from tracker.delivery import outbox
 from tracker.delivery.formats import Notice, NoticeAlert, alertmanager, render_for
 from tracker.delivery.formats.notice import dump
 from tracker.store import db, silences
-from tracker.store.alert_tables import AlertContent, AlertGroup, AlertRow, OutboxRow
+from tracker.store.alert_tables import AlertContent, AlertGroup, AlertRow, OutboxRow, as_held
 from tracker.store.dbtypes import pack_body, utc_to_db
 from tracker.store.models import StoreMeta
 
@@ -117,8 +117,7 @@ def prepare(rows: Sequence[Any], *, plan: Plan, inhibit_rules: Sequence[InhibitR
 
 def alert_rows(session: Session) -> list[Any]:
     """Every alert, the columns grouping and muting read."""
-    table = AlertRow.__table__
-    return list(session.execute(select(*[table.c[name] for name in _GROUPING])))
+    return list(session.execute(select(*as_held(*_GROUPING))))
 
 
 def dispatch(
@@ -449,7 +448,7 @@ class _Planned:
 def _full_rows(session: Session, fingerprints: list[str], planned: Any) -> dict[str, Any]:
     """The whole rows of these alerts by fingerprint, with what `planned` will write over them."""
     table, contents = AlertRow.__table__, AlertContent.__table__
-    query = select(table, contents.c.title, contents.c.summary, contents.c.evaluation).join(
+    query = select(*as_held(), contents.c.title, contents.c.summary, contents.c.evaluation).join(
         contents, contents.c.fingerprint == table.c.fingerprint, isouter=True)
     found: dict[str, Any] = {}
     for start in range(0, len(fingerprints), _CHUNK):
