@@ -44,8 +44,7 @@ def test_a_reader_sees_the_last_cycles_instant_for_a_held_alert(engine, held, st
             " updated_at, held, labels) VALUES ('f1', 'goal:g', 'off-track', 'off_track', 'warning', 'firing',"
             " 'still firing', :stored, :stored, :held, '{}')"), {"stored": utc_to_db(_at(stored), dialect), "held": held})
         if at is not None:
-            connection.execute(text("INSERT INTO alerts_held (id, at) VALUES (1, :at)"),
-                               {"at": utc_to_db(_at(at), dialect)})
+            connection.execute(text("UPDATE alerts_held SET at = :at WHERE id = 1"), {"at": utc_to_db(_at(at), dialect)})
         read = connection.execute(select(*as_held("last_held_at", "updated_at", "state"))).one()
     assert tuple(read) == (_at(seen), _at(seen), "firing")
 
@@ -124,7 +123,8 @@ def test_migration_0012_marks_nothing_and_writes_the_instants_back(database_url:
         assert connection.execute(select(*as_held("last_held_at")).distinct()).scalars().all() == [_at(1)]
         # a cycle at hour 2 held f1 and marked it
         connection.execute(text("UPDATE alerts SET held = :held WHERE fingerprint = 'f1'"), {"held": True})
-        connection.execute(text("INSERT INTO alerts_held (id, at) VALUES (1, :at)"), {"at": utc_to_db(_at(2), dialect)})
+        assert connection.execute(text("SELECT id, at FROM alerts_held")).all() == [(1, None)]
+        connection.execute(text("UPDATE alerts_held SET at = :at WHERE id = 1"), {"at": utc_to_db(_at(2), dialect)})
     _migrate(engine, "0011", down=True)
     with engine.connect() as connection:
         found = dict(connection.execute(text("SELECT fingerprint, last_held_at FROM alerts")).all())

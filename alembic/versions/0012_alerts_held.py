@@ -32,6 +32,9 @@ def upgrade() -> None:
         sa.Column('at', UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts_held')),
     )
+    # The one row exists from the start, so that a cycle only ever updates it: two first
+    # cycles (the daemon and `tracker evaluate`) cannot both insert it.
+    op.execute('INSERT INTO alerts_held (id, at) VALUES (1, NULL)')
 
 
 def downgrade() -> None:

@@ -478,7 +478,7 @@ def update_alerts(
         plan = plan_alerts(db, matches=matches, rules=rules, now=now)
     result.pending, result.firing, result.resolved = plan.pending, plan.firing, plan.resolved
     _write(db, plan)
-    db.merge(AlertsHeld(id=1, at=plan.now))  # every alert marked held was held now
+    db.execute(update(AlertsHeld.__table__).values(at=plan.now))  # every alert marked held was held now
     db.merge(StoreMeta(key=_VERSION_KEY, value=str(version + 1)))
     db.flush()
     return plan
