@@ -8,39 +8,24 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import create_engine, inspect, text
 
+from tests.migrating import migrate
 from tracker.store import db
 from tracker.store.dbtypes import utc_to_db
 
 _EVALUATION = {"goal": "ev-deliveries-2026", "status": "off-track", "evaluated_at": "2026-07-05T00:00:00+00:00"}
 
 
-def _alembic(connection):  # type: ignore[no-untyped-def]
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(db.migrations_path()))
-    config.attributes["connection"] = connection
-    return config
-
-
-def _migrate(engine, revision: str, *, down: bool = False) -> None:  # type: ignore[no-untyped-def]
-    from alembic import command
-
-    with engine.begin() as connection:
-        (command.downgrade if down else command.upgrade)(_alembic(connection), revision)
-
-
 def test_migration_0010_moves_what_alerts_say_and_back(database_url: str) -> None:
     engine = create_engine(database_url)
     at = utc_to_db(datetime(2026, 7, 5, tzinfo=timezone.utc), engine.dialect.name)
-    _migrate(engine, "0009")
+    migrate(engine, "0009")
     with engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO alerts (fingerprint, subject, rule, condition, severity, state, reason, updated_at,"
             " title, summary, labels, evaluation) VALUES ('f1', 'goal:ev-deliveries-2026', 'off-track', 'off-track',"
             " 'warning', 'firing', 'held', :at, 'EV deliveries', 'EV deliveries: off track', '{\"goal\": \"ev\"}',"
             " :evaluation)"), {"at": at, "evaluation": json.dumps(_EVALUATION)})
-    _migrate(engine, "0010")
+    migrate(engine, "0010")
     with engine.connect() as connection:
         assert {c["name"] for c in inspect(connection).get_columns("alerts")}.isdisjoint({"title", "summary", "evaluation"})
         (title, summary, evaluation), = connection.execute(text("SELECT title, summary, evaluation FROM alert_contents"
@@ -48,7 +33,7 @@ def test_migration_0010_moves_what_alerts_say_and_back(database_url: str) -> Non
         (state, labels), = connection.execute(text("SELECT state, labels FROM alerts")).all()
     assert (title, summary, state) == ("EV deliveries", "EV deliveries: off track", "firing")
     assert _json(evaluation) == _EVALUATION and _json(labels) == {"goal": "ev"}
-    _migrate(engine, "0009", down=True)
+    migrate(engine, "0009", down=True)
     with engine.connect() as connection:
         assert not inspect(connection).has_table("alert_contents")
         (title, summary, evaluation), = connection.execute(text("SELECT title, summary, evaluation FROM alerts")).all()

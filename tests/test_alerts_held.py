@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
 from tests.alerting_helpers import StubJudge, evaluation, make_runtime
+from tests.migrating import migrate
 from tracker.alerting.cycle import evaluate_cycle
 from tracker.core.verdict import Status
-from tracker.store import db
 from tracker.store.alert_tables import AlertRow, as_held
 from tracker.store.dbtypes import utc_to_db
 
@@ -91,33 +91,17 @@ def test_a_cycle_as_of_an_earlier_time_writes_the_instants_out(engine) -> None:
     assert _alert(engine) == ("firing", _at(4), _at(4), True)
 
 
-def _alembic(connection):  # type: ignore[no-untyped-def]
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(db.migrations_path()))
-    config.attributes["connection"] = connection
-    return config
-
-
-def _migrate(engine, revision: str, *, down: bool = False) -> None:  # type: ignore[no-untyped-def]
-    from alembic import command
-
-    with engine.begin() as connection:
-        (command.downgrade if down else command.upgrade)(_alembic(connection), revision)
-
-
 def test_migration_0012_marks_nothing_and_writes_the_instants_back(database_url: str) -> None:
     engine = create_engine(database_url)
     dialect = engine.dialect.name
-    _migrate(engine, "0011")
+    migrate(engine, "0011")
     with engine.begin() as connection:
         for fp in ("f1", "f2"):
             connection.execute(text(
                 "INSERT INTO alerts (fingerprint, subject, rule, condition, severity, state, reason, last_held_at,"
                 " updated_at, labels) VALUES (:fp, 'goal:g', 'off-track', 'off_track', 'warning', 'firing', 'held',"
                 " :at, :at, '{}')"), {"fp": fp, "at": utc_to_db(_at(1), dialect)})
-    _migrate(engine, "0012")
+    migrate(engine, "0012")
     with engine.begin() as connection:
         assert connection.execute(text("SELECT count(*) FROM alerts WHERE held")).scalar() == 0
         assert connection.execute(select(*as_held("last_held_at")).distinct()).scalars().all() == [_at(1)]
@@ -125,7 +109,7 @@ def test_migration_0012_marks_nothing_and_writes_the_instants_back(database_url:
         connection.execute(text("UPDATE alerts SET held = :held WHERE fingerprint = 'f1'"), {"held": True})
         assert connection.execute(text("SELECT id, at FROM alerts_held")).all() == [(1, None)]
         connection.execute(text("UPDATE alerts_held SET at = :at WHERE id = 1"), {"at": utc_to_db(_at(2), dialect)})
-    _migrate(engine, "0011", down=True)
+    migrate(engine, "0011", down=True)
     with engine.connect() as connection:
         found = dict(connection.execute(text("SELECT fingerprint, last_held_at FROM alerts")).all())
         assert "held" not in {c["name"] for c in inspect(connection).get_columns("alerts")}

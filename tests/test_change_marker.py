@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from tests.alerting_helpers import record
 from tests.evalkit import local
+from tests.migrating import migrate
 from tracker.store import actuals as store
 from tracker.store import db, judging
 from tracker.store.dbtypes import utc_to_db
@@ -153,20 +154,9 @@ def test_without_the_triggers_every_judgement_aggregates(sqlite_url: str, catalo
     engine.dispose()
 
 
-def _migrate(engine, revision: str, *, down: bool = False) -> None:  # type: ignore[no-untyped-def]
-    from alembic import command
-    from alembic.config import Config
-
-    with engine.begin() as connection:
-        config = Config()
-        config.set_main_option("script_location", str(db.migrations_path()))
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-
 def test_migration_0011_counts_edits_and_on_sqlite_every_update_and_delete(database_url: str) -> None:
     engine = create_engine(database_url)
-    _migrate(engine, "0011")
+    migrate(engine, "0011")
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
         assert inspect(connection).has_table("actuals_edits")
@@ -182,7 +172,7 @@ def test_migration_0011_counts_edits_and_on_sqlite_every_update_and_delete(datab
         assert connection.execute(text("SELECT metric, edits FROM actuals_edits")).all() == [("m", 2)]
         if sqlite:
             assert connection.execute(text("SELECT changes FROM actuals_changes")).scalar_one() == 4
-    _migrate(engine, "0010", down=True)
+    migrate(engine, "0010", down=True)
     with engine.connect() as connection:
         assert not inspect(connection).has_table("actuals_edits")
         assert not inspect(connection).has_table("actuals_changes")
