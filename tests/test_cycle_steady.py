@@ -275,12 +275,23 @@ HELD = [
 ]
 
 
+@pytest.mark.parametrize("form", ["planned (an object)", "read (its stored text)"])
 @pytest.mark.parametrize(("judged", "held", "said"), HELD)
-def test_a_notification_says_when_the_verdict_last_held(judged, held, said):
+def test_a_notification_says_when_the_verdict_last_held(judged, held, said, form):
+    import json
+
     evaluation = {"status": "off_track"} | ({"evaluated_at": judged} if judged else {})
-    out = dispatching._as_held(evaluation, None if held is None else datetime.fromisoformat(held))
+    given = evaluation if form.startswith("planned") else json.dumps(evaluation)
+    out = dispatching._status_object(given, None if held is None else datetime.fromisoformat(held))
     assert out.get("evaluated_at") == said and out["status"] == "off_track"
+    assert dict(out) == native_alert_object(out)  # what the body says is what the object says
     assert evaluation.get("evaluated_at") == judged  # the row's object is not changed
+
+
+def native_alert_object(evaluation):  # type: ignore[no-untyped-def]
+    from tracker.delivery.formats.notice import plain
+
+    return plain(evaluation)
 
 
 LATER, EARLIER = START + timedelta(minutes=5), START - timedelta(minutes=5)

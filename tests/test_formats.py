@@ -54,6 +54,27 @@ def test_native_body_is_the_contract() -> None:
     assert (second["state"], second["ends_at"]) == ("resolved", "2026-07-05T00:05:00Z")
 
 
+# How many alerts a native body carries: none (a resolved group emptied), one, several.
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_native_body_written_an_alert_at_a_time_is_one_dump_of_the_whole(count: int) -> None:
+    """Byte for byte what one compact dump of the body gives, whether the alerts' status
+    objects are objects or their stored text (StoredObject, moved to the instant held)."""
+    from tracker.delivery.formats.notice import StoredObject, dump, utc_text
+
+    held = NOW + timedelta(hours=1)
+    stored = {"goal": "ev-deliveries-2026", "evaluated_at": NOW.isoformat(), "détail": [1.5, None]}
+    as_objects = tuple(alert(fingerprint=f"f{k}", evaluation={**stored, "evaluated_at": held.isoformat()})
+                       for k in range(count))
+    as_text = tuple(alert(fingerprint=f"f{k}", evaluation=StoredObject(json.dumps(stored), held))
+                    for k in range(count))
+    whole = dump({"type": "alert.firing", "timestamp": utc_text(NOW), "data": {
+        "group_key": '{}:{business="ev"}', "group_labels": {"business": "ev"},
+        "common_labels": notice(*as_objects).common_labels if count else {},
+        "alerts": [json.loads(render("native", notice(a)))["data"]["alerts"][0] for a in as_objects]}})
+    assert render("native", notice(*as_objects) if count else notice(alerts=())) == whole
+    assert render("native", notice(*as_text) if count else notice(alerts=())) == whole
+
+
 def test_alertmanager_v4_body_key_for_key() -> None:
     body = json.loads(render("alertmanager", notice(alert(), STALE)))
     assert set(body) == {"receiver", "status", "alerts", "groupLabels", "commonLabels", "commonAnnotations",

@@ -20,7 +20,7 @@ they write no row of it, only alerts_held.at, the instant readers see as its las
 and updated_at (store.alert_tables.as_held). An alert that stops holding gets its instants
 written back as they read. So the stored status object's `evaluated_at` is when the
 verdict was judged from its inputs; the alert's last_held_at is when it last held, and a
-notification carries the object with that instant (dispatch._as_held), as the row would
+notification carries the object with that instant (notice.held_object), as the row would
 say had it been rewritten.
 Dispatch's groups are carried over, and its last decisions stand (dispatch.Settled) while
 no alert moved in anything grouping reads and no group's time has come.

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Text, cast, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -30,7 +30,7 @@ from tracker.core.inhibition import InhibitRule
 from tracker.core.lifecycle import FIRING
 from tracker.delivery import outbox
 from tracker.delivery.formats import Notice, NoticeAlert, alertmanager, render_for
-from tracker.delivery.formats.notice import dump
+from tracker.delivery.formats.notice import StoredObject, dump, held_object
 from tracker.store import db, silences
 from tracker.store.alert_tables import AlertContent, AlertGroup, AlertRow, OutboxRow, as_held
 from tracker.store.dbtypes import pack_body, utc_to_db
@@ -448,7 +448,9 @@ class _Planned:
 def _full_rows(session: Session, fingerprints: list[str], planned: Any) -> dict[str, Any]:
     """The whole rows of these alerts by fingerprint, with what `planned` will write over them."""
     table, contents = AlertRow.__table__, AlertContent.__table__
-    query = select(*as_held(), contents.c.title, contents.c.summary, contents.c.evaluation).join(
+    # The status object as its text (StoredObject): decoded only as each alert is rendered.
+    evaluation = cast(contents.c.evaluation, Text).label("evaluation")
+    query = select(*as_held(), contents.c.title, contents.c.summary, evaluation).join(
         contents, contents.c.fingerprint == table.c.fingerprint, isouter=True)
     found: dict[str, Any] = {}
     for start in range(0, len(fingerprints), _CHUNK):
@@ -472,20 +474,14 @@ def _notice_alert(row: Any, reason: str, now: datetime) -> NoticeAlert:
     return NoticeAlert(
         fingerprint=row.fingerprint, rule=row.rule, severity=row.severity, subject=row.subject, title=row.title,
         state="firing" if firing else "resolved", reason=reason if firing else "resolved", summary=row.summary,
-        labels=row.labels, evaluation=_as_held(row.evaluation, row.last_held_at), starts_at=row.starts_at,
+        labels=row.labels, evaluation=_status_object(row.evaluation, row.last_held_at), starts_at=row.starts_at,
         ends_at=None if firing else (row.ends_at or now),
     )
 
 
-def _as_held(evaluation: dict, held: datetime | None) -> dict:
-    """A goal alert's status object as of the last cycle its condition held. The row keeps
-    the object it was written with while its verdict is reused (the cycle does not rewrite
-    an unchanged verdict), whose `evaluated_at` is when the verdict was judged; the
-    notification says, as a fresh verdict would, the instant it last held (`last_held_at`)."""
-    stamp = evaluation.get("evaluated_at") if isinstance(evaluation, dict) else None
-    if not isinstance(stamp, str) or held is None:
-        return evaluation
-    judged = datetime.fromisoformat(stamp)
-    if judged.tzinfo is None or judged == held:
-        return evaluation
-    return {**evaluation, "evaluated_at": held.astimezone(judged.tzinfo).isoformat()}
+def _status_object(evaluation: Any, held: datetime | None) -> Any:
+    """What a notification carries of the row's status object: as it last held
+    (notice.held_object), kept as its stored text when it was read from the database."""
+    if isinstance(evaluation, str):
+        return StoredObject(evaluation, held)
+    return held_object(evaluation, held)
