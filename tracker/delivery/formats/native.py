@@ -6,8 +6,7 @@ from typing import Any
 
 from tracker.delivery.formats.notice import Notice, NoticeAlert, dump, plain, utc_text
 
-
-_OPEN_LIST = b'"alerts":[]}}'
+_OPEN_LIST = b'"alerts":[]}}'  # how the body without its alerts ends
 
 
 def render(notice: Notice) -> bytes:
