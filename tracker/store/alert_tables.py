@@ -5,7 +5,6 @@ that only record actuals do not build them (~25 ms of every `tracker record`).""
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Any
 
 from sqlalchemy import JSON, Index, and_, case, false, select, type_coerce
