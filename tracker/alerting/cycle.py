@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -235,7 +235,7 @@ def _after(rows: Sequence[Any], plan: AlertPlan) -> dict[str, _Alert]:
     """The alert rows as read, with the plan's changes: what the write transaction will
     hold when the plan is still current there."""
     found = {r.fingerprint: _Alert(r._mapping) for r in rows}
-    for values in (*plan.created, *plan.refreshed, *plan.moved_only, *plan.released):
+    for values in plan.changed():
         alert = found.get(values["fp"])
         if alert is None:
             alert = found[values["fp"]] = _Alert({"fingerprint": values["fp"]})
@@ -265,7 +265,7 @@ class _PlannedColumns:
     def get(self, fp: str) -> dict[str, Any] | None:
         if self.index is None:
             plan, self.index = self.plan, {}
-            for values in (*plan.created, *plan.refreshed, *plan.moved_only, *plan.released):
+            for values in plan.changed():
                 self.index[values["fp"]] = values  # its "fp" is the fingerprint: read by nobody
             for (reason, _), fps in (*plan.touched.items(), *plan.holding.items()):
                 for one in fps:
@@ -283,12 +283,12 @@ def _carry(memory: _Memory | None, plan: AlertPlan, *, inhibit_rules: Sequence[I
     if plan.created:
         return None
     alerts = memory.alerts
-    for values in (*plan.refreshed, *plan.moved_only):
+    for values in plan.changed():  # none created (above)
         alert = alerts.get(values["fp"])
         if alert is None or ("labels" in values and (values["labels"] != alert.labels
                                                      or values["severity"] != alert.severity)):
             return None
-    for values in (*plan.refreshed, *plan.moved_only, *plan.released):
+    for values in plan.changed():
         alerts[values["fp"]].move(values)
     _hold(alerts, plan)
     prepared = memory.prepared
@@ -350,10 +350,15 @@ class AlertPlan:
     stored: dict[str, list[tuple]] | None = None  # SQLite: the rows in stored form, made before the lock
     ahead: dict[Any, int] = field(default_factory=dict)  # SQLite: per kind or touched key, the first _write_ahead wrote
 
+    def changed(self) -> Iterator[dict[str, Any]]:
+        """The rows written with what they become (each `_ALERT_COLUMNS` kind's list)."""
+        for kind in _ALERT_COLUMNS:
+            yield from getattr(self, kind)
+
     @property
     def written(self) -> int:
         touched = sum(len(fps) for fps in self.touched.values())
-        return len(self.created) + len(self.refreshed) + len(self.moved_only) + len(self.released) + touched
+        return sum(len(getattr(self, kind)) for kind in _ALERT_COLUMNS) + touched
 
 
 def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[Rule], now: datetime,
@@ -388,9 +393,7 @@ def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[R
             continue
         _step_one(plan, fp, row, match, rule, for_, kept, now)
     if session.get_bind().dialect.name == "sqlite":
-        plan.stored = {name: [_stored(v) for v in batch] for name, batch in
-                       (("created", plan.created), ("refreshed", plan.refreshed), ("moved_only", plan.moved_only),
-                        ("released", plan.released))}
+        plan.stored = {kind: [_stored(v) for v in getattr(plan, kind)] for kind in _ALERT_COLUMNS}
     return plan
 
 
@@ -414,7 +417,7 @@ def _again(known: _Memory, held: dict[str, Match], version: int, now: datetime, 
         return None
     plan = AlertPlan(version, now, holding={key: firing}, firing=last.firing)
     if sqlite:
-        plan.stored = {"created": [], "refreshed": [], "moved_only": [], "released": []}
+        plan.stored = {kind: [] for kind in _ALERT_COLUMNS}
     return plan
 
 
@@ -497,6 +500,7 @@ def alerts_version(session: Session, *, lock: bool = False) -> int:
     return int(found) if found is not None else 0
 
 
+# By kind of change, which is also the name of AlertPlan's list of them: what each writes.
 _ALERT_COLUMNS = {
     "created": ("fingerprint", "subject", "rule", "state", "reason", "updated_at", "active_since", "starts_at",
                 "ends_at", "last_held_at", "held", "severity", "condition", "labels"),
