@@ -31,7 +31,7 @@ READS = [
     (True, 1, 2, 2),  # held: the last cycle's
     (True, 2, 1, 2),  # written ahead of its cycle's transaction (SQLite chunks): its own, later
     (True, 1, None, 1),  # no cycle has moved alerts_held yet
-    (True, 1, 1, 1),
+    (True, 1, 1, 1),  # held, and stored at that very instant
 ]
 
 
