@@ -101,13 +101,17 @@ def test_a_remembering_cycle_writes_what_a_forgetting_one_writes(tmp_path: Path,
     options = {} if route == "per alert" else {"route": None}
     steady = make_runtime(_engine(tmp_path, "steady"), **options)
     fresh = make_runtime(_engine(tmp_path, "fresh"), **options)
-    kept_content = 0
+    kept_content, plans = 0, []
     for minutes in _step_both(steady, fresh):
         assert _state(steady.engine) == _state(fresh.engine), minutes
         kept_content += _kept(steady.engine)
+        plans.append(steady.remembered.alerting.plan)  # kept only when it held alerts again, nothing more
+        assert plans[-1] is None or plans[-1].holding or plans[-1].touched, minutes
+        assert plans[-1] is None or not [*plans[-1].changed(), *plans[-1].said], minutes
     assert kept_content > 0  # some rows kept the content of a verdict judged in an earlier cycle
     assert _state(steady.engine)["outbox"]  # and notifications went out
     assert any(plan is not None for plan in carried)  # some cycles took the last plan again (_again)
+    assert plans[0] is None  # the first cycle created every alert: its rows are not kept
 
 
 def _step_both(steady, fresh) -> Iterator[int]:  # type: ignore[no-untyped-def]
