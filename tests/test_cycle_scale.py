@@ -25,11 +25,12 @@ from tracker.alerting.cycle import (
 from tracker.catalog import cache
 from tracker.catalog.model import load_catalog
 from tracker.core.errors import ConfigError
+from tracker.core.goals import definition_digest
 from tracker.core.lifecycle import FIRING, PENDING
 from tracker.core.rules import goal_matches
 from tracker.core.verdict import Status
 from tracker.store import actuals as store
-from tracker.store import db
+from tracker.store import db, judging
 from tracker.store.alert_tables import AlertContent, AlertRow
 from tracker.store.judging import Remembered, evaluate_from_db
 
@@ -161,6 +162,55 @@ def test_a_changed_catalog_is_validated_again_with_the_same_errors(tmp_path: Pat
     assert str(cached.value) == str(full.value)
 
 
+def test_the_cached_catalog_is_the_full_load_with_every_definition(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "cache"
+    cold = cache.catalog(CATALOG, folder)
+    assert [f.name.endswith(".catalog.pickle") for f in folder.iterdir()] == [True]
+    monkeypatch.setattr("tracker.catalog.model.load_catalog", _no_full_load)
+    warm = cache.catalog(CATALOG, folder)
+    assert warm is not cold and warm == cold
+    assert warm.model_dump() == load_catalog(CATALOG).model_dump()
+    assert warm.path == CATALOG
+    assert warm._definitions == {goal.id: definition_digest(goal, warm) for goal in warm.goals}
+
+
+def test_a_changed_catalog_is_loaded_again_with_the_same_errors(tmp_path: Path):
+    folder, path = tmp_path / "cache", tmp_path / "goals.toml"
+    text = CATALOG.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    cache.catalog(path, folder)
+    path.write_text(text.replace('granularity = "month"', 'granularity = "fortnight"', 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as cached:
+        cache.catalog(path, folder)
+    with pytest.raises(ConfigError) as full:
+        load_catalog(path)
+    assert str(cached.value) == str(full.value)
+    path.write_text(text + '\n[[goals]]\nid = "extra"\n', encoding="utf-8")  # a goal too few fields: same
+    with pytest.raises(ConfigError) as cached:
+        cache.catalog(path, folder)
+    assert str(cached.value) == str(pytest.raises(ConfigError, load_catalog, path).value)
+
+
+def test_a_catalog_whose_receivers_read_files_is_never_kept(tmp_path: Path):
+    folder, path, secret = tmp_path / "cache", tmp_path / "goals.toml", tmp_path / "secret"
+    secret.write_text("whsec_" + "A" * 32, encoding="utf-8")
+    path.write_text(CATALOG.read_text(encoding="utf-8") + f"""
+[[receivers]]
+name = "signed"
+url = "https://example.com/hook"
+secret_file = "{secret}"
+""", encoding="utf-8")
+    first = cache.catalog(path, folder)
+    assert first.receivers[0].secret_file == secret
+    assert not folder.exists() or list(folder.iterdir()) == []
+    secret.write_text("whsec_" + "B" * 32, encoding="utf-8")
+    assert cache.catalog(path, folder).receivers[0]._files != first.receivers[0]._files  # read afresh
+
+
+def _no_full_load(path: Path) -> None:
+    raise AssertionError(f"{path} was loaded in full")
+
+
 @pytest.mark.parametrize("garbage", [b"", b"not a pickle", b"\x80\x05K\x01."], ids=["empty", "text", "an int"])
 def test_a_broken_cache_file_is_a_miss(tmp_path: Path, garbage: bytes):
     folder = tmp_path / "cache"
@@ -232,3 +282,16 @@ def test_back_to_back_writes_leave_a_gap_as_long_as_each_held_the_lock(monkeypat
     with db.paced(SimpleNamespace(dialect=SimpleNamespace(name=dialect))):  # type: ignore[arg-type]
         pass
     assert sleeps == slept
+
+
+def test_a_verdicts_json_view_is_one_object_and_to_json_a_copy_of_it():
+    """Alerts hold json_view's object (no copy per goal); callers of to_json may change theirs."""
+    verdict = evaluation(Status.OFF_TRACK)
+    view = verdict.json_view()
+    assert verdict.json_view() is view and verdict.to_json() == view and verdict.to_json() is not view
+    changed = verdict.to_json()
+    changed["status"] = "on_track"
+    assert verdict.json_view()["status"] == "off_track"
+    later = judging._at(verdict, verdict.evaluated_at + timedelta(hours=1))  # the copy a later cycle hands out
+    assert later.json_view() == later.to_json() == {**view, "evaluated_at": later.evaluated_at.isoformat()}
+    assert verdict.json_view() is view

@@ -149,13 +149,13 @@ def test_the_digest_is_the_same_in_another_process(catalog) -> None:
     key = (START.date(), (3, 6, 3), START)
     script = ("import sys, datetime, pathlib; from tracker.catalog.model import load_catalog;"
               "from tracker.store import verdicts; c = load_catalog(pathlib.Path(sys.argv[1]));"
-              f"key = {key!r}; print(' '.join(verdicts.inputs_digest(verdicts.definition(g, c), key) for g in c.goals))")
+              f"key = {key!r}; print(' '.join(verdicts.inputs_digest(c.definition(g), key) for g in c.goals))")
     seen = set()
     for seed in ("1", "2"):
         done = subprocess.run([sys.executable, "-c", script, str(CATALOG)], capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)})
         seen.add(done.stdout.strip())
-    here = " ".join(verdicts.inputs_digest(verdicts.definition(g, catalog), key) for g in catalog.goals)
+    here = " ".join(verdicts.inputs_digest(catalog.definition(g), key) for g in catalog.goals)
     assert seen == {here}
 
 

@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationError,
+                      model_validator)
 
 from tracker.catalog.routing import INHERITED, Plan, Receiver, RootRoute, Route, plan
 from tracker.catalog.schedule import evaluation_interval
 from tracker.catalog.settings import Settings
 from tracker.catalog.sources import SourceConfig
 from tracker.core.errors import ConfigError
-from tracker.core.goals import Bands, Goal, Kind, Metric
+from tracker.core.goals import Bands, Goal, Kind, Metric, definition_digest
 from tracker.core.heap import collector_paused
 from tracker.core.inhibition import InhibitRule, default_inhibit_rules
 from tracker.core.rules import Rule, defaults
@@ -52,6 +53,7 @@ class Catalog(BaseModel):
     inhibit_rules: tuple[InhibitRule, ...] | None = None  # None: the shipped defaults
     sources: tuple[SourceConfig, ...] = ()
     path: Path = Field(Path("<memory>"), exclude=True)
+    _definitions: dict[str, bytes] = PrivateAttr(default_factory=dict)  # by goal id: definition()'s
 
     @model_validator(mode="before")
     @classmethod
@@ -89,6 +91,15 @@ class Catalog(BaseModel):
 
     def bands_for(self, goal: Goal) -> Bands:
         return goal.bands or self.bands
+
+    def definition(self, goal: Goal) -> bytes:
+        """The digest of what the goal's verdict reads of this catalog (stored verdicts are
+        kept under it), worked out once per goal; a cached catalog carries them all
+        (tracker.catalog.cache): 40 us a goal, 0.4 s of `status --json` at 10,000 goals."""
+        found = self._definitions.get(goal.id)
+        if found is None:
+            found = self._definitions[goal.id] = definition_digest(goal, self)
+        return found
 
 
 def _inherit_grouping(data: Any) -> Any:

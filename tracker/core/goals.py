@@ -7,6 +7,7 @@ the fields of a goal that its kind needs; `catalog.py` checks what spans several
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -288,3 +289,12 @@ class CatalogLike(Protocol):
     def goals(self) -> Sequence[Goal]: ...
 
     def bands_for(self, goal: Goal) -> Bands: ...
+
+
+def definition_digest(goal: Goal, catalog: CatalogLike) -> bytes:
+    """A digest of everything of the catalog that the goal's verdict reads: pydantic's JSON
+    of the goal, its bands and metrics, and the time zone (the same bytes in every process,
+    unlike a set's repr)."""
+    parts = [goal.model_dump_json(), catalog.bands_for(goal).model_dump_json(), str(catalog.timezone)]
+    parts += [catalog.metrics[name].model_dump_json() for name in goal.metrics]
+    return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).digest()

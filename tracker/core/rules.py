@@ -143,7 +143,7 @@ def goal_matches(
                 continue
             why = why_holds(rule.condition, evaluation)
             if why is not None:
-                as_json = as_json if as_json is not None else evaluation.to_json()
+                as_json = as_json if as_json is not None else evaluation.json_view()
                 found.append(_goal_match(evaluation, rule, labels, why, caps.get(evaluation.goal), as_json))
     return found
 

@@ -29,8 +29,8 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_J
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
+from tracker.catalog.cache import catalog as cached_catalog
 from tracker.catalog.locate import locate
-from tracker.catalog.model import load_catalog
 from tracker.core.errors import ConfigError
 from tracker.service import logs, memory
 from tracker.store.zones import follow_zone
@@ -252,7 +252,7 @@ class Daemon:
         """`reload`, saying why it failed (None when it did not): SIGHUP and POST /-/reload."""
         with self._reload_lock:  # the main thread (SIGHUP) and HTTP threads (/-/reload)
             try:
-                catalog = load_catalog(locate(self.runtime.settings).path)
+                catalog = cached_catalog(locate(self.runtime.settings).path)
                 specs = self.jobs_for(catalog)
             except ConfigError as problem:
                 self.metrics.reloads.labels(outcome="error").inc()

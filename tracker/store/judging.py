@@ -82,7 +82,6 @@ class Remembered:
         self.loaded = 0  # of those, taken from the verdicts table
         self.built = 0  # verdicts the last call judged or decoded, milestones (judged every time, cheaply) aside
         self.unsaved: list[tuple[str, str, Evaluation]] = []
-        self.definitions: dict[str, bytes] = {}  # per goal of `catalog`: what its digest covers
         self.saved_for: Catalog | None = None  # the catalog whose goals' rows the table holds
         self.alerting: object | None = None
         self.prints: _Prints | None = None
@@ -91,7 +90,7 @@ class Remembered:
         self._users: dict[str, list[Goal]] | None = None  # per catalog: the goals of each metric
 
     def forget(self) -> None:
-        self.catalog, self.judged, self.definitions, self.unsaved, self.alerting = None, {}, {}, [], None
+        self.catalog, self.judged, self.unsaved, self.alerting = None, {}, [], None
         self.prints, self.keys, self.dues, self._users = None, None, None, None
 
     def users(self, metric: str) -> list[Goal]:
@@ -110,11 +109,8 @@ class Remembered:
         return None if found is None else found.evaluation
 
     def digest(self, goal: Goal, key: tuple) -> str:
-        found = self.definitions.get(goal.id)
-        if found is None:
-            assert self.catalog is not None
-            found = self.definitions[goal.id] = verdicts.definition(goal, self.catalog)
-        return verdicts.inputs_digest(found, key)
+        assert self.catalog is not None
+        return verdicts.inputs_digest(self.catalog.definition(goal), key)
 
     def save(self, engine: Engine) -> int:
         """Stores the verdicts judged afresh since the last save; the first save for a

@@ -35,10 +35,11 @@ class Runtime:
 
     @cached_property
     def catalog(self) -> Catalog:
+        """Validated once per content (tracker.catalog.cache), with a full load's errors."""
+        from tracker.catalog.cache import catalog  # start-up speed
         from tracker.catalog.locate import locate  # start-up speed
-        from tracker.catalog.model import load_catalog  # start-up speed
 
-        return load_catalog(locate(self.settings).path)
+        return catalog(locate(self.settings).path)
 
     @cached_property
     def metrics_catalog(self) -> Catalog | MetricsView:

@@ -33,8 +33,6 @@ from tracker.store import db
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from tracker.core.goals import CatalogLike, Goal
-
 _CHUNK = 500  # goals per IN list, and rows per write transaction
 
 
@@ -87,16 +85,9 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def definition(goal: Goal, catalog: CatalogLike) -> bytes:
-    """Everything of the catalog that the goal's verdict reads (pydantic's JSON: the same
-    bytes in every process, unlike a set's repr)."""
-    parts = [goal.model_dump_json(), catalog.bands_for(goal).model_dump_json(), str(catalog.timezone)]
-    parts += [catalog.metrics[name].model_dump_json() for name in goal.metrics]
-    return "\0".join(parts).encode()
-
-
 def inputs_digest(definition: bytes, key: tuple) -> str:
-    """`key`: judging's in-memory key (dates, instants and tuples of integers: a stable repr)."""
+    """`definition`: the catalog's digest of the goal (tracker.catalog.model.Catalog.definition);
+    `key`: judging's in-memory key (dates, instants and tuples of integers: a stable repr)."""
     digest = hashlib.blake2b(definition, digest_size=16)
     digest.update(code_digest().encode() + repr(key).encode())
     return digest.hexdigest()
