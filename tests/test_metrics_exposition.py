@@ -141,6 +141,17 @@ def test_gzip_is_one_member_and_openmetrics_ends_once(live):
     assert len(parsed["tracker_goal_status"].samples) == 13
 
 
+def test_api_status_is_gzip_when_accepted_and_the_same_json(live):
+    daemon = live()
+    plain = daemon.client.get("/api/status", headers={"Accept-Encoding": "identity"})
+    assert plain.headers.get("content-encoding") is None and plain.headers["vary"] == "Accept-Encoding"
+    with httpx.stream("GET", f"{daemon.client.base_url}/api/status", headers={"Accept-Encoding": "gzip"}) as zipped:
+        raw = b"".join(zipped.iter_raw())
+        assert zipped.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(raw) == plain.content and len(raw) < len(plain.content)
+    assert [item["goal"] for item in json.loads(plain.content)] == [g.id for g in daemon.runtime.catalog.goals]
+
+
 def test_neither_endpoint_evaluates_between_cycles(live, cli, monkeypatch):
     daemon = live()
     before = daemon.client.get("/api/status")

@@ -69,7 +69,7 @@ class Snapshot:
         self.evaluated = evaluated  # False before the first cycle, and on a replica that follows
         self._lock = threading.Lock()
         self._bodies: dict[str, Body] = {}
-        self._status: bytes | None = None
+        self._status: Body | None = None
 
     def families(self) -> Iterator[Metric]:
         """The goal families, only the series that carry a value: a goal's status is one
@@ -110,21 +110,30 @@ class Snapshot:
 
     def status_json(self) -> bytes:
         """The JSON of `tracker status --json` for this evaluation."""
+        return self.status_body().data
+
+    def status_body(self) -> Body:
+        """status_json's bytes, rendered on first use."""
         with self._lock:
             if self._status is None:
                 items = jsonable([item.to_json() for item in self.evaluations])
-                self._status = json.dumps(items, ensure_ascii=False).encode("utf-8") + b"\n"
+                self._status = Body(json.dumps(items, ensure_ascii=False).encode("utf-8") + b"\n")
             return self._status
 
 
 class Body:
-    """Rendered bytes, plain and as the start of a gzip stream that a scrape continues with
-    its live part (a copy of the paused compressor): one gzip member, compressed once."""
+    """Rendered bytes kept as the start of a gzip stream, which a scrape continues with its
+    live part (a copy of the paused compressor): one gzip member, compressed once. The plain
+    bytes are inflated on request: kept plain as well, the bodies of 10,000 goals were 16 MB of
+    an idle daemon (9.2 MB of status JSON inflates in 17 ms; it is 0.9 MB compressed)."""
 
     def __init__(self, data: bytes) -> None:
-        self.data = data
         self._gzip = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         self.gzip_start = self._gzip.compress(data) + self._gzip.flush(zlib.Z_SYNC_FLUSH)
+
+    @property
+    def data(self) -> bytes:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(self.gzip_start)
 
     def gzip_with(self, tail: bytes) -> bytes:
         rest = self._gzip.copy()
@@ -211,7 +220,7 @@ class DaemonMetrics:
         for accept in ("", PROMETHEUS_ACCEPT):
             encoder, content_type = choose_encoder(accept)
             snapshot.body(content_type, encoder)
-        snapshot.status_json()
+        snapshot.status_body()
         self.snapshot = snapshot  # one reference swap: a scrape never mixes two evaluations
 
     def forget_evaluation(self) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client.exposition import gzip_accepted
+
 from tracker.service import logs
 from tracker.service.http import Server
 from tracker.views import dashboard
@@ -77,9 +79,12 @@ def api_status(request: Request) -> Response:
     """The JSON of `tracker status --json`, as the last evaluation cycle found it; judged
     afresh only before the first cycle and on a replica that follows (the leader judges)."""
     snapshot = _snapshot(request)
-    if snapshot is not None and snapshot.evaluated:
-        return Response(200, snapshot.status_json(), "application/json")
-    return _live_status(request)
+    if snapshot is None or not snapshot.evaluated:
+        return _live_status(request)
+    body, vary = snapshot.status_body(), ("Vary", "Accept-Encoding")
+    if gzip_accepted(request.environ.get("HTTP_ACCEPT_ENCODING", "")):
+        return Response(200, body.gzip_with(b""), "application/json", (("Content-Encoding", "gzip"), vary))
+    return Response(200, body.data, "application/json", (vary,))
 
 
 def _snapshot(request: Request) -> Any:
