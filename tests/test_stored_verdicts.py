@@ -129,6 +129,28 @@ def test_a_stored_row_that_cannot_be_read_is_judged_afresh(engine, catalog, garb
     assert second.loaded == _stored_goals(catalog) - 1
 
 
+def _without_unit(row: dict) -> None:
+    del row["unit"]
+
+
+@pytest.mark.parametrize("edit", [_without_unit, lambda row: row.update(surprise=1),
+                                  lambda row: row.update(status="sideways"), lambda row: row.update(target="x"),
+                                  lambda row: row.update(period_end="2026-13-01")],
+                         ids=["a field short", "a field more", "no such status", "not a number", "not a date"])
+def test_a_stored_row_of_other_fields_or_values_is_judged_afresh(engine, catalog, edit) -> None:
+    _filled(engine, catalog)
+    _judged_and_saved(engine, catalog, START)
+    where = " FROM verdicts WHERE goal = 'ev-deliveries-2026'"
+    with db.session(engine, write=True) as session:
+        row = json.loads(session.connection().execute(text("SELECT evaluation" + where)).scalar_one())
+        edit(row)
+        session.connection().execute(text("UPDATE verdicts SET evaluation = :e" + where.removeprefix(" FROM verdicts")),
+                                     {"e": json.dumps(row)})
+    second = Remembered()
+    assert _judge(engine, catalog, START, second) == _cold(engine, catalog, START)
+    assert second.loaded == _stored_goals(catalog) - 1
+
+
 def test_saving_replaces_a_goals_row_and_drops_goals_gone_from_the_catalog(engine, catalog) -> None:
     _filled(engine, catalog)
     first = Remembered()
