@@ -295,3 +295,18 @@ def test_a_verdicts_json_view_is_one_object_and_to_json_a_copy_of_it():
     later = judging._at(verdict, verdict.evaluated_at + timedelta(hours=1))  # the copy a later cycle hands out
     assert later.json_view() == later.to_json() == {**view, "evaluated_at": later.evaluated_at.isoformat()}
     assert verdict.json_view() is view
+
+
+def test_an_edited_catalog_leaves_one_cache_file_of_each_kind(tmp_path: Path):
+    folder, path, other = tmp_path / "cache", tmp_path / "goals.toml", tmp_path / "other.toml"
+    text = CATALOG.read_text(encoding="utf-8")
+    other.write_text(text, encoding="utf-8")
+    cache.catalog(other, folder)  # another catalog's file stays
+    for title in ("one", "two", "three"):
+        path.write_text(text.replace('title = "EV deliveries 2026"', f'title = "{title} EV"', 1), encoding="utf-8")
+        assert cache.catalog(path, folder).goals[0].title.startswith(title)
+        cache.metrics_view(path, folder)
+    names = sorted(f.name for f in folder.iterdir())
+    assert len(names) == 3 and sum(n.endswith(".catalog.pickle") for n in names) == 2
+    assert cache.catalog(path, folder).goals[0].title.startswith("three")
+    assert len({n.split("-")[0] for n in names}) == 2
