@@ -77,8 +77,9 @@ class Evaluation:
         holders that never change it (an alert's status object: a copy per goal was 8 MB of
         an idle daemon at 10,000 goals)."""
         known = self.__dict__.get("_json")
-        if known is not None and known["evaluated_at"] == self.evaluated_at.isoformat():
-            return known
+        if known is not None:  # a copy at a later instant (store.judging._at) shares its original's
+            stamp = self.evaluated_at.isoformat()
+            return known if known["evaluated_at"] == stamp else {**known, "evaluated_at": stamp}
         number, day = _number, _iso
         made = {
             "goal": self.goal,
@@ -111,8 +112,7 @@ class Evaluation:
             "labels": jsonable(self.labels),
             "evaluated_at": self.evaluated_at.isoformat(),
         }
-        if known is None:
-            self.__dict__["_json"] = made  # not a field: equality, repr and replace() ignore it
+        self.__dict__["_json"] = made  # not a field: equality, repr and replace() ignore it
         return made
 
 
