@@ -38,7 +38,6 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from tracker import __version__
-from tracker.core.jsonable import jsonable
 from tracker.store.models import Actual
 
 if TYPE_CHECKING:
@@ -116,7 +115,7 @@ class Snapshot:
         """status_json's bytes, rendered on first use."""
         with self._lock:
             if self._status is None:
-                items = jsonable([item.to_json() for item in self.evaluations])
+                items = [item.json_view() for item in self.evaluations]  # JSON's values already, never changed here
                 self._status = Body(json.dumps(items, ensure_ascii=False).encode("utf-8") + b"\n")
             return self._status
 
