@@ -207,6 +207,29 @@ secret_file = "{secret}"
     assert cache.catalog(path, folder).receivers[0]._files != first.receivers[0]._files  # read afresh
 
 
+def test_other_validating_code_finds_no_cached_catalog(tmp_path: Path, monkeypatch):
+    """An edit of tracker/catalog or tracker/core in a working copy: the catalog is validated again."""
+    folder = tmp_path / "cache"
+    cache.catalog(CATALOG, folder)
+    monkeypatch.setattr(cache, "_code_digest", lambda: b"edited")
+    loads = []
+    monkeypatch.setattr("tracker.catalog.model.load_catalog", lambda path: loads.append(path) or load_catalog(path))
+    assert cache.catalog(CATALOG, folder).model_dump() == load_catalog(CATALOG).model_dump()
+    assert loads == [CATALOG]
+
+
+def test_a_catalog_that_cannot_be_pickled_is_loaded_and_not_kept(tmp_path: Path, monkeypatch):
+    import pickle
+
+    def refuse(*_args, **_kwargs) -> None:
+        raise pickle.PicklingError("cannot pickle this")
+
+    folder = tmp_path / "cache"
+    monkeypatch.setattr(pickle, "dump", refuse)
+    assert cache.catalog(CATALOG, folder).model_dump() == load_catalog(CATALOG).model_dump()
+    assert list(folder.iterdir()) == []  # neither the file nor its half-written part
+
+
 def _no_full_load(path: Path) -> None:
     raise AssertionError(f"{path} was loaded in full")
 
@@ -302,6 +325,7 @@ def test_an_edited_catalog_leaves_one_cache_file_of_each_kind(tmp_path: Path):
     text = CATALOG.read_text(encoding="utf-8")
     other.write_text(text, encoding="utf-8")
     cache.catalog(other, folder)  # another catalog's file stays
+    (folder / f"{'a' * 40}.pickle").write_bytes(b"")  # an earlier version's, named by one hash: goes
     for title in ("one", "two", "three"):
         path.write_text(text.replace('title = "EV deliveries 2026"', f'title = "{title} EV"', 1), encoding="utf-8")
         assert cache.catalog(path, folder).goals[0].title.startswith(title)

@@ -77,18 +77,13 @@ def metrics_view(path: Path, folder: Path | None = None) -> MetricsView:
     before, else by a full load (its errors as they are), then kept for next time."""
     from tracker.catalog.model import load_catalog  # start-up speed
 
-    resolved = path  # as tracker.catalog.locate found it
-    try:
-        content = resolved.read_bytes()
-    except OSError:
-        return _view(load_catalog(path))  # the full load says what is wrong with the file
-    file = (folder or cache_dir()) / f"{_key(resolved, content)}.pickle"
-    found = _read(file, "metrics")
+    file, found = _lookup(path, folder, "metrics")
     if isinstance(found, dict):
-        return MetricsView(Metrics(found["metrics"]), ZoneInfo(found["timezone"]), resolved)
+        return MetricsView(Metrics(found["metrics"]), ZoneInfo(found["timezone"]), path)
     catalog = load_catalog(path)
-    metrics = {name: pickle.dumps(m, pickle.HIGHEST_PROTOCOL) for name, m in catalog.metrics.items()}
-    _write(file, {"format": _FORMAT, "metrics": {"timezone": str(catalog.timezone), "metrics": metrics}})
+    if file is not None:
+        metrics = {name: pickle.dumps(m, pickle.HIGHEST_PROTOCOL) for name, m in catalog.metrics.items()}
+        _write(file, "metrics", {"timezone": str(catalog.timezone), "metrics": metrics})
     return _view(catalog)
 
 
@@ -97,28 +92,34 @@ def catalog(path: Path, folder: Path | None = None) -> Any:
     else loaded in full (its errors as they are) and kept for next time when it may be."""
     from tracker.catalog.model import Catalog, load_catalog  # start-up speed
 
-    try:
-        content = path.read_bytes()
-    except OSError:
-        return load_catalog(path)  # the full load says what is wrong with the file
-    file = (folder or cache_dir()) / f"{_key(path, content)}.catalog.pickle"
-    with collector_paused():  # every object unpickled lives on: nothing to collect
-        found = _read(file, "catalog")
+    file, found = _lookup(path, folder, "catalog")
     if isinstance(found, Catalog):
         return found
     loaded = load_catalog(path)
-    if keepable(loaded):
+    if file is not None and _keepable(loaded):
         with collector_paused():
             for goal in loaded.goals:
                 loaded.definition(goal)
-        _write(file, {"format": _FORMAT, "catalog": loaded})
+        _write(file, "catalog", loaded)
     return loaded
 
 
-def keepable(catalog: Any) -> bool:
+def _keepable(catalog: Any) -> bool:
     """Whether the validated catalog may be kept: none of its receivers reads a file."""
     return not any(getattr(receiver, name) is not None for receiver in catalog.receivers
                    for name in type(receiver).model_fields if name.endswith("_file"))
+
+
+def _lookup(path: Path, folder: Path | None, kind: str) -> tuple[Path | None, Any]:
+    """The cache file of this kind for the catalog's content, and what it holds (None: a
+    miss); no file when the catalog cannot be read (the full load then says why)."""
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return None, None
+    file = (folder or cache_dir()) / f"{_key(path, content)}.{kind}.pickle"
+    with collector_paused():  # every object unpickled lives on: nothing to collect
+        return file, _read(file, kind)
 
 
 def _view(catalog: Any) -> MetricsView:
@@ -156,29 +157,36 @@ def _code_digest() -> bytes:
 _CODE = ("catalog", "core")
 
 
-def _read(file: Path, entry: str) -> Any:
-    """The file's `entry`, or None when the file is missing, unreadable or not ours."""
+def _read(file: Path, kind: str) -> Any:
+    """What the file holds, or None when it is missing, unreadable or not ours."""
     try:
         with file.open("rb") as handle:
             found = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
+    except Exception:  # a cache: whatever a damaged or foreign file raises is a miss
         return None
-    return found.get(entry) if isinstance(found, dict) and found.get("format") == _FORMAT else None
+    return found.get(kind) if isinstance(found, dict) and found.get("format") == _FORMAT else None
 
 
-def _write(file: Path, data: dict[str, Any]) -> None:
-    """Written beside and renamed into place, readable by its owner only; a cache that
-    cannot be written is left out."""
+def _write(file: Path, kind: str, entry: Any) -> None:
+    """Written beside and renamed into place, readable by its owner only, replacing the
+    catalog path's earlier file of this kind; a cache that cannot be written (or pickled)
+    is left out."""
     try:
         file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle, name = tempfile.mkstemp(dir=file.parent, suffix=".part")
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump(data, out, pickle.HIGHEST_PROTOCOL)
-        os.replace(name, file)
     except OSError:
         return
-    where, kind = file.name.split("-", 1)[0], file.name.split(".", 1)[1]  # kind: "pickle" or "catalog.pickle"
-    for older in file.parent.glob(f"{where}-*.{kind}"):
-        if older != file and older.name.split(".", 1)[1] == kind:
+    try:
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump({"format": _FORMAT, kind: entry}, out, pickle.HIGHEST_PROTOCOL)
+        os.replace(name, file)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        Path(name).unlink(missing_ok=True)
+        return
+    where = file.name.partition("-")[0]
+    for older in file.parent.glob(f"{where}-*.{kind}.pickle"):
+        if older != file:
             older.unlink(missing_ok=True)
-
+    for unnamed in file.parent.glob("*.pickle"):  # versions before 2 named files by one hash, one per edit
+        if "-" not in unnamed.name:
+            unnamed.unlink(missing_ok=True)

@@ -62,14 +62,14 @@ def status(
 
 def write_json(evaluations: Iterable[Evaluation], out: IO[str]) -> None:
     """The JSON array, one goal per line as it is encoded: the C encoder (`indent` would
-    take the pure-Python one), each value converted once (Evaluation.to_json), never the
-    whole answer in memory as one string."""
+    take the pure-Python one), each value converted once (Evaluation.json_view: encoded, never
+    changed), never the whole answer in memory as one string."""
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     out.write("[")
     count = 0
     for count, evaluation in enumerate(evaluations, 1):
         out.write(",\n" if count > 1 else "\n")
-        out.write(encode(evaluation.to_json()))
+        out.write(encode(evaluation.json_view()))
     out.write("\n]\n" if count else "]\n")
 
 

@@ -66,16 +66,14 @@ class Evaluation:
     def to_json(self) -> dict[str, Any]:
         """The object of CONTRACT.md's `tracker status --json` (numbers as JSON numbers),
         every value already JSON's (tracker.core.jsonable's rule, field by field: a recursive
-        pass over the finished dict costs as much as judging a remembered goal)."""
-        known = self.__dict__.get("_json")
-        if known is not None:  # a remembered verdict at a later instant: only the time differs
-            return {**known, "evaluated_at": self.evaluated_at.isoformat()}
+        pass over the finished dict costs as much as judging a remembered goal): a copy the
+        caller may change."""
         return {**self.json_view()}
 
     def json_view(self) -> dict[str, Any]:
-        """to_json's object as this verdict made it, the same object at every call: for
-        holders that never change it (an alert's status object: a copy per goal was 8 MB of
-        an idle daemon at 10,000 goals)."""
+        """to_json's object without the copy, for callers that never change it: the same
+        object at every call (an alert's status object: a copy per goal was 8 MB of an idle
+        daemon at 10,000 goals), or a new one for a copy at a later instant."""
         known = self.__dict__.get("_json")
         if known is not None:  # a copy at a later instant (store.judging._at) shares its original's
             stamp = self.evaluated_at.isoformat()
