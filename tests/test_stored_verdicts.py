@@ -5,6 +5,7 @@ status` uses them without writing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,11 +13,12 @@ import sys
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, inspect, text
 
 from tests.alerting_helpers import make_runtime, record
 from tests.conftest import CATALOG, ROOT, table_dump
 from tests.evalkit import local
+from tests.migrating import migrate
 from tracker.alerting.cycle import evaluate_cycle
 from tracker.catalog.model import parse_catalog
 from tracker.core.goals import Kind
@@ -200,10 +202,11 @@ def test_status_takes_stored_verdicts_and_writes_nothing(cli, sqlite_url, catalo
     _filled(engine, catalog)
     at = ["--at", "2026-04-03T10:00:00+08:00"]
     cold = cli("status", "--json", *at)
-    _judged_and_saved(engine, catalog, local("2026-04-03 10:00"))
-    with db.session(engine, write=True) as session:  # a stored verdict the status must show as it is
-        session.connection().execute(text("UPDATE verdicts SET evaluation = REPLACE(evaluation, :a, :b)"),
-                                     {"a": '"summary":"', "b": '"summary":"(stored) '})
+    _judged_and_saved(engine, catalog, local("2026-04-03 09:30"))  # stored earlier the same day: only evaluated_at differs
+    assert cli("status", "--json", *at).out == cold.out  # the stored text, byte for byte
+    with db.session(engine, write=True) as session:  # a stored view the status must print as it is
+        session.connection().execute(text("UPDATE verdicts SET view = REPLACE(view, :a, :b)"),
+                                     {"a": '"summary": "', "b": '"summary": "(stored) '})
     stored = table_dump(sqlite_url, "verdicts")
     engine.dispose()
     warm = cli("status", "--json", *at)
@@ -212,3 +215,49 @@ def test_status_takes_stored_verdicts_and_writes_nothing(cli, sqlite_url, catalo
     assert all(summaries[g.id].startswith("(stored) ") for g in catalog.goals if g.kind is not Kind.MILESTONE)
     assert [e | {"summary": ""} for e in json.loads(cold.out)] == [e | {"summary": ""} for e in json.loads(warm.out)]
     assert table_dump(sqlite_url, "verdicts") == stored
+
+
+def test_status_judges_afresh_a_row_without_a_view(cli, sqlite_url, catalog) -> None:
+    """A row an earlier version wrote has no view: a miss, never a verdict left out."""
+    engine = db.make_engine(sqlite_url)
+    db.ensure_schema(engine)
+    _filled(engine, catalog)
+    at = ["--at", "2026-04-03T10:00:00+08:00"]
+    cold = cli("status", "--json", *at)
+    _judged_and_saved(engine, catalog, local("2026-04-03 10:00"))
+    with db.session(engine, write=True) as session:
+        session.connection().execute(text("UPDATE verdicts SET view = NULL WHERE goal = 'ev-deliveries-2026'"))
+    engine.dispose()
+    assert cli("status", "--json", *at).out == cold.out
+
+
+# Labels that hold what the undated text is cut at, and characters the encoder keeps as they are.
+@pytest.mark.parametrize("labels", [{}, {"note": ', "evaluated_at": "2020-01-01"}'}, {"région": "华南 \"quoted\""}],
+                         ids=["none", "the key in a label", "not ascii"])
+@pytest.mark.parametrize("at", [START, local("2027-02-01 00:00")])
+def test_a_stored_view_dated_anew_is_the_view_of_that_instant(engine, catalog, labels, at) -> None:
+    _filled(engine, catalog)
+    with db.session(engine) as session:
+        judged = evaluate_from_db(session, catalog=catalog, now=START)
+    later = START + timedelta(hours=5)
+    for evaluation in judged:
+        evaluation = dataclasses.replace(evaluation, labels=labels, evaluated_at=at)
+        again = dataclasses.replace(evaluation, evaluated_at=later)
+        view = verdicts.undated(evaluation)
+        assert verdicts.dated(view, json.dumps(later.isoformat())) == verdicts.view_text(again)
+        assert json.loads(verdicts.view_text(again)) == again.to_json()
+
+
+def test_migration_0013_empties_the_cache_and_adds_the_view(database_url: str) -> None:
+    engine = create_engine(database_url)
+    migrate(engine, "0012")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO verdicts (goal, inputs, evaluation) VALUES ('g', 'x', '{}')"))
+    migrate(engine, "0013")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM verdicts")).scalar() == 0  # no row without a view
+        assert "view" in {c["name"] for c in inspect(connection).get_columns("verdicts")}
+    migrate(engine, "0012", down=True)
+    with engine.connect() as connection:
+        assert "view" not in {c["name"] for c in inspect(connection).get_columns("verdicts")}
+    engine.dispose()

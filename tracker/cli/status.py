@@ -40,7 +40,7 @@ def status(
     from tracker.core.instants import format_instant  # start-up speed
     from tracker.core.periods import parse_instant  # start-up speed
     from tracker.store import db  # start-up speed
-    from tracker.store.judging import Remembered, evaluate_from_db  # start-up speed
+    from tracker.store.judging import Remembered, evaluate_from_db, views_from_db  # start-up speed
 
     # One bounded answer, and the process ends: the cyclic collector would only walk the
     # catalog and the verdicts again and again (10,000 goals beside a daemon: 77 of the
@@ -52,24 +52,25 @@ def status(
         now = parse_instant(at, catalog.timezone) if at else known or runtime.now()
         with db.session(runtime.engine) as session:
             # Verdicts a daemon stored for these very inputs are taken as they are; nothing is written.
-            evaluations = evaluate_from_db(session, catalog=catalog, now=now, known_at=known, remembered=Remembered())
+            if as_json:
+                texts = views_from_db(session, catalog=catalog, now=now, known_at=known)
+            else:
+                evaluations = evaluate_from_db(session, catalog=catalog, now=now, known_at=known, remembered=Remembered())
         if as_json:
-            write_json(evaluations, sys.stdout)
+            write_json(texts, sys.stdout)
         else:
             edges = {g.id: (catalog.bands_for(g).off_track, catalog.bands_for(g).on_track) for g in catalog.goals}
             print_table(f"Goals as of {format_instant(now, catalog.timezone)}", *status_rows(evaluations, edges))
 
 
-def write_json(evaluations: Iterable[Evaluation], out: IO[str]) -> None:
-    """The JSON array, one goal per line as it is encoded: the C encoder (`indent` would
-    take the pure-Python one), each value converted once (Evaluation.json_view: encoded, never
-    changed), never the whole answer in memory as one string."""
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+def write_json(texts: Iterable[str], out: IO[str]) -> None:
+    """The JSON array of the goals' objects (tracker.store.verdicts.view_text), one per line,
+    never the whole answer in memory as one string."""
     out.write("[")
     count = 0
-    for count, evaluation in enumerate(evaluations, 1):
+    for count, text in enumerate(texts, 1):
         out.write(",\n" if count > 1 else "\n")
-        out.write(encode(evaluation.json_view()))
+        out.write(text)
     out.write("\n]\n" if count else "]\n")
 
 

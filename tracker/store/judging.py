@@ -17,6 +17,7 @@ definition and the code's digest) finds a verdict in the verdicts table (tracker
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import NamedTuple
@@ -139,11 +140,8 @@ def evaluate_from_db(
     if remembered.catalog is not catalog:
         remembered.forget()
         remembered.catalog = catalog
-    prints, moved = _fingerprints(session, remembered, catalog.goals, now, since)
-    keys = _keys(remembered, catalog, prints, moved, now)
+    keys, todo, digests = _unknown(session, remembered, catalog, now, since)
     judged = remembered.judged
-    todo = [goal for goal in catalog.goals if keys[goal.id] is None or judged.get(goal.id, _MISS).key != keys[goal.id]]
-    digests = {goal.id: remembered.digest(goal, key) for goal in todo if (key := keys[goal.id]) is not None}
     stored = verdicts.load(session, digests) if digests else {}
     for goal_id, evaluation in stored.items():
         judged[goal_id] = _Judged(keys[goal_id], evaluation)
@@ -161,6 +159,36 @@ def evaluate_from_db(
         out.append(evaluation)
     remembered.reused, remembered.loaded, remembered.built = len(catalog.goals) - len(todo), len(stored), len(digests)
     return out
+
+
+@collector_paused()
+def views_from_db(session: Session, *, catalog: Catalog, now: datetime, known_at: datetime | None = None) -> list[str]:
+    """Each goal's object in `tracker status --json` as its text (verdicts.view_text), as
+    evaluate_from_db judges it: a verdict stored for the same inputs is its stored text
+    with `now` as its evaluated_at, never decoded and encoded again (100,000 goals beside a
+    daemon: 2.5 s of 9.5 s)."""
+    since = earliest_start(catalog, now)
+    if known_at is not None:
+        return [verdicts.view_text(e) for e in _judge(session, catalog, catalog.goals, now, since, known_at)]
+    remembered = Remembered()
+    remembered.catalog = catalog
+    _, todo, digests = _unknown(session, remembered, catalog, now, since)
+    stored = verdicts.load_views(session, digests) if digests else {}
+    fresh = {e.goal: e for e in _judge(session, catalog, [g for g in todo if g.id not in stored], now, since, None)}
+    stamp, dated, text = json.dumps(now.isoformat()), verdicts.dated, verdicts.view_text
+    return [dated(view, stamp) if (view := stored.get(goal.id)) is not None else text(fresh[goal.id])
+            for goal in catalog.goals]
+
+
+def _unknown(session: Session, remembered: Remembered, catalog: Catalog, now: datetime,
+             since: date) -> tuple[dict[str, tuple | None], list[Goal], dict[str, str]]:
+    """Each goal's key, the goals `remembered` holds no verdict of for their key, and of
+    those the inputs digest of each that has a key (the others are judged every time)."""
+    prints, moved = _fingerprints(session, remembered, catalog.goals, now, since)
+    keys = _keys(remembered, catalog, prints, moved, now)
+    judged = remembered.judged
+    todo = [goal for goal in catalog.goals if keys[goal.id] is None or judged.get(goal.id, _MISS).key != keys[goal.id]]
+    return keys, todo, {goal.id: remembered.digest(goal, key) for goal in todo if (key := keys[goal.id]) is not None}
 
 
 _MISS = _Judged((), None)  # type: ignore[arg-type]

@@ -77,3 +77,5 @@ class StoredVerdict(SQLModel, table=True):
     goal: str = Field(primary_key=True, max_length=200)
     inputs: str = Field(max_length=64, description="hex digest of the verdict's inputs")
     evaluation: str = Field(sa_type=Text, description="the Evaluation as lossless JSON")
+    view: str | None = Field(default=None, sa_type=Text,
+                             description="its object in `tracker status --json`, but evaluated_at (tracker.store.verdicts)")

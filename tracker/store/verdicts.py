@@ -9,6 +9,11 @@ the catalog's time zone, and the judging code itself (a digest of its source fil
 upgrade, or an edit in a working copy, never serves a verdict the new code would not give).
 A stored verdict is used only when the digest is equal; anything else is judged afresh.
 
+Each row also holds the verdict's object in `tracker status --json` as text, all but its
+`evaluated_at` (the one part that changes with `now`, and the object's last key): the
+command beside a daemon prints it as it is, with that instant appended (`dated`), instead
+of decoding the verdict and encoding it again.
+
 The table is a cache: losing it costs one cold cycle. It is written after a cycle's alert
 transaction, a few hundred rows per short transaction, so writers never wait long for it.
 """
@@ -62,6 +67,27 @@ def encode(evaluation: Evaluation) -> str:
     return json.dumps(out, separators=(",", ":"))
 
 
+_VIEW = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+_STAMP = ', "evaluated_at": '
+
+
+def view_text(evaluation: Evaluation) -> str:
+    """The verdict's object in `tracker status --json`: its json_view with the C encoder."""
+    return _VIEW(evaluation.json_view())
+
+
+def undated(evaluation: Evaluation) -> str:
+    """view_text without its `evaluated_at`, the object's last key (Evaluation.json_view):
+    the text up to the key's last occurrence, whatever a label holds before it."""
+    text = view_text(evaluation)
+    return text[: text.rindex(_STAMP)]
+
+
+def dated(view: str, stamp: str) -> str:
+    """undated's text with `stamp` (an instant's isoformat, as JSON) as its `evaluated_at`."""
+    return f"{view}{_STAMP}{stamp}}}"
+
+
 def decode(text: str) -> Evaluation:
     """encode's verdict. Built as judging's copies are (tracker.store.judging._at), without
     the dataclass's __init__: the row holds every field, since the code's digest keys it (a
@@ -99,18 +125,27 @@ def inputs_digest(definition: bytes, key: tuple) -> str:
 def load(session: Session, wanted: Mapping[str, str]) -> dict[str, Evaluation]:
     """The stored verdicts of the goals in `wanted` (goal id -> inputs digest) whose digest
     is still the same."""
-    found: dict[str, Evaluation] = {}
+    return {goal: evaluation for goal, text in _current(session, wanted, "evaluation")
+            if (evaluation := _decoded(text)) is not None}
+
+
+def load_views(session: Session, wanted: Mapping[str, str]) -> dict[str, str]:
+    """As load, the verdicts' undated views (a row without one is a miss)."""
+    return {goal: view for goal, view in _current(session, wanted, "view") if view is not None}
+
+
+def _current(session: Session, wanted: Mapping[str, str], column: str) -> list[tuple[str, str | None]]:
+    """(goal, `column`) of the rows of the goals in `wanted` whose digest is still the same."""
+    found = []
     ids = sorted(wanted)
     cursor = session.connection().connection.driver_connection.cursor()
     mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
     try:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            cursor.execute(f"SELECT goal, inputs, evaluation FROM verdicts WHERE goal IN ({', '.join([mark] * len(chunk))})",
+            cursor.execute(f"SELECT goal, inputs, {column} FROM verdicts WHERE goal IN ({', '.join([mark] * len(chunk))})",
                            chunk)
-            for goal, inputs, text in cursor.fetchall():
-                if wanted[goal] == inputs and (evaluation := _decoded(text)) is not None:
-                    found[goal] = evaluation
+            found += [(goal, value) for goal, inputs, value in cursor.fetchall() if wanted[goal] == inputs]
     finally:
         cursor.close()
     return found
@@ -129,10 +164,12 @@ def save(engine: Engine, judged: Sequence[tuple[str, str, Evaluation]], *, keep:
     short transactions; with `keep` (the catalog's goal ids), drops the rows of other goals.
     Returns how many rows were written."""
     mark = "%s" if engine.dialect.name == "postgresql" else "?"
-    upsert = (f"INSERT INTO verdicts (goal, inputs, evaluation) VALUES ({mark}, {mark}, {mark}) ON CONFLICT (goal) "
-              "DO UPDATE SET inputs = excluded.inputs, evaluation = excluded.evaluation")
+    upsert = (f"INSERT INTO verdicts (goal, inputs, evaluation, view) VALUES ({mark}, {mark}, {mark}, {mark}) "
+              "ON CONFLICT (goal) DO UPDATE SET inputs = excluded.inputs, evaluation = excluded.evaluation, "
+              "view = excluded.view")
     for start in range(0, len(judged), _CHUNK):
-        rows = [(goal, inputs, encode(evaluation)) for goal, inputs, evaluation in judged[start : start + _CHUNK]]
+        rows = [(goal, inputs, encode(evaluation), undated(evaluation))
+                for goal, inputs, evaluation in judged[start : start + _CHUNK]]
         with db.paced(engine), db.session(engine, write=True) as session:  # encoded before the lock
             cursor = session.connection().connection.driver_connection.cursor()
             cursor.executemany(upsert, rows)
