@@ -197,3 +197,64 @@ def test_a_value_edited_in_place_is_not_taken_from_the_verdicts_table(engine, ca
     touched = sum("ev_deliveries" in goal.metrics for goal in catalog.goals)
     stored = sum(goal.kind != "milestone" for goal in catalog.goals)
     assert restarted.loaded == stored - touched
+
+
+def _saved(engine, catalog, now) -> None:  # type: ignore[no-untyped-def]
+    """What a daemon's cycle leaves behind: its verdicts and the prints they were keyed by."""
+    remembered = Remembered()
+    _judged(engine, catalog, now, remembered)
+    remembered.save(engine)
+
+
+@pytest.mark.parametrize(("name", "change", "later"), CHANGES, ids=[c[0] for c in CHANGES])
+def test_a_new_process_starting_from_stored_prints_judges_as_a_fresh_one(engine, catalog, name, change, later) -> None:
+    for figure in FIGURES:
+        _record(engine, catalog, *figure)
+    _saved(engine, catalog, START)
+    if isinstance(change, str):
+        _sql(engine, change)
+    elif isinstance(change, tuple):
+        _record(engine, catalog, *change, at=START + timedelta(minutes=5))
+    elif change is not None:
+        change(engine, catalog)
+    now = START + later
+    assert _judged(engine, catalog, now, Remembered()) == _judged(engine, catalog, now)
+
+
+def test_a_new_process_beside_an_unchanged_store_runs_no_aggregate_on_sqlite(engine, catalog, monkeypatch) -> None:
+    for figure in FIGURES:
+        _record(engine, catalog, *figure)
+    _saved(engine, catalog, START)
+    whole, added = _aggregates(monkeypatch), _aggregates(monkeypatch, whole=False)
+    later = START + timedelta(hours=1)
+    restarted = Remembered()
+    assert _judged(engine, catalog, later, restarted) == _judged(engine, catalog, later)
+    sqlite = engine.dialect.name == "sqlite"
+    assert (len(whole), len(added)) == ((0, 0) if sqlite else (1, 0))  # PostgreSQL has no marker: nothing stored
+    assert restarted.loaded == sum(goal.kind != "milestone" for goal in catalog.goals)
+    _record(engine, catalog, "ev_deliveries", "2026-03", "41000", at=later)
+    assert _judged(engine, catalog, later, Remembered()) == _judged(engine, catalog, later)
+    assert (len(whole), len(added)) == ((0, 1) if sqlite else (2, 0))  # the new row alone, added to the stored prints
+
+
+def _other_metrics(catalog):  # type: ignore[no-untyped-def]
+    return catalog.model_copy(update={"goals": [g for g in catalog.goals if "home_stores" not in g.metrics]})
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda engine, catalog: (_sql(engine, "UPDATE verdict_prints SET prints = 'not json'"), catalog)[1],
+    lambda engine, catalog: (_sql(engine, "UPDATE verdict_prints SET prints = '{\"metrics\": 1}'"), catalog)[1],
+    lambda engine, catalog: _other_metrics(catalog),
+], ids=["not json", "not prints", "a catalog of other metrics"])
+def test_stored_prints_that_do_not_fit_are_not_used(sqlite_url: str, catalog, monkeypatch, spoil) -> None:
+    engine = db.make_engine(sqlite_url)
+    db.ensure_schema(engine)
+    for figure in FIGURES:
+        _record(engine, catalog, *figure)
+    _saved(engine, catalog, START)
+    other = spoil(engine, catalog)
+    whole = _aggregates(monkeypatch)
+    later = START + timedelta(hours=1)
+    assert _judged(engine, other, later, Remembered()) == _judged(engine, other, later)
+    assert len(whole) == 1
+    engine.dispose()

@@ -12,11 +12,15 @@ anew on the remembered one. On SQLite the aggregate itself is skipped while migr
 change marker says no actual was written and no stored period has come into view since it
 last ran: a steady cycle then reads no actual at all. Milestones are judged every time (their warning window moves by
 the instant) and cost next to nothing. Across processes, the same key (with the goal's
-definition and the code's digest) finds a verdict in the verdicts table (tracker.store.verdicts).
+definition and the code's digest) finds a verdict in the verdicts table (tracker.store.verdicts),
+and a new Remembered starts from the fingerprints stored with them (`_held`): while the
+change marker says they still hold, a command beside a daemon, or a restarted daemon, runs
+no aggregate either.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -89,10 +93,11 @@ class Remembered:
         self.keys: tuple | None = None  # (day, periods due, each goal's key): the last call's
         self.dues: set[tuple] | None = None  # per catalog: its metrics' (granularity, grace)
         self._users: dict[str, list[Goal]] | None = None  # per catalog: the goals of each metric
+        self.prints_saved: _Prints | None = None  # the prints the verdict_prints table holds
 
     def forget(self) -> None:
         self.catalog, self.judged, self.unsaved, self.alerting = None, {}, [], None
-        self.prints, self.keys, self.dues, self._users = None, None, None, None
+        self.prints, self.keys, self.dues, self._users, self.prints_saved = None, None, None, None, None
 
     def users(self, metric: str) -> list[Goal]:
         """The goals of `catalog` that read this metric."""
@@ -120,7 +125,12 @@ class Remembered:
         keep = None
         if self.catalog is not None and self.saved_for is not self.catalog:
             keep, self.saved_for = [goal.id for goal in self.catalog.goals], self.catalog
-        return verdicts.save(engine, rows, keep=keep)
+        saved = verdicts.save(engine, rows, keep=keep)
+        if self.catalog is not None and self.prints is not None and self.prints is not self.prints_saved:
+            if (text := _prints_text(self.prints, self.catalog)) is not None:
+                verdicts.save_prints(engine, text)
+            self.prints_saved = self.prints
+        return saved
 
 
 # Every verdict built here outlives the call: a first cycle at 10,000 goals spent a quarter
@@ -138,8 +148,7 @@ def evaluate_from_db(
     if remembered is None or known_at is not None:
         return _judge(session, catalog, catalog.goals, now, since, known_at)
     if remembered.catalog is not catalog:
-        remembered.forget()
-        remembered.catalog = catalog
+        _begin(session, remembered, catalog)
     keys, todo, digests = _unknown(session, remembered, catalog, now, since)
     judged = remembered.judged
     stored = verdicts.load(session, digests) if digests else {}
@@ -171,13 +180,49 @@ def views_from_db(session: Session, *, catalog: Catalog, now: datetime, known_at
     if known_at is not None:
         return [verdicts.view_text(e) for e in _judge(session, catalog, catalog.goals, now, since, known_at)]
     remembered = Remembered()
-    remembered.catalog = catalog
+    _begin(session, remembered, catalog)
     _, todo, digests = _unknown(session, remembered, catalog, now, since)
     stored = verdicts.load_views(session, digests) if digests else {}
     fresh = {e.goal: e for e in _judge(session, catalog, [g for g in todo if g.id not in stored], now, since, None)}
     stamp, dated, text = json.dumps(now.isoformat()), verdicts.dated, verdicts.view_text
     return [dated(view, stamp) if (view := stored.get(goal.id)) is not None else text(fresh[goal.id])
             for goal in catalog.goals]
+
+
+def _begin(session: Session, remembered: Remembered, catalog: Catalog) -> None:
+    """`remembered` afresh for `catalog`, with the fingerprints stored for the same metrics."""
+    remembered.forget()
+    remembered.catalog = catalog
+    text = verdicts.held_prints(session)
+    remembered.prints = remembered.prints_saved = None if text is None else _held(text, catalog)
+
+
+def _prints_text(prints: _Prints, catalog: Catalog) -> str | None:
+    """The prints as stored, with a digest of the metrics they cover; None for a form JSON
+    cannot hold exactly (an `upcoming` that is not the text SQLite keeps)."""
+    if not isinstance(prints.upcoming, str | None):
+        return None
+    return json.dumps({"metrics": _names_digest(catalog), "marker": prints.marker, "since": prints.since.isoformat(),
+                       "until": prints.until.isoformat(), "upcoming": prints.upcoming, "by_metric": prints.by_metric,
+                       "edits": prints.edits}, separators=(",", ":"))
+
+
+def _held(text: str, catalog: Catalog) -> _Prints | None:
+    """_prints_text's prints if they cover the catalog's metrics; a row this code cannot
+    read is none (the aggregate runs)."""
+    try:
+        values = json.loads(text)
+        if values["metrics"] != _names_digest(catalog):
+            return None
+        return _Prints((int(values["marker"][0]), int(values["marker"][1])), date.fromisoformat(values["since"]),
+                       datetime.fromisoformat(values["until"]), values["upcoming"],
+                       {metric: tuple(print_) for metric, print_ in values["by_metric"].items()}, dict(values["edits"]))
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+
+
+def _names_digest(catalog: Catalog) -> str:
+    return hashlib.blake2b("\0".join(sorted(_metrics(catalog.goals))).encode(), digest_size=16).hexdigest()
 
 
 def _unknown(session: Session, remembered: Remembered, catalog: Catalog, now: datetime,

@@ -179,6 +179,21 @@ def save(engine: Engine, judged: Sequence[tuple[str, str, Evaluation]], *, keep:
     return len(judged)
 
 
+def save_prints(engine: Engine, text: str) -> None:
+    """Stores the fingerprints the stored verdicts' digests were taken under, replacing
+    the last (tracker.store.judging gives them their form)."""
+    mark = "%s" if engine.dialect.name == "postgresql" else "?"
+    with db.paced(engine), db.session(engine, write=True) as session:
+        session.connection().exec_driver_sql(
+            f"INSERT INTO verdict_prints (id, prints) VALUES (1, {mark}) "
+            "ON CONFLICT (id) DO UPDATE SET prints = excluded.prints", (text,))
+
+
+def held_prints(session: Session) -> str | None:
+    """save_prints' text, or None."""
+    return session.connection().exec_driver_sql("SELECT prints FROM verdict_prints WHERE id = 1").scalar()
+
+
 def _drop_others(engine: Engine, keep: set[str], mark: str) -> None:
     """A goal removed from the catalog (or renamed) leaves its row behind: drop it."""
     with db.session(engine) as session:
