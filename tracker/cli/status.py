@@ -3,7 +3,6 @@ now or TIME, with everything recorded or only what was known at a time."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Sequence
 from functools import partial
