@@ -77,18 +77,23 @@ CHANGES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "change", "later"), CHANGES, ids=[c[0] for c in CHANGES])
-def test_after_any_write_the_remembered_verdicts_equal_fresh_ones(engine, catalog, name, change, later) -> None:
-    for figure in FIGURES:
-        _record(engine, catalog, *figure)
-    remembered = Remembered()
-    _judged(engine, catalog, START, remembered)
+def _apply(engine, catalog, change) -> None:  # type: ignore[no-untyped-def]
+    """One of CHANGES' changes: raw SQL, a figure recorded five minutes after START, or a function."""
     if isinstance(change, str):
         _sql(engine, change)
     elif isinstance(change, tuple):
         _record(engine, catalog, *change, at=START + timedelta(minutes=5))
     elif change is not None:
         change(engine, catalog)
+
+
+@pytest.mark.parametrize(("name", "change", "later"), CHANGES, ids=[c[0] for c in CHANGES])
+def test_after_any_write_the_remembered_verdicts_equal_fresh_ones(engine, catalog, name, change, later) -> None:
+    for figure in FIGURES:
+        _record(engine, catalog, *figure)
+    remembered = Remembered()
+    _judged(engine, catalog, START, remembered)
+    _apply(engine, catalog, change)
     now = START + later
     assert _judged(engine, catalog, now, remembered) == _judged(engine, catalog, now)
 
@@ -211,12 +216,7 @@ def test_a_new_process_starting_from_stored_prints_judges_as_a_fresh_one(engine,
     for figure in FIGURES:
         _record(engine, catalog, *figure)
     _saved(engine, catalog, START)
-    if isinstance(change, str):
-        _sql(engine, change)
-    elif isinstance(change, tuple):
-        _record(engine, catalog, *change, at=START + timedelta(minutes=5))
-    elif change is not None:
-        change(engine, catalog)
+    _apply(engine, catalog, change)
     now = START + later
     assert _judged(engine, catalog, now, Remembered()) == _judged(engine, catalog, now)
 

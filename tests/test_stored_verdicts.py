@@ -196,20 +196,26 @@ def test_a_restarted_daemon_judges_nothing_unchanged(engine, catalog) -> None:
     ]
 
 
-def test_status_takes_stored_verdicts_and_writes_nothing(cli, sqlite_url, catalog) -> None:
+AT = ["--at", "2026-04-03T10:00:00+08:00"]
+
+
+def _filled_file(sqlite_url, catalog):  # type: ignore[no-untyped-def]
+    """A database file the CLI can open, with FIGURES recorded."""
     engine = db.make_engine(sqlite_url)
     db.ensure_schema(engine)
-    _filled(engine, catalog)
-    at = ["--at", "2026-04-03T10:00:00+08:00"]
-    cold = cli("status", "--json", *at)
+    return _filled(engine, catalog)
+
+
+def test_status_takes_stored_verdicts_and_writes_nothing(cli, sqlite_url, catalog) -> None:
+    engine, cold = _filled_file(sqlite_url, catalog), cli("status", "--json", *AT)
     _judged_and_saved(engine, catalog, local("2026-04-03 09:30"))  # stored earlier the same day: only evaluated_at differs
-    assert cli("status", "--json", *at).out == cold.out  # the stored text, byte for byte
+    assert cli("status", "--json", *AT).out == cold.out  # the stored text, byte for byte
     with db.session(engine, write=True) as session:  # a stored view the status must print as it is
         session.connection().execute(text("UPDATE verdicts SET view = REPLACE(view, :a, :b)"),
                                      {"a": '"summary": "', "b": '"summary": "(stored) '})
     stored = table_dump(sqlite_url, "verdicts")
     engine.dispose()
-    warm = cli("status", "--json", *at)
+    warm = cli("status", "--json", *AT)
     assert cold.code == warm.code == 0
     summaries = {e["goal"]: e["summary"] for e in json.loads(warm.out)}
     assert all(summaries[g.id].startswith("(stored) ") for g in catalog.goals if g.kind is not Kind.MILESTONE)
@@ -219,16 +225,12 @@ def test_status_takes_stored_verdicts_and_writes_nothing(cli, sqlite_url, catalo
 
 def test_status_judges_afresh_a_row_without_a_view(cli, sqlite_url, catalog) -> None:
     """A row an earlier version wrote has no view: a miss, never a verdict left out."""
-    engine = db.make_engine(sqlite_url)
-    db.ensure_schema(engine)
-    _filled(engine, catalog)
-    at = ["--at", "2026-04-03T10:00:00+08:00"]
-    cold = cli("status", "--json", *at)
+    engine, cold = _filled_file(sqlite_url, catalog), cli("status", "--json", *AT)
     _judged_and_saved(engine, catalog, local("2026-04-03 10:00"))
     with db.session(engine, write=True) as session:
         session.connection().execute(text("UPDATE verdicts SET view = NULL WHERE goal = 'ev-deliveries-2026'"))
     engine.dispose()
-    assert cli("status", "--json", *at).out == cold.out
+    assert cli("status", "--json", *AT).out == cold.out
 
 
 # Labels that hold what the undated text is cut at, and characters the encoder keeps as they are.
