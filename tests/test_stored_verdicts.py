@@ -22,8 +22,9 @@ from tests.migrating import migrate
 from tracker.alerting.cycle import evaluate_cycle
 from tracker.catalog.model import parse_catalog
 from tracker.core.goals import Kind
+from tracker.core.verdict import Evaluation
 from tracker.store import db, verdicts
-from tracker.store.judging import Remembered, evaluate_from_db
+from tracker.store.judging import Remembered, evaluate_from_db, views_from_db
 
 START = local("2026-04-03 09:00")
 FIGURES = [("ev_deliveries", "2026-01", "30000"), ("ev_deliveries", "2026-02", "32000"),
@@ -246,8 +247,29 @@ def test_a_stored_view_dated_anew_is_the_view_of_that_instant(engine, catalog, l
         evaluation = dataclasses.replace(evaluation, labels=labels, evaluated_at=at)
         again = dataclasses.replace(evaluation, evaluated_at=later)
         view = verdicts.undated(evaluation)
+        assert view is not None
         assert verdicts.dated(view, json.dumps(later.isoformat())) == verdicts.view_text(again)
         assert json.loads(verdicts.view_text(again)) == again.to_json()
+
+
+def test_a_view_whose_last_key_is_not_evaluated_at_is_not_stored(engine, catalog, monkeypatch) -> None:
+    """Should json_view ever gain a key after evaluated_at, appending the instant would drop
+    it: such a verdict is stored without a view, and the JSON judges it afresh."""
+    view = Evaluation.json_view
+    monkeypatch.setattr(Evaluation, "json_view", lambda self: {**view(self), "later": 1})
+    _filled(engine, catalog)
+    now = local("2026-04-03 10:00")
+
+    def views() -> list[str]:
+        with db.session(engine) as session:
+            return views_from_db(session, catalog=catalog, now=now)
+
+    cold = views()
+    assert all(json.loads(e)["later"] == 1 for e in cold)
+    _judged_and_saved(engine, catalog, now)
+    with db.session(engine) as session:
+        assert session.connection().execute(text("SELECT count(*) FROM verdicts WHERE view IS NOT NULL")).scalar() == 0
+    assert views() == cold
 
 
 def test_migration_0013_empties_the_cache_and_adds_the_view(database_url: str) -> None:

@@ -76,11 +76,12 @@ def view_text(evaluation: Evaluation) -> str:
     return _VIEW(evaluation.json_view())
 
 
-def undated(evaluation: Evaluation) -> str:
-    """view_text without its `evaluated_at`, the object's last key (Evaluation.json_view):
-    the text up to the key's last occurrence, whatever a label holds before it."""
+def undated(evaluation: Evaluation) -> str | None:
+    """view_text without its `evaluated_at`, the object's last key (Evaluation.json_view);
+    None, and no view stored, should that key ever not be the last."""
     text = view_text(evaluation)
-    return text[: text.rindex(_STAMP)]
+    tail = dated("", json.dumps(evaluation.evaluated_at.isoformat()))
+    return text[: -len(tail)] if text.endswith(tail) else None
 
 
 def dated(view: str, stamp: str) -> str:
