@@ -5,6 +5,7 @@ view; after any of those its verdicts equal a fresh process's."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -241,18 +242,47 @@ def _other_metrics(catalog):  # type: ignore[no-untyped-def]
     return catalog.model_copy(update={"goals": [g for g in catalog.goals if "home_stores" not in g.metrics]})
 
 
-@pytest.mark.parametrize("spoil", [
-    lambda engine, catalog: (_sql(engine, "UPDATE verdict_prints SET prints = 'not json'"), catalog)[1],
-    lambda engine, catalog: (_sql(engine, "UPDATE verdict_prints SET prints = '{\"metrics\": 1}'"), catalog)[1],
-    lambda engine, catalog: _other_metrics(catalog),
-], ids=["not json", "not prints", "a catalog of other metrics"])
+def _edited(edit):  # type: ignore[no-untyped-def]
+    """A spoiler that edits the stored prints' JSON in place (the metrics' digest still fits)."""
+    def spoil(engine, catalog):  # type: ignore[no-untyped-def]
+        with engine.connect() as connection:
+            stored = json.loads(connection.execute(text("SELECT prints FROM verdict_prints")).scalar_one())
+        edit(stored)
+        _sql(engine, "UPDATE verdict_prints SET prints = :p", p=json.dumps(stored))
+        return catalog
+    return spoil
+
+
+def _a_print(stored: dict, value: list) -> None:
+    stored["by_metric"]["ev_deliveries"] = value
+
+
+# Each leaves prints that must not be used; the ones edited by hand would otherwise raise
+# once a new row is added to them, or when `upcoming` is compared with the instant.
+SPOILS = {
+    "not json": lambda engine, catalog: (_sql(engine, "UPDATE verdict_prints SET prints = 'not json'"), catalog)[1],
+    "not prints": lambda engine, catalog: (_sql(engine, "UPDATE verdict_prints SET prints = '{\"metrics\": 1}'"),
+                                           catalog)[1],
+    "a catalog of other metrics": lambda engine, catalog: _other_metrics(catalog),
+    "a print a field short": _edited(lambda stored: _a_print(stored, [1, 2, 3])),
+    "a print of text": _edited(lambda stored: _a_print(stored, [1, "2", 3, 0])),
+    "a print not a list": _edited(lambda stored: _a_print(stored, 7)),
+    "upcoming a number": _edited(lambda stored: stored.update(upcoming=20260501)),
+    "a marker of three": _edited(lambda stored: stored.update(marker=[1, 2, 3])),
+    "edits of text": _edited(lambda stored: stored.update(edits={"ev_deliveries": "1"})),
+}
+
+
+@pytest.mark.parametrize("spoil", SPOILS.values(), ids=SPOILS.keys())
 def test_stored_prints_that_do_not_fit_are_not_used(sqlite_url: str, catalog, monkeypatch, spoil) -> None:
     engine = db.make_engine(sqlite_url)
     db.ensure_schema(engine)
     for figure in FIGURES:
         _record(engine, catalog, *figure)
+    _future_row(engine, catalog)  # an `upcoming` to compare with
     _saved(engine, catalog, START)
     other = spoil(engine, catalog)
+    _record(engine, catalog, "ev_deliveries", "2026-03", "41000", at=START + timedelta(minutes=5))  # only an insert
     whole = _aggregates(monkeypatch)
     later = START + timedelta(hours=1)
     assert _judged(engine, other, later, Remembered()) == _judged(engine, other, later)

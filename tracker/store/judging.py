@@ -209,15 +209,26 @@ def _prints_text(prints: _Prints, catalog: Catalog) -> str | None:
 
 def _held(text: str, catalog: Catalog) -> _Prints | None:
     """_prints_text's prints if they cover the catalog's metrics; a row this code cannot
-    read is none (the aggregate runs)."""
+    read is none (the aggregate runs). Every part is checked for its type here: a print of
+    another shape, or an `upcoming` that is not text, would raise later, in `_added` or in
+    the comparison with `now`."""
     try:
         values = json.loads(text)
         if values["metrics"] != _names_digest(catalog):
             return None
-        return _Prints((int(values["marker"][0]), int(values["marker"][1])), date.fromisoformat(values["since"]),
-                       datetime.fromisoformat(values["until"]), values["upcoming"],
-                       {metric: tuple(print_) for metric, print_ in values["by_metric"].items()}, dict(values["edits"]))
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        top, changes = values["marker"]
+        upcoming, edits = values["upcoming"], dict(values["edits"])
+        by_metric = {}
+        for metric, (count, total, last, edited) in values["by_metric"].items():
+            if not type(count) is type(total) is type(last) is type(edited) is int:
+                return None
+            by_metric[metric] = (count, total, last, edited)
+        if not (type(top) is type(changes) is int and isinstance(upcoming, str | None)
+                and all(type(n) is int for n in edits.values())):
+            return None
+        return _Prints((top, changes), date.fromisoformat(values["since"]), datetime.fromisoformat(values["until"]),
+                       upcoming, by_metric, edits)
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
