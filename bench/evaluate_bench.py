@@ -21,9 +21,10 @@ actuals; floor and steady cycle are measured in interleaved rounds (medians, and
 min..max). The writer inserts a row for a metric outside the catalog every 20 ms throughout
 the cycles, in its own process, and reports its longest BEGIN IMMEDIATE .. COMMIT; each
 steady cycle reports how many alert rows it wrote (none when every alert only held again:
-tracker.store.alert_tables.as_held); each cycle reports how long its own write transaction
-held the database (CycleResult.write_seconds), the first, the longest steady one and the
-restart's. After the steady cycles, one full garbage collection is timed: what the daemon
+tracker.store.alert_tables.as_held), and so does the restart's (none when each row's content
+digest says what its match says: alerts.content_digest); each cycle reports how long its own
+write transaction held the database (CycleResult.write_seconds), the first, the longest
+steady one and the restart's. After the steady cycles, one full garbage collection is timed: what the daemon
 would pay after each cycle if it collected after every one, not only after those that built
 verdicts or queued a notification. On SQLite a plan of more than 5,000 alert rows is written
 in chunks of their own before that transaction (tracker.alerting.cycle._write_ahead): only
@@ -191,7 +192,7 @@ def child(goals: int, rounds: int, postgres_url: str | None) -> dict:
                 steady = evaluate_cycle(runtime, now=NOW + timedelta(minutes=5 * (k + 1)))
                 steadies.append(time.perf_counter() - started)
                 writes_held["steady"] = max(writes_held["steady"], steady.write_seconds)
-                rows_written.append(runtime.remembered.alerting.plan.written)
+                rows_written.append(_written(runtime))
             started = time.perf_counter()
             gc.collect()  # what the daemon no longer does after a steady cycle (tracker.service.jobs.left_garbage)
             collect = time.perf_counter() - started
@@ -204,6 +205,7 @@ def child(goals: int, rounds: int, postgres_url: str | None) -> dict:
             again = evaluate_cycle(restarted, now=NOW + timedelta(minutes=5 * (rounds + 1)))
             restart = time.perf_counter() - started
             writes_held["restart"] = again.write_seconds
+            restart_written = _written(restarted)
         finally:
             stop.touch()
             writes = json.loads(wait.communicate()[0]) if wait is not None else None
@@ -213,9 +215,16 @@ def child(goals: int, rounds: int, postgres_url: str | None) -> dict:
     return {"goals": goals, "actuals": actuals, "build": build, "first": first, "steady": steadies, "restart": restart,
             "loaded": restarted.remembered.loaded,
             "floor": floors, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "rss_steady_mb": rss_steady, "rows_written": rows_written,
+            "rss_steady_mb": rss_steady, "rows_written": rows_written, "restart_written": restart_written,
             "collect": collect, "firing": result.firing, "pending": result.pending, "reused": runtime.remembered.reused,
             "writer": writes, "held": writes_held, "dialect": engine.dialect.name}
+
+
+def _written(runtime) -> int | str:  # type: ignore[no-untyped-def]
+    """Alert rows the runtime's last cycle wrote, when its plan only held alerts again (the
+    one plan its memory keeps); else it moved some: created, refreshed, released."""
+    plan = runtime.remembered.alerting.plan
+    return plan.written if plan is not None else "some moved"
 
 
 def _create_pg(url: str) -> tuple[str, str]:
@@ -251,7 +260,8 @@ def report(found: dict) -> None:
           f"first after a restart {found['restart']:.3f} s = {found['restart'] / base:.1f}x "
           f"({found['loaded']} stored verdicts taken); "
           f"peak RSS {found['rss_mb']:.0f} MB ({found['rss_steady_mb']:.0f} MB before the restart's runtime, "
-          f"which runs beside the first); alert rows written by the steady cycles {found['rows_written']}; "
+          f"which runs beside the first); alert rows written by the steady cycles {found['rows_written']}, "
+          f"after the restart {found['restart_written']}; "
           f"{waited}; the cycle's write transaction held "
           f"{held['first']:.3f} s first, {held['steady']:.3f} s at most steady, {held['restart']:.3f} s after the "
           f"restart; a full collection after the steady cycles {found['collect']:.3f} s; "

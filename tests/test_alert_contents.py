@@ -41,6 +41,25 @@ def test_migration_0010_moves_what_alerts_say_and_back(database_url: str) -> Non
     engine.dispose()
 
 
+def test_migration_0014_adds_the_content_digest_and_keeps_the_rows(database_url: str) -> None:
+    engine = create_engine(database_url)
+    at = utc_to_db(datetime(2026, 7, 5, tzinfo=timezone.utc), engine.dialect.name)
+    migrate(engine, "0013")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO alerts (fingerprint, subject, rule, condition, severity, state, reason, updated_at, labels)"
+            " VALUES ('f1', 'goal:g', 'off-track', 'off_track', 'warning', 'firing', 'held', :at, '{}')"), {"at": at})
+    migrate(engine, "0014")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT fingerprint, state, content_digest FROM alerts")).all() == [
+            ("f1", "firing", None)]  # a miss: the next cycle writes what it says, and the digest
+    migrate(engine, "0013", down=True)
+    with engine.connect() as connection:
+        assert "content_digest" not in {c["name"] for c in inspect(connection).get_columns("alerts")}
+        assert connection.execute(text("SELECT fingerprint, state FROM alerts")).all() == [("f1", "firing")]
+    engine.dispose()
+
+
 def _json(value):  # type: ignore[no-untyped-def]
     return json.loads(value) if isinstance(value, str) else value
 
@@ -194,5 +213,80 @@ def test_another_cycles_write_between_chunks_leaves_the_rest_to_a_new_plan(tmp_p
     _, same, _, plain = _three_cycles(tmp_path / "inside.db", monkeypatch, chunk=10**6)
     assert rows == same
     assert chunks[:2] == [2, 0] and ahead[0]["alerts"] == 2  # one chunk, then the rest in the cycle's transaction
-    # the new plan remembers no content: it writes every alert's again, the first chunk's too
-    assert ahead[1]["alert_contents"] == len(rows)
+    # the new plan remembers no match, but the first chunk's rows say what their matches say
+    # (alerts.content_digest): it writes what the others say, and only theirs
+    assert ahead[1]["alert_contents"] == len(rows) - 2
+
+
+def test_a_cycle_with_no_memory_keeps_the_rows_that_say_what_its_matches_say(engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A restarted daemon (a new runtime over the same database) knows no match its rows
+    were written from: by each row's content digest it keeps those that say what its
+    matches say, writes those that do not (a new verdict), and those with no digest (rows
+    written before migration 0014) once."""
+    from sqlalchemy import select
+
+    from tests.alerting_helpers import make_runtime
+    from tests.evalkit import local
+    from tracker.alerting import cycle
+    from tracker.store import actuals as store
+    from tracker.store.alert_tables import AlertContent, AlertRow, as_held
+
+    plans: list = []
+    real_update = cycle.update_alerts
+    monkeypatch.setattr(cycle, "update_alerts", lambda session, **kw: plans.append(real_update(session, **kw)) or plans[-1])
+    start, minutes = local("2026-04-03 09:00"), iter(range(100))
+
+    def restarted():  # type: ignore[no-untyped-def]
+        runtime = make_runtime(engine)
+        cycle.evaluate_cycle(runtime, now=start + timedelta(minutes=next(minutes)))
+        return plans[-1]
+
+    def record(value: str, period: str) -> None:
+        with db.session(engine, write=True) as session:
+            store.record(session, catalog=make_runtime(engine).catalog, metric="ev_deliveries", period=period,
+                         value=value, now=start, force=True)
+
+    def said() -> set[tuple]:
+        with engine.connect() as connection:
+            rows = connection.execute(select(AlertContent.__table__)).all()
+        return {(fp, title, summary, json.dumps(_json(evaluation), sort_keys=True)) for fp, title, summary, evaluation in rows}
+
+    record("30000", "2026-01")
+    runtime = make_runtime(engine)
+    for _ in range(3):  # created; held again (its reason moves); held again (no row)
+        cycle.evaluate_cycle(runtime, now=start + timedelta(minutes=next(minutes)))
+    held, before = plans[-1].firing, said()
+    assert held > 0 and plans[-1].written == 0
+    plan = restarted()
+    assert (plan.written, plan.created, plan.refreshed, plan.firing) == (0, [], [], held)
+    assert said() == before
+    with engine.connect() as connection:
+        reasons = set(connection.execute(select(*as_held("reason"))).scalars())
+    assert reasons == {"still firing"}
+    with engine.begin() as connection:  # as migration 0014 leaves the rows
+        connection.execute(AlertRow.__table__.update().values(content_digest=None))
+    assert len(restarted().refreshed) == held and said() == before  # the same content, written once
+    assert restarted().written == 0
+    record("31000", "2026-02")  # new verdicts for the goals on EV deliveries: their alerts say something new
+    plan = restarted()
+    assert plan.refreshed and {r["fp"] for r in plan.refreshed} == {r[0] for r in said() - before}
+    assert {r["evaluation"]["goal"] for r in plan.refreshed} == {"ev-deliveries-2025", "ev-deliveries-2026"}  # its goals
+    assert restarted().written == 0
+
+
+# Pairs of contents that differ in one part, or only in where one text is split between two
+_DIFFERENT = [
+    (("warning", "off_track", "T", "S", "{}", "{}"), ("critical", "off_track", "T", "S", "{}", "{}")),
+    (("warning", "off_track", "T", "S", "{}", "{}"), ("warning", "off_track", "T", "S.", "{}", "{}")),
+    (("warning", "off_track", "TS", "", "{}", "{}"), ("warning", "off_track", "T", "S", "{}", "{}")),
+    (("warning", "off_track", "T", "S", '{"a": 1}', "{}"), ("warning", "off_track", "T", "S", "{}", '{"a": 1}')),
+    (("warning", "off_track", "T", "1:S", "{}", "{}"), ("warning", "off_track", "T1:", "S", "{}", "{}")),
+]
+
+
+def test_content_digests_differ_for_any_difference_in_what_an_alert_says() -> None:
+    from tracker.store.alert_tables import content_digest
+
+    for one, other in _DIFFERENT:
+        assert content_digest(*one) != content_digest(*other), (one, other)
+        assert content_digest(*one) == content_digest(*one) and len(content_digest(*one)) == 32

@@ -21,7 +21,10 @@ and updated_at (store.alert_tables.as_held). An alert that stops holding gets it
 written back as they read. So the stored status object's `evaluated_at` is when the
 verdict was judged from its inputs; the alert's last_held_at is when it last held, and a
 notification carries the object with that instant (notice.held_object), as the row would
-say had it been rewritten.
+say had it been rewritten. A cycle with no such memory (a restarted daemon, `tracker
+evaluate`, a plan made again after another cycle's write) tells by each row's digest of what
+it says (alerts.content_digest) whether its match says the same, and keeps such a row's
+content too: a restart writes no row of an alert whose verdict it took from the store.
 Dispatch's groups are carried over, and its last decisions stand (dispatch.Settled) while
 no alert moved in anything grouping reads and no group's time has come.
 
@@ -53,7 +56,7 @@ from tracker.core.lifecycle import FIRING, INACTIVE, PENDING, RESOLVED, AlertSta
 from tracker.core.rules import Match, Rule, SourceHealth, goal_matches, source_matches
 from tracker.core.verdict import Evaluation
 from tracker.store import db, judging
-from tracker.store.alert_tables import AlertContent, AlertRow, AlertsHeld, as_held
+from tracker.store.alert_tables import AlertContent, AlertRow, AlertsHeld, as_held, content_digest
 from tracker.store.dbtypes import utc_to_db
 from tracker.store.models import StoreMeta
 
@@ -297,9 +300,10 @@ def _carry(memory: _Memory | None, plan: AlertPlan, *, inhibit_rules: Sequence[I
     return prepared
 
 
-# What stepping an alert reads of its row: not its labels, summary or evaluation.
+# What stepping an alert reads of its row: not its labels, summary or evaluation, only the
+# digest of them.
 _STATE_COLUMNS = ("fingerprint", "subject", "rule", "severity", "state", "active_since", "starts_at", "ends_at",
-                  "last_held_at", "updated_at", "reason", "held")
+                  "last_held_at", "updated_at", "reason", "held", "content_digest")
 
 
 def _rows(session: Session, held: Iterable[str]) -> dict[str, Any]:
@@ -365,7 +369,8 @@ def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[R
                 known: _Memory | None = None) -> AlertPlan:
     """Steps every alert that is held or active (the pure lifecycle); nothing is written.
     `known`: the last cycle's memory, used when no other cycle wrote alerts since: the rows
-    as it left them, and an alert held by the match its row's content came from keeps it."""
+    as it left them, and an alert held by the match its row's content came from keeps it.
+    Without it, an alert keeps its content when its row's content digest is its match's."""
     version = alerts_version(session)
     last = session.execute(select(AlertsHeld.__table__.c.at)).scalar()
     marks = last is None or now >= last
@@ -378,12 +383,12 @@ def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[R
     else:
         rows, content = _rows(session, held.keys()), {}
     by_name = {r.name: r for r in rules}
-    plan = AlertPlan(version, now, marks=marks)
+    plan, texts = AlertPlan(version, now, marks=marks), _Texts()
     for fp in sorted(held.keys() | rows.keys()):
         row, match = rows.get(fp), held.get(fp)
         rule = by_name.get(match.rule if match else row.rule)
         for_ = rule.for_ if rule else timedelta(0)
-        kept = row is not None and match is not None and content.get(fp) is match
+        kept = row is not None and match is not None and (content.get(fp) is match or texts.same(row, match))
         reason = still(row.state, row.active_since, for_=for_, now=now) if kept else None
         if reason is not None:  # the steady case: held as before, content as stored
             same = marks and row.held and row.reason == reason  # nothing to write
@@ -391,10 +396,38 @@ def plan_alerts(session: Session, *, matches: Sequence[Match], rules: Sequence[R
             plan.pending += row.state == PENDING
             plan.firing += row.state == FIRING
             continue
-        _step_one(plan, fp, row, match, rule, for_, kept, now)
+        _step_one(plan, fp, row, match, rule, for_, kept, now, texts)
     if session.get_bind().dialect.name == "sqlite":
-        plan.stored = {kind: [_stored(v) for v in getattr(plan, kind)] for kind in _ALERT_COLUMNS}
+        plan.stored = {kind: [_stored(v, texts) for v in getattr(plan, kind)] for kind in _ALERT_COLUMNS}
     return plan
+
+
+class _Texts:
+    """The JSON text of each match's labels and evaluation (a goal's matches share its
+    status object), dumped once a plan, and each match's content_digest."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, tuple[Any, str]] = {}  # by id(), holding the object so the id stays its own
+
+    def json(self, value: Any) -> str:
+        found = self.known.get(id(value))
+        if found is None:
+            found = self.known[id(value)] = (value, json.dumps(value))
+        return found[1]
+
+    def digest(self, match: Match) -> str:
+        found = self.known.get(id(match))
+        if found is None:
+            found = self.known[id(match)] = (match, content_digest(
+                match.severity, match.condition, match.title, match.summary, self.json(match.labels),
+                self.json(match.evaluation)))
+        return found[1]
+
+    def same(self, row: Any, match: Match) -> bool:
+        """Whether the row says what the match says, by the digest written with it (a
+        remembered alert row, _Alert, has none: memory knows its match instead)."""
+        stored = getattr(row, "content_digest", None)
+        return stored is not None and stored == self.digest(match)
 
 
 def _again(known: _Memory, held: dict[str, Match], version: int, now: datetime, *, sqlite: bool) -> AlertPlan | None:
@@ -429,7 +462,7 @@ def _holds_only(plan: AlertPlan) -> bool:
 
 
 def _step_one(plan: AlertPlan, fp: str, row: Any, match: Match | None, rule: Rule | None, for_: timedelta,
-              kept: bool, now: datetime) -> None:
+              kept: bool, now: datetime, texts: _Texts) -> None:
     """One alert through the lifecycle, into the plan; `kept`: its row holds this match's content."""
     before = row.state if row is not None else INACTIVE
     previous = AlertState() if row is None else AlertState(row.state, row.active_since, row.starts_at,
@@ -452,7 +485,8 @@ def _step_one(plan: AlertPlan, fp: str, row: Any, match: Match | None, rule: Rul
         previous.state, previous.starts_at, previous.ends_at)
     if match is not None and not kept:
         values.update(severity=match.severity, condition=match.condition, title=match.title,
-                      summary=match.summary, labels=match.labels, evaluation=match.evaluation)
+                      summary=match.summary, labels=match.labels, evaluation=match.evaluation,
+                      content_digest=texts.digest(match))
         if row is None:
             values.update(subject=match.subject, rule=match.rule)
         else:
@@ -510,9 +544,9 @@ def alerts_version(session: Session, *, lock: bool = False) -> int:
 # By kind of change, which is also the name of AlertPlan's list of them: what each writes.
 _ALERT_COLUMNS = {
     "created": ("fingerprint", "subject", "rule", "state", "reason", "updated_at", "active_since", "starts_at",
-                "ends_at", "last_held_at", "held", "severity", "condition", "labels"),
+                "ends_at", "last_held_at", "held", "severity", "condition", "labels", "content_digest"),
     "refreshed": ("state", "reason", "updated_at", "active_since", "starts_at", "ends_at", "last_held_at", "held",
-                  "severity", "condition", "labels"),
+                  "severity", "condition", "labels", "content_digest"),
     "moved_only": ("state", "reason", "updated_at", "active_since", "starts_at", "ends_at", "last_held_at", "held"),
     "released": ("held", "last_held_at", "updated_at"),
 }
@@ -520,7 +554,7 @@ _CONTENT_COLUMNS = ("title", "summary", "evaluation")  # alert_contents: written
 _INSTANTS = {"updated_at", "active_since", "starts_at", "ends_at", "last_held_at"}
 
 
-def _stored(values: dict[str, Any]) -> dict[str, Any]:
+def _stored(values: dict[str, Any], texts: _Texts) -> dict[str, Any]:
     """The values as SQLite stores them (what the column types would write), made before
     the write lock is taken: instants as fixed-width UTC text, JSON as text."""
     out = {}
@@ -528,7 +562,7 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
         if name in _INSTANTS:
             value = None if value is None else utc_to_db(value, "sqlite")
         elif name in ("labels", "evaluation"):
-            value = json.dumps(value)
+            value = texts.json(value)
         out[name] = value
     return out
 

@@ -4,6 +4,7 @@ that only record actuals do not build them (~25 ms of every `tracker record`).""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,10 @@ class AlertRow(SQLModel, table=True):
     labels: dict = Field(default_factory=dict, sa_type=JSON)
     last_notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_notify_reason: str | None = Field(default=None, max_length=200)
+    content_digest: str | None = Field(default=None, max_length=32, description=(
+        "content_digest() of what the alert says as written (severity, condition, labels and its "
+        "alert_contents row): a cycle with no memory of the match it was written from (a restarted daemon, "
+        "`tracker evaluate`) keeps a row whose content is unchanged instead of rewriting it; NULL is a miss"))
 
 
 class AlertsHeld(SQLModel, table=True):
@@ -51,6 +56,17 @@ class AlertsHeld(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+def content_digest(severity: str, condition: str, title: str, summary: str, labels: str, evaluation: str) -> str:
+    """A digest of what an alert says, labels and evaluation as their JSON text: equal
+    digests, equal content (each part length-prefixed, so no two splits of one text agree)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (severity, condition, title, summary, labels, evaluation):
+        data = part.encode()
+        digest.update(b"%d:" % len(data))
+        digest.update(data)
+    return digest.hexdigest()
 
 
 _AS_HELD = ("last_held_at", "updated_at")
