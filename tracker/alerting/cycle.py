@@ -161,9 +161,9 @@ def evaluate_cycle(
 
 
 # Alert changes a cycle logs a line each; the rest go in one line of counts. journald keeps
-# 10,000 lines per 30 s of a service by default, and a first cycle at 10,000 goals had
-# 13,624 alerts start firing: the lines after the burst, the cycle's summary and whatever
-# went wrong next among them, were dropped.
+# 10,000 lines per 30 s of a service by default (RateLimitBurst), and a first cycle at 10,000
+# goals had 13,624 alerts start firing: journald would drop the lines past the burst, the
+# cycle's summary and whatever went wrong next among them.
 LOGGED_ONE_BY_ONE = 100
 
 
