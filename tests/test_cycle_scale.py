@@ -28,7 +28,7 @@ from tracker.core.errors import ConfigError
 from tracker.core.goals import definition_digest
 from tracker.core.lifecycle import FIRING, PENDING
 from tracker.core.rules import goal_matches
-from tracker.core.verdict import Status
+from tracker.core.verdict import Status, at_instant
 from tracker.store import actuals as store
 from tracker.store import db, judging
 from tracker.store.alert_tables import AlertContent, AlertRow
@@ -316,7 +316,7 @@ def test_a_verdicts_json_view_is_one_object_and_to_json_a_copy_of_it():
     changed = verdict.to_json()
     changed["status"] = "on_track"
     assert verdict.json_view()["status"] == "off_track"
-    later = judging._at(verdict, verdict.evaluated_at + timedelta(hours=1))  # the copy a later cycle hands out
+    later = at_instant(verdict, verdict.evaluated_at + timedelta(hours=1))  # the copy a later cycle hands out
     assert later.json_view() == later.to_json() == {**view, "evaluated_at": later.evaluated_at.isoformat()}
     assert verdict.json_view() is view
 

@@ -35,7 +35,7 @@ from tracker.core.gaps import last_due
 from tracker.core.goals import Goal, Kind
 from tracker.core.heap import collector_paused
 from tracker.core.readings import Reading
-from tracker.core.verdict import Evaluation
+from tracker.core.verdict import Evaluation, at_instant
 from tracker.store import verdicts
 from tracker.store.actuals import change_marker, fingerprints, readings_until
 from tracker.store.dbtypes import utc_to_db
@@ -160,7 +160,7 @@ def evaluate_from_db(
     for goal in catalog.goals:
         evaluation = fresh.get(goal.id)
         if evaluation is None:
-            evaluation = _at(judged[goal.id].evaluation, now)
+            evaluation = at_instant(judged[goal.id].evaluation, now)
         else:
             judged[goal.id] = _Judged(keys[goal.id], evaluation)
             if goal.id in digests:
@@ -347,12 +347,4 @@ def _key(goal: Goal, catalog: Catalog, prints: dict[str, tuple], today: date, du
         parts.append(None if spec.grace is None else dues[(spec.granularity, spec.grace)])
     return tuple(parts)
 
-
-def _at(evaluation: Evaluation, now: datetime) -> Evaluation:
-    """The same verdict, evaluated at `now`: a shallow copy (dataclasses.replace would
-    validate and rebuild every field, a few microseconds per goal)."""
-    copy = object.__new__(Evaluation)
-    copy.__dict__.update(evaluation.__dict__)
-    copy.__dict__["evaluated_at"] = now
-    return copy
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
-from tracker.core.verdict import Evaluation, Status
+from tracker.core.verdict import FIELDS, Evaluation, Status, made_of, values_of
 from tracker.store import db
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _typed(kind: str) -> frozenset[str]:
 
 
 _DECIMALS, _DATES, _INSTANTS, _TUPLES = _typed("Decimal"), _typed("date"), _typed("datetime"), _typed("tuple")
-_FIELDS = frozenset(f.name for f in fields(Evaluation))
+_FIELDS = frozenset(FIELDS)
 _CONVERTERS = (("status", Status), *((name, Decimal) for name in sorted(_DECIMALS)),
                *((name, datetime.fromisoformat) for name in sorted(_INSTANTS)),
                *((name, date.fromisoformat) for name in sorted(_DATES)), *((name, tuple) for name in sorted(_TUPLES)))
@@ -58,9 +58,7 @@ _CODE = ("core", "store/judging.py", "store/actuals.py", "store/dbtypes.py")
 def encode(evaluation: Evaluation) -> str:
     """The verdict as JSON text, lossless: decimals and instants as strings."""
     out: dict[str, Any] = {}
-    for name, value in evaluation.__dict__.items():
-        if name.startswith("_"):
-            continue  # to_json's cache
+    for name, value in zip(FIELDS, values_of(evaluation)):
         if value is not None and (name in _DECIMALS or name in _DATES or name in _INSTANTS):
             value = str(value) if name in _DECIMALS else value.isoformat()
         out[name] = value
@@ -90,8 +88,8 @@ def dated(view: str, stamp: str) -> str:
 
 
 def decode(text: str) -> Evaluation:
-    """encode's verdict. Built as judging's copies are (tracker.store.judging._at), without
-    the dataclass's __init__: the row holds every field, since the code's digest keys it (a
+    """encode's verdict. Built as judging's copies are (verdict.at_instant), without the
+    dataclass's __init__: the row holds every field, since the code's digest keys it (a
     row of other fields is refused, as __init__ would refuse it); half of decoding's 25 us."""
     values = json.loads(text)
     if values.keys() != _FIELDS:
@@ -100,9 +98,7 @@ def decode(text: str) -> Evaluation:
         value = values[name]
         if value is not None:
             values[name] = convert(value)
-    made = object.__new__(Evaluation)
-    made.__dict__.update(values)
-    return made
+    return made_of(tuple(values[name] for name in FIELDS))
 
 
 @cache
