@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from tests.migrating import migrate
@@ -290,3 +291,24 @@ def test_content_digests_differ_for_any_difference_in_what_an_alert_says() -> No
     for one, other in _DIFFERENT:
         assert content_digest(*one) != content_digest(*other), (one, other)
         assert content_digest(*one) == content_digest(*one) and len(content_digest(*one)) == 32
+
+
+# What an alert says, part by part: a match that differs in any of them is written again
+_SAID_BY_A_MATCH = [("severity", "critical"), ("condition", "missed"), ("title", "EV deliveries 2027"),
+                    ("summary", "EV deliveries: missed"), ("labels", {"business": "phones"}),
+                    ("evaluation", {"goal": "ev-deliveries-2026", "status": "missed"})]
+
+
+@pytest.mark.parametrize(("part", "other"), _SAID_BY_A_MATCH)
+def test_a_matchs_digest_moves_with_each_part_of_what_it_says(part, other) -> None:
+    from dataclasses import replace
+
+    from tracker.alerting.cycle import _Texts
+    from tracker.core.rules import Match
+
+    match = Match(subject="goal:ev-deliveries-2026", rule="off-track", condition="off_track", severity="warning",
+                  labels={"business": "ev"}, summary="EV deliveries: off track", why="below plan",
+                  title="EV deliveries 2026", evaluation=dict(_EVALUATION))
+    texts = _Texts()
+    assert texts.digest(replace(match, why="another reason")) == texts.digest(match)  # not what the row says
+    assert texts.digest(replace(match, **{part: other})) != texts.digest(match)

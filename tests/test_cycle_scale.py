@@ -30,7 +30,7 @@ from tracker.core.lifecycle import FIRING, PENDING
 from tracker.core.rules import goal_matches
 from tracker.core.verdict import Status, at_instant
 from tracker.store import actuals as store
-from tracker.store import db, judging
+from tracker.store import db
 from tracker.store.alert_tables import AlertContent, AlertRow
 from tracker.store.judging import Remembered, evaluate_from_db
 

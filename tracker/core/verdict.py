@@ -153,9 +153,7 @@ def made_of(values: tuple[Any, ...]) -> Evaluation:
 def at_instant(evaluation: Evaluation, now: datetime) -> Evaluation:
     """The same verdict evaluated at `now`, sharing its memo: json_view dates a copy of it
     (dataclasses.replace would validate and rebuild every field, a few microseconds a goal)."""
-    copy = object.__new__(Evaluation)
-    for setter, value in zip(_SETTERS, values_of(evaluation)):
-        setter(copy, value)
+    copy = made_of(values_of(evaluation))
     object.__setattr__(copy, "evaluated_at", now)
     object.__setattr__(copy, "_json", evaluation._json)
     return copy
